@@ -1,0 +1,243 @@
+"""The dataset arguments: an immutable, validated pytree.
+
+`DatasetArgs` mirrors the reference's `get_dataset_args()` fields. The fields that fix array shapes
+(and `seed`) are static pytree metadata; the four float scales are pytree leaves, so an instance
+can be passed straight into a jitted function, changing a scale does not recompile, and a scale
+may be a tracer (for `jax.grad` with respect to it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import jax
+
+SCALE_FIELDS = ("scale_coeff", "corr_noise_scale", "iid_noise_scale", "shear_scale")
+NUM_CLASSES = 10
+# Fields of the reference's argument dict that mean nothing here (we never download).
+_IGNORED_REFERENCE_FIELDS = ("url",)
+
+
+class Layout(NamedTuple):
+    """The shape-fixing (static) part of the arguments, without `seed`. Hashable."""
+
+    num_samples: int
+    train_split: float
+    template_len: int
+    padding: tuple[int, int]
+    max_translation: int
+    shuffle_seq: bool
+    final_seq_length: int
+
+    @property
+    def dilated_len(self) -> int:
+        """Length L of a signal after padding and dilation: `template_len + padding[1]`."""
+        return self.template_len + self.padding[1]
+
+    @property
+    def num_examples(self) -> int:
+        """Examples actually generated: `num_samples // 10` per class."""
+        return (self.num_samples // NUM_CLASSES) * NUM_CLASSES
+
+    @property
+    def num_train(self) -> int:
+        """Size of the training split, `int(num_examples * train_split)` as in the reference."""
+        return int(self.num_examples * self.train_split)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetArgs:
+    """Arguments of the MNIST-1D generator (the reference's defaults).
+
+    Attributes:
+      num_samples: total examples requested; `num_samples // 10` are made per class.
+      train_split: fraction of examples in the training split, in (0, 1).
+      template_len: sets the dilated length `L = template_len + padding[1]`.
+      padding: `(low, high)`, inclusive range of the number of zeros appended to a template.
+      scale_coeff: amplitude scaling is `1 + scale_coeff * (U - 0.5)`. Traced.
+      max_translation: circular shift drawn uniformly from `[0, max_translation)`.
+      corr_noise_scale: std of the (pre-filter) correlated noise. Traced.
+      iid_noise_scale: std of the iid noise. Traced.
+      shear_scale: shear coefficient is `shear_scale * (U - 0.5)`. Traced.
+      shuffle_seq: if true, one fixed permutation of the positions is applied to every example.
+      final_seq_length: number of points of each final signal.
+      seed: seed of the reference's NumPy generator (and of the default JAX key).
+    """
+
+    num_samples: int = 5000
+    train_split: float = 0.8
+    template_len: int = 12
+    padding: tuple[int, int] = (36, 60)
+    scale_coeff: Any = 0.4
+    max_translation: int = 48
+    corr_noise_scale: Any = 0.25
+    iid_noise_scale: Any = 0.02
+    shear_scale: Any = 0.75
+    shuffle_seq: bool = False
+    final_seq_length: int = 40
+    seed: int = 42
+
+    def __post_init__(self):
+        for name, value in _validated_fields(self).items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def layout(self) -> Layout:
+        """The static, shape-fixing fields (everything but the scales and `seed`)."""
+        return Layout(*(getattr(self, f) for f in Layout._fields))
+
+    @property
+    def scales(self) -> tuple:
+        """The four float scales, in `SCALE_FIELDS` order (possibly traced)."""
+        return tuple(getattr(self, f) for f in SCALE_FIELDS)
+
+    def as_dict(self) -> dict:
+        """A plain dict of all fields."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(DatasetArgs))
+_STATIC_FIELDS = tuple(f for f in FIELD_NAMES if f not in SCALE_FIELDS)
+
+
+def _unchecked(fields: Mapping[str, Any]) -> DatasetArgs:
+    """Builds a `DatasetArgs` without validation (pytree unflattening, internal re-assembly)."""
+    args = object.__new__(DatasetArgs)
+    for name in FIELD_NAMES:
+        object.__setattr__(args, name, fields[name])
+    return args
+
+
+def from_parts(layout: Layout, scales, seed: int = 0) -> DatasetArgs:
+    """Re-assembles arguments from a `Layout` and the four scales (no validation)."""
+    return _unchecked({**layout._asdict(), **dict(zip(SCALE_FIELDS, scales)), "seed": seed})
+
+
+jax.tree_util.register_pytree_with_keys(
+    DatasetArgs,
+    lambda a: (
+        tuple((jax.tree_util.GetAttrKey(f), getattr(a, f)) for f in SCALE_FIELDS),
+        tuple(getattr(a, f) for f in _STATIC_FIELDS),
+    ),
+    lambda static, leaves: _unchecked(
+        {**dict(zip(_STATIC_FIELDS, static)), **dict(zip(SCALE_FIELDS, leaves))}
+    ),
+    flatten_func=lambda a: (
+        tuple(getattr(a, f) for f in SCALE_FIELDS),
+        tuple(getattr(a, f) for f in _STATIC_FIELDS),
+    ),
+)
+
+
+def _integer(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _scale(name: str, value):
+    if isinstance(value, jax.core.Tracer):
+        return value  # traced: checked by the caller's own values, not here
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a finite float >= 0, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a finite float >= 0, got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{name} must be a finite float >= 0, got {value!r}")
+    return number if isinstance(value, numbers.Number) else value
+
+
+def _padding(value) -> tuple[int, int]:
+    message = "padding must be two integers (low, high) with 0 <= low <= high"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{message}, got {value!r}")
+    low, high = value
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in (low, high)):
+        raise TypeError(f"{message}, got {value!r}")
+    if not 0 <= low <= high:
+        raise ValueError(f"{message}, got {value!r}")
+    return int(low), int(high)
+
+
+def _validated_fields(args: DatasetArgs) -> dict:
+    """Checks every field; returns the normalised values. Raises `TypeError`/`ValueError`."""
+    out = {
+        "num_samples": _integer("num_samples", args.num_samples, NUM_CLASSES),
+        "template_len": _integer("template_len", args.template_len, 2),
+        "padding": _padding(args.padding),
+        "max_translation": _integer("max_translation", args.max_translation, 1),
+        "final_seq_length": _integer("final_seq_length", args.final_seq_length, 2),
+        "seed": _integer("seed", args.seed, 0),
+    }
+    if args.seed >= 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {args.seed!r}")
+    if not isinstance(args.shuffle_seq, (bool, numbers.Integral)) or args.shuffle_seq not in (0, 1):
+        raise TypeError(f"shuffle_seq must be a bool, got {args.shuffle_seq!r}")
+    out["shuffle_seq"] = bool(args.shuffle_seq)
+    out.update({f: _scale(f, getattr(args, f)) for f in SCALE_FIELDS})
+    out["train_split"] = _train_split(args.train_split, out["num_samples"])
+    return out
+
+
+def _train_split(value, num_samples: int) -> float:
+    message = "train_split must be a float in (0, 1)"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{message}, got {value!r}")
+    if not 0 < value < 1:
+        raise ValueError(f"{message}, got {value!r}")
+    n = (num_samples // NUM_CLASSES) * NUM_CLASSES
+    num_train = int(n * value)
+    if not 0 < num_train < n:
+        raise ValueError(
+            f"train_split={value!r} with num_samples={num_samples} leaves an empty "
+            f"{'training' if num_train == 0 else 'test'} set ({num_train} of {n} examples "
+            f"would be training examples; need between 1 and {n - 1})"
+        )
+    return float(value)
+
+
+def get_dataset_args(as_dict: bool = False, **overrides) -> DatasetArgs | dict:
+    """The reference's default arguments, with any field overridden by keyword.
+
+    Args:
+      as_dict: return a plain `dict` instead of a `DatasetArgs`.
+      **overrides: field values, e.g. `num_samples=10_000, shuffle_seq=True`.
+
+    Raises:
+      TypeError: an unknown field name, or a value of the wrong type.
+      ValueError: a value out of its allowed range.
+    """
+    args = as_args(overrides)
+    return args.as_dict() if as_dict else args
+
+
+def as_args(args=None) -> DatasetArgs:
+    """Coerces `None` (defaults), a `DatasetArgs`, a mapping or an attribute object (such as the
+    reference's `ObjectView`) to a validated `DatasetArgs`. The reference's `url` field is ignored.
+    """
+    if args is None:
+        return DatasetArgs()
+    if isinstance(args, DatasetArgs):
+        return args
+    if not isinstance(args, Mapping):
+        if not hasattr(args, "__dict__"):
+            raise TypeError(
+                f"args must be a DatasetArgs, a mapping of argument names, or None; got {args!r}"
+            )
+        args = vars(args)
+    fields = {k: v for k, v in args.items() if k not in _IGNORED_REFERENCE_FIELDS}
+    unknown = sorted(set(fields) - set(FIELD_NAMES))
+    if unknown:
+        raise TypeError(
+            f"unknown dataset argument(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(FIELD_NAMES)}"
+        )
+    return DatasetArgs(**fields)

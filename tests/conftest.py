@@ -1,0 +1,35 @@
+import os
+import pathlib
+import pickle
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_PKL = ROOT.parent / "shared" / "reference" / "mnist1d_data.pkl"
+
+
+@pytest.fixture(scope="session")
+def reference_pickle():
+    """The original published dataset; a missing file skips locally but fails on CI."""
+    path = pathlib.Path(os.environ.get("MNIST1D_REFERENCE_PKL", DEFAULT_PKL))
+    if not path.exists():
+        message = f"reference pickle not found at {path} (set MNIST1D_REFERENCE_PKL)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def reference_args(**overrides):
+    """The reference package's argument object with fields overridden."""
+    import mnist1d.data
+
+    args = mnist1d.data.get_dataset_args(as_dict=True)
+    args.update(overrides)
+    return mnist1d.utils.ObjectView(args)
+
+
+def max_abs_diff(a, b):
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))

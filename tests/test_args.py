@@ -1,0 +1,113 @@
+"""Dataset arguments: defaults, overrides, pytree behaviour, validation."""
+
+import dataclasses
+import math
+
+import jax
+import numpy as np
+import pytest
+
+import mnist1d_jax
+from mnist1d_jax import dataset
+
+REFERENCE_DEFAULTS = dict(num_samples=5000, train_split=0.8, template_len=12, padding=(36, 60),
+                          scale_coeff=0.4, max_translation=48, corr_noise_scale=0.25,
+                          iid_noise_scale=0.02, shear_scale=0.75, shuffle_seq=False,
+                          final_seq_length=40, seed=42)
+
+
+def test_defaults_are_the_reference_defaults():
+    import mnist1d.data
+
+    reference = mnist1d.data.get_dataset_args(as_dict=True)
+    ours = mnist1d_jax.get_dataset_args(as_dict=True)
+    assert ours == REFERENCE_DEFAULTS
+    assert {k: (tuple(v) if k == "padding" else v) for k, v in reference.items() if k != "url"} \
+        == ours
+
+
+def test_overrides_immutability_and_replace():
+    args = mnist1d_jax.get_dataset_args(num_samples=100, padding=[1, 2])
+    assert args.num_samples == 100 and args.padding == (1, 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        args.num_samples = 10
+    replaced = dataclasses.replace(args, shear_scale=0.1)
+    assert replaced.shear_scale == 0.1 and args.shear_scale == 0.75
+    with pytest.raises(ValueError, match="shear_scale"):
+        dataclasses.replace(args, shear_scale=-1.0)
+
+
+def test_pytree_leaves_are_the_four_scales():
+    args = mnist1d_jax.get_dataset_args()
+    assert jax.tree.leaves(args) == [0.4, 0.25, 0.02, 0.75]
+    doubled = jax.tree.map(lambda v: 2 * v, args)
+    assert doubled.scale_coeff == 0.8 and doubled.num_samples == 5000 and doubled.seed == 42
+
+
+def test_args_pass_into_jit_and_scales_trace():
+    @jax.jit
+    def f(args):
+        assert isinstance(args.scale_coeff, jax.core.Tracer)
+        assert args.final_seq_length == 40  # static fields stay Python values
+        return args.scale_coeff * args.final_seq_length
+
+    assert float(f(mnist1d_jax.get_dataset_args())) == pytest.approx(16.0)
+
+
+def test_changing_a_scale_or_seed_does_not_recompile():
+    args = mnist1d_jax.get_dataset_args(num_samples=50)
+    mnist1d_jax.make_dataset(jax.random.key(0), args)
+    size = dataset._generate._cache_size()
+    for i, value in enumerate([0.1, 0.3, 0.9]):
+        changed = dataclasses.replace(args, scale_coeff=value, corr_noise_scale=value, seed=i)
+        mnist1d_jax.make_dataset(jax.random.key(i), changed)
+    assert dataset._generate._cache_size() == size
+    mnist1d_jax.make_dataset(jax.random.key(0), dataclasses.replace(args, num_samples=60))
+    assert dataset._generate._cache_size() == size + 1  # a shape field does recompile
+
+
+BAD = [
+    (dict(num_samples=0), ValueError, "num_samples"),
+    (dict(num_samples=-5), ValueError, "num_samples"),
+    (dict(num_samples=9), ValueError, "num_samples"),
+    (dict(num_samples=10.0), TypeError, "num_samples"),
+    (dict(train_split=0.0), ValueError, "train_split"),
+    (dict(train_split=1.0), ValueError, "train_split"),
+    (dict(train_split=1.5), ValueError, "train_split"),
+    (dict(train_split=0.05, num_samples=10), ValueError, "empty training set"),
+    (dict(padding=(5, 2)), ValueError, "padding"),
+    (dict(padding=(-1, 2)), ValueError, "padding"),
+    (dict(padding=(1, 2, 3)), TypeError, "padding"),
+    (dict(padding=5), TypeError, "padding"),
+    (dict(padding=(1.5, 2)), TypeError, "padding"),
+    (dict(template_len=1), ValueError, "template_len"),
+    (dict(final_seq_length=1), ValueError, "final_seq_length"),
+    (dict(max_translation=0), ValueError, "max_translation"),
+    (dict(scale_coeff=-0.1), ValueError, "scale_coeff"),
+    (dict(corr_noise_scale=math.nan), ValueError, "corr_noise_scale"),
+    (dict(iid_noise_scale=math.inf), ValueError, "iid_noise_scale"),
+    (dict(shear_scale="big"), TypeError, "shear_scale"),
+    (dict(shuffle_seq="yes"), TypeError, "shuffle_seq"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(num_sample=100), TypeError, "unknown dataset argument.*num_sample"),
+]
+
+
+@pytest.mark.parametrize("overrides, error, message", BAD, ids=lambda v: str(v)[:40])
+def test_bad_arguments_raise_naming_the_argument(overrides, error, message):
+    with pytest.raises(error, match=message):
+        mnist1d_jax.get_dataset_args(**overrides)
+    with pytest.raises(error, match=message):  # the same error through make_dataset's mapping path
+        mnist1d_jax.make_dataset(jax.random.key(0), overrides)
+
+
+def test_errors_name_the_allowed_range():
+    with pytest.raises(ValueError, match=r"train_split must be a float in \(0, 1\)"):
+        mnist1d_jax.get_dataset_args(train_split=2)
+    with pytest.raises(ValueError, match=r"num_samples must be an integer >= 10, got 3"):
+        mnist1d_jax.get_dataset_args(num_samples=3)
+
+
+def test_numpy_scalars_are_accepted():
+    args = mnist1d_jax.get_dataset_args(num_samples=np.int64(100), scale_coeff=np.float32(0.5))
+    assert args.num_samples == 100 and isinstance(args.num_samples, int)
