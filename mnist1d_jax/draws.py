@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .args import NUM_CLASSES
+
 
 class Draws(NamedTuple):
     """One example's random draws (a leading batch axis when batched).
@@ -45,18 +47,31 @@ def _standard_normal(u):
     return np.sqrt(2).astype(u.dtype) * jax.lax.erf_inv(jnp.maximum(lower, 2 * u - 1))
 
 
+def _from_uniforms(u, args) -> Draws:
+    """One example's `Draws` from `4 + 2 L` uniforms on [0, 1)."""
+    low, high = args.padding
+    normals = _standard_normal(u[4:]).reshape(2, _dilated_len(args))
+    return Draws(low + _uniform_int(u[0], high - low + 1), u[1],
+                 _uniform_int(u[2], args.max_translation), normals[0], normals[1], u[3])
+
+
 def draw(key, args, dtype=jnp.float32) -> Draws:
     """One example's draws from a typed JAX key (scalar).
 
     All draws come from one `jax.random.uniform` call (one threefry stream per example, which
     keeps compilation short): the integers as `floor(u * range)`, the normals by the inverse CDF.
     """
-    low, high = args.padding
-    dilated_len = args.template_len + high
-    u = jax.random.uniform(key, (4 + 2 * dilated_len,), dtype)
-    normals = _standard_normal(u[4:]).reshape(2, dilated_len)
-    return Draws(low + _uniform_int(u[0], high - low + 1), u[1],
-                 _uniform_int(u[2], args.max_translation), normals[0], normals[1], u[3])
+    return _from_uniforms(jax.random.uniform(key, (4 + 2 * _dilated_len(args),), dtype), args)
+
+
+def draw_labelled(key, args, dtype=jnp.float32) -> tuple[jax.Array, Draws]:
+    """A uniformly random class label (() int32) and that example's draws, from one key."""
+    u = jax.random.uniform(key, (5 + 2 * _dilated_len(args),), dtype)
+    return _uniform_int(u[-1], NUM_CLASSES), _from_uniforms(u[:-1], args)
+
+
+def _dilated_len(args) -> int:
+    return args.template_len + args.padding[1]
 
 
 def draw_batch(key, args, batch_size: int, dtype=jnp.float32, offset=0) -> Draws:

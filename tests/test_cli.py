@@ -1,5 +1,6 @@
 """The command line: generate, flags, errors."""
 
+import os
 import subprocess
 import sys
 
@@ -17,7 +18,8 @@ def test_generate_default_dataset(tmp_path, capsys):
     assert run("generate", "--out", str(tmp_path / "d.npz")) == 0
     data = io.load(tmp_path / "d.npz")
     assert data["x"].shape == (4000, 40) and data["x_test"].shape == (1000, 40)
-    assert "wrote" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "5000 examples in" in printed and "x      (4000, 40)" in printed
 
 
 def test_generate_flags_reach_the_generator(tmp_path):
@@ -61,3 +63,47 @@ def test_python_dash_m_entry_point(tmp_path):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert io.load(tmp_path / "d.npz")["x"].shape == (80, 40)
+
+
+def test_generate_folder_in_chunks_then_info(tmp_path, capsys):
+    out = tmp_path / "big"
+    run("generate", "--out", str(out), "--num-samples", "3000", "--chunk-size", "700")
+    printed = capsys.readouterr().out
+    assert "x      (2400, 40)" in printed and "class counts" in printed
+    data = io.load(out)
+    assert isinstance(data["x"], np.memmap) and data["args"]["num_samples"] == 3000
+    run("info", str(out))
+    info = capsys.readouterr().out
+    assert "num_samples=3000" in info and "x_test (600, 40)" in info
+
+
+def test_info_on_a_reference_file(tmp_path, capsys, reference_pickle):
+    import pickle
+
+    path = tmp_path / "ref.pkl"
+    path.write_bytes(pickle.dumps(reference_pickle))
+    run("info", str(path))
+    printed = capsys.readouterr().out
+    assert "not recorded" in printed and "(4000, 40)" in printed
+    counts = np.bincount(reference_pickle["y"]).tolist()
+    assert f"class counts {counts}" in printed
+
+
+def test_plot_writes_a_png(tmp_path):
+    run("plot", "--out", str(tmp_path / "f.png"), "--num-samples", "200", "--per-class", "2")
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["info", "missing.pkl"], "no dataset at"),
+    (["info", "file.txt"], "path must end in"),
+    (["plot", "--out", "f.jpg"], "--out must be a .png file"),
+    (["generate", "--out", "d", "--chunk-size", "0"], "chunk_size must be a positive integer"),
+    (["plot", "--out", "f.png", "--per-class", "0"], "per_class must be a positive integer"),
+])
+def test_bad_commands(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run(*argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
