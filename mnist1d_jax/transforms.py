@@ -11,8 +11,11 @@ and return constants.
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -117,20 +120,51 @@ def translate(x, shift):
     return x[(jnp.arange(n) - k) % n]
 
 
-def gaussian_filter_matrix(n: int, sigma: float = GAUSSIAN_SIGMA,
-                           truncate: float = GAUSSIAN_TRUNCATE) -> np.ndarray:
-    """The (n, n) matrix `G` with `G @ z == scipy.ndimage.gaussian_filter(z, sigma)` for
-    `z` (n,): a `2 * int(truncate * sigma + 0.5) + 1`-tap kernel, mode `reflect`."""
+def gaussian_kernel(sigma: float = GAUSSIAN_SIGMA, truncate: float = GAUSSIAN_TRUNCATE):
+    """SciPy's `gaussian_filter` weights: (2r + 1,) float64, `r = int(truncate * sigma + 0.5)`."""
     radius = int(truncate * sigma + 0.5)
-    taps = np.arange(-radius, radius + 1)
-    weights = np.exp(-0.5 / sigma**2 * taps.astype(np.float64) ** 2)
-    weights /= weights.sum()
-    source = np.arange(n)[:, None] + taps[None, :]
-    source = source % (2 * n)
-    source = np.where(source < n, source, 2 * n - 1 - source)  # half-sample symmetric reflection
+    weights = np.exp(-0.5 / sigma**2 * np.arange(-radius, radius + 1.0) ** 2)
+    return weights / weights.sum()
+
+
+def gaussian_filter_matrix(n: int) -> np.ndarray:
+    """The (n, n) matrix `G` with `G @ z == scipy.ndimage.gaussian_filter(z, 2)` for `z` (n,):
+    17 taps, mode `reflect` (half-sample symmetric, repeated for short signals)."""
+    weights = gaussian_kernel()
+    radius = len(weights) // 2
+    source = (np.arange(n)[:, None] + np.arange(-radius, radius + 1)[None, :]) % (2 * n)
+    source = np.where(source < n, source, 2 * n - 1 - source)
     matrix = np.zeros((n, n))
-    np.add.at(matrix, (np.repeat(np.arange(n), len(taps)), source.ravel()), np.tile(weights, n))
+    np.add.at(matrix, (np.repeat(np.arange(n), len(weights)), source.ravel()), np.tile(weights, n))
     return matrix
+
+
+def gaussian_filter_stencil(z):
+    """`scipy.ndimage.gaussian_filter1d(z, 2, axis=-1)` (mode `reflect`) as a 17-tap stencil.
+
+    z: (..., n) -> (..., n). Elementwise arithmetic only: XLA fuses it, and a row's result does
+    not depend on the batch it is in (a GPU matrix product's algorithm choice can change it).
+    """
+    weights = gaussian_kernel()
+    radius, n = len(weights) // 2, z.shape[-1]
+    source = np.arange(-radius, n + radius) % (2 * n)
+    extended = z[..., np.where(source < n, source, 2 * n - 1 - source)]
+    taps = (float(w) * extended[..., j:j + n] for j, w in enumerate(weights))
+    return functools.reduce(operator.add, taps)
+
+
+def gaussian_filter(z):
+    """`scipy.ndimage.gaussian_filter1d(z, 2, axis=-1)`, mode `reflect`; z: (..., n).
+
+    Always the stencil: a matrix product is no faster on CPUs (benchmarks/throughput.py) and
+    its result for a row depends on the batch around it on both CPU (Eigen's blocking) and GPU
+    (cuBLAS's algorithm choice), which would break sharding and prefix invariance.
+    """
+    return jax.lax.platform_dependent(
+        z, cpu=gaussian_filter_stencil,
+        # On GPUs a barrier materialises z once; without it XLA fuses the 17 taps into z's
+        # producer and recomputes every draw's inverse CDF 17 times (H100: 1.4x slower).
+        default=lambda v: gaussian_filter_stencil(jax.lax.optimization_barrier(v)))
 
 
 def corr_noise(x, noise, corr_noise_scale):
@@ -138,9 +172,7 @@ def corr_noise(x, noise, corr_noise_scale):
 
     x: (L,); noise: (L,) standard normal draws; returns (L,).
     """
-    matrix = jnp.asarray(gaussian_filter_matrix(x.shape[-1]), x.dtype)
-    filtered = matrix @ (corr_noise_scale * noise)
-    return jnp.where(x != 0, x, filtered)
+    return jnp.where(x != 0, x, gaussian_filter(corr_noise_scale * noise))
 
 
 def iid_noise(x, noise, iid_noise_scale):

@@ -59,11 +59,19 @@ def test_translate_matches_reference(max_translation):
                                       expected)
 
 
-@pytest.mark.parametrize("n", [2, 5, 9, 17, 40, 72])
+@pytest.mark.parametrize("n", [1, 2, 5, 9, 17, 40, 72])
 def test_gaussian_filter_matrix_matches_scipy(n):
     z = np.random.default_rng(n).normal(size=n)
     assert max_abs_diff(transforms.gaussian_filter_matrix(n) @ z,
                         scipy.ndimage.gaussian_filter(z, 2)) <= 1e-14
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 9, 17, 40, 72])
+@pytest.mark.parametrize("implementation", ["gaussian_filter_stencil", "gaussian_filter"])
+def test_gaussian_filters_match_scipy(n, implementation):
+    z = np.random.default_rng(n).normal(size=(3, n))
+    assert max_abs_diff(getattr(transforms, implementation)(jnp.asarray(z)),
+                        scipy.ndimage.gaussian_filter1d(z, 2, axis=-1)) <= 1e-14
 
 
 def test_corr_noise_matches_reference():
