@@ -1,0 +1,248 @@
+"""Differentiable metalearning: unrolled inner training as one `lax.scan`, meta-gradients by
+`jax.grad`, through the learning rate, an activation function, or the data generator itself.
+
+Models here are plain parameter pytrees (lists of `(kernel, bias)` pairs) so that an unrolled
+inner loop is a pure function of them; layers are initialised as PyTorch's `nn.Linear`.
+
+- `learn_learning_rate`: the reference's metalearn-learn-rate experiment.
+- `learn_activation`: the reference's metalearn-activation-function experiment.
+- `learn_augmentation`: new: the dataset's float arguments (`scale_coeff`, `corr_noise_scale`,
+  `iid_noise_scale`, `shear_scale`) learned by gradient descent so that a model trained on
+  freshly generated data does best on a fixed target set.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .args import SCALE_FIELDS, as_args, from_parts
+from .dataset import sample_batch
+
+__all__ = ["init_mlp", "mlp", "cross_entropy", "inner_sgd", "learn_learning_rate",
+           "ActivationParams", "learned_activation", "inner_rmsprop", "learn_activation",
+           "learn_augmentation"]
+
+
+# ---------------------------------------------------------------------------- small MLPs
+
+def init_mlp(key, sizes: tuple[int, ...], dtype=jnp.float32) -> list:
+    """Layers `sizes[0] -> ... -> sizes[-1]`, each `(kernel (in, out), bias (out,))` drawn
+    uniformly on +-1/sqrt(in), as `torch.nn.Linear`."""
+    layers = []
+    for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes, sizes[1:])):
+        bound = 1 / math.sqrt(n_in)
+        k_w, k_b = jax.random.split(k)
+        layers.append((jax.random.uniform(k_w, (n_in, n_out), dtype, -bound, bound),
+                       jax.random.uniform(k_b, (n_out,), dtype, -bound, bound)))
+    return layers
+
+
+def mlp(layers: list, x, activation: Callable = jnp.tanh):
+    """x (..., in) -> (..., out): `activation` after every layer but the last."""
+    for kernel, bias in layers[:-1]:
+        x = activation(x @ kernel + bias)
+    kernel, bias = layers[-1]
+    return x @ kernel + bias
+
+
+def cross_entropy(logits, labels):
+    """Mean softmax cross-entropy."""
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+
+def cyclic(x, y, step, batch_size: int):
+    """Batch `step` of a cyclic pass through (x, y)."""
+    rows = (step * batch_size + jnp.arange(batch_size)) % x.shape[0]
+    return x[rows], y[rows]
+
+
+# ---------------------------------------------------------------- experiment 1: learning rate
+
+def inner_sgd(params, learning_rate, x, y, steps: int, batch_size: int, activation=jnp.tanh):
+    """Plain SGD for `steps` steps on cyclic batches. Returns (final params, losses (steps,)),
+    differentiable with respect to `learning_rate` and `params`."""
+    def step(params, i):
+        xb, yb = cyclic(x, y, i, batch_size)
+        loss, grads = jax.value_and_grad(lambda p: cross_entropy(mlp(p, xb, activation), yb))(params)
+        return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads), loss
+    return jax.lax.scan(step, params, jnp.arange(steps))
+
+
+class LRHistory(NamedTuple):
+    """Per outer step: the learning rate used, the outer loss (mean inner loss) and the final
+    inner loss; `learning_rate` has one more entry (the value after the last update)."""
+
+    learning_rate: jax.Array
+    outer_loss: jax.Array
+    final_inner_loss: jax.Array
+
+
+@functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "batch_size",
+                                             "hidden"))
+def learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int = 50,
+                        inner_steps: int = 200, batch_size: int = 50, hidden: int = 50,
+                        outer_learning_rate: float = 0.3) -> LRHistory:
+    """The reference's experiment: an MLP 40-`hidden`-10 (tanh) trained by SGD for
+    `inner_steps` steps on cyclic batches of `data["x"]`; the outer loss is the mean inner
+    training loss; the learning rate follows outer SGD on its meta-gradient. Every outer step
+    starts from a fresh initialisation (`fold_in(key, step)`). The whole run is one compiled call.
+    """
+    x, y = data["x"], data["y"]
+
+    def outer(lr, i):
+        params = init_mlp(jax.random.fold_in(key, i), (x.shape[-1], hidden, 10), x.dtype)
+
+        def objective(lr):
+            _, losses = inner_sgd(params, lr, x, y, inner_steps, batch_size)
+            return losses.mean(), losses[-1]
+
+        (loss, last), grad = jax.value_and_grad(objective, has_aux=True)(lr)
+        new = lr - outer_learning_rate * grad
+        return new, (lr, loss, last)
+
+    final, (lrs, losses, lasts) = jax.lax.scan(outer, jnp.asarray(learning_rate, x.dtype),
+                                                jnp.arange(outer_steps))
+    return LRHistory(jnp.concatenate([lrs, final[None]]), losses, lasts)
+
+
+# ------------------------------------------------------------ experiment 2: the activation
+
+class ActivationParams(NamedTuple):
+    """A learned activation: `elu(x) + 0.2 * mlp(layers, x)` with a tanh MLP 1-100-1."""
+
+    layers: list
+
+
+def learned_activation(params: ActivationParams, x):
+    """Elementwise `elu(x) + 0.2 * g(x)`, g a tanh MLP 1-100-1. x: any shape."""
+    return jax.nn.elu(x) + 0.2 * mlp(params.layers, x[..., None])[..., 0]
+
+
+def inner_rmsprop(params, activation: Callable, x, y, steps: int, batch_size: int,
+                  learning_rate: float = 1e-2, decay: float = 0.4):
+    """RMSprop (as `torch.optim.RMSprop(lr, alpha=decay)`) for `steps` steps on cyclic batches.
+    Returns (final params, losses (steps,))."""
+    optimizer = optax.rmsprop(learning_rate, decay=decay, eps=1e-8, eps_in_sqrt=False)
+
+    def step(carry, i):
+        params, state = carry
+        xb, yb = cyclic(x, y, i, batch_size)
+        loss, grads = jax.value_and_grad(
+            lambda p: cross_entropy(mlp(p, xb, activation), yb))(params)
+        updates, state = optimizer.update(grads, state, params)
+        return (optax.apply_updates(params, updates), state), loss
+
+    (params, _), losses = jax.lax.scan(step, (params, optimizer.init(params)), jnp.arange(steps))
+    return params, losses
+
+
+def train_with_activation(key, activation: Callable, data: dict, *, steps: int = 301,
+                          batch_size: int = 100, hidden: int = 128):
+    """The inner task: MLP 40-`hidden`-10 with `activation`, RMSprop. Returns
+    (losses (steps,), test accuracy in percent)."""
+    x = data["x"]
+    params = init_mlp(key, (x.shape[-1], hidden, 10), x.dtype)
+    params, losses = inner_rmsprop(params, activation, x, data["y"], steps, batch_size)
+    logits = mlp(params, data["x_test"], activation)
+    return losses, 100 * jnp.mean(jnp.argmax(logits, -1) == data["y_test"])
+
+
+class ActivationHistory(NamedTuple):
+    """Per outer step: the outer loss and the test accuracy of that step's inner run;
+    `params` the learned activation after the last update."""
+
+    outer_loss: jax.Array
+    test_acc: jax.Array
+    params: ActivationParams
+
+
+@functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "last"))
+def learn_activation(key, data: dict, *, outer_steps: int = 40, inner_steps: int = 301,
+                     last: int = 200, outer_learning_rate: float = 0.3,
+                     clip: float = 0.1) -> ActivationHistory:
+    """The reference's experiment: the activation `elu + 0.2 * g` (g a tanh MLP 1-100-1) of an
+    MLP 40-128-10 trained by RMSprop for `inner_steps`; the outer loss is the mean of the last
+    `last` inner losses; g follows outer SGD with the meta-gradient clipped to +-`clip`."""
+    key_g, key_inner = jax.random.split(key)
+    params = ActivationParams(init_mlp(key_g, (1, 100, 1), data["x"].dtype))
+    optimizer = optax.chain(optax.clip(clip), optax.sgd(outer_learning_rate))
+
+    def outer(carry, i):
+        params, state = carry
+
+        def objective(params):
+            losses, acc = train_with_activation(
+                jax.random.fold_in(key_inner, i), functools.partial(learned_activation, params),
+                data, steps=inner_steps)
+            return losses[-last:].mean(), acc
+
+        (loss, acc), grads = jax.value_and_grad(objective, has_aux=True)(params)
+        updates, state = optimizer.update(grads, state, params)
+        return (optax.apply_updates(params, updates), state), (loss, acc)
+
+    (params, _), (losses, accs) = jax.lax.scan(outer, (params, optimizer.init(params)),
+                                               jnp.arange(outer_steps))
+    return ActivationHistory(losses, accs, params)
+
+
+# ---------------------------------------------------------------- experiment 3: the data
+
+class AugmentationHistory(NamedTuple):
+    """Per outer step: the four scales used (`SCALE_FIELDS` order) and the target loss."""
+
+    scales: jax.Array
+    target_loss: jax.Array
+
+
+@functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "batch_size",
+                                             "hidden"))
+def learn_augmentation(key, args, target: dict, *, outer_steps: int = 30,
+                       inner_steps: int = 100, batch_size: int = 100, hidden: int = 100,
+                       learning_rate: float = 1e-2,
+                       outer_learning_rate: float = 0.05) -> AugmentationHistory:
+    """Learn the generator's four float arguments by gradient descent on a target set.
+
+    An MLP 40-`hidden`-10 (ReLU) is trained by Adam for `inner_steps` steps, each on a fresh
+    `sample_batch` drawn with the current scales (the draws are reparameterised: the scales
+    enter the signals smoothly, so the batch is differentiable with respect to them). The outer
+    loss is that model's cross-entropy on `target` (`x`, `y`). The scales are updated by Adam on
+    their logarithms (so they stay positive) with step `outer_learning_rate`.
+    """
+    args = as_args(args)
+
+    def target_loss(log_scales, i):
+        scaled = from_parts(args.layout, tuple(jnp.exp(log_scales)), args.seed)
+        params = init_mlp(jax.random.fold_in(key, 2 * i), (target["x"].shape[-1], hidden, 10))
+        inner = optax.adam(learning_rate)
+        stream = jax.random.fold_in(key, 2 * i + 1)
+
+        def step(carry, j):
+            params, state = carry
+            batch = sample_batch(jax.random.fold_in(stream, j), scaled, batch_size)
+            grads = jax.grad(lambda p: cross_entropy(mlp(p, batch["x"], jax.nn.relu),
+                                                     batch["y"]))(params)
+            updates, state = inner.update(grads, state, params)
+            return (optax.apply_updates(params, updates), state), None
+
+        (params, _), _ = jax.lax.scan(step, (params, inner.init(params)), jnp.arange(inner_steps))
+        return cross_entropy(mlp(params, target["x"], jax.nn.relu), target["y"])
+
+    outer = optax.adam(outer_learning_rate)
+
+    def outer_step(carry, i):
+        log_scales, state = carry
+        loss, grad = jax.value_and_grad(target_loss)(log_scales, i)
+        updates, state = outer.update(grad, state, log_scales)
+        return (optax.apply_updates(log_scales, updates), state), (jnp.exp(log_scales), loss)
+
+    start = jnp.log(jnp.asarray([getattr(args, f) for f in SCALE_FIELDS], jnp.float32))
+    _, (scales, losses) = jax.lax.scan(outer_step, (start, outer.init(start)),
+                                       jnp.arange(outer_steps))
+    return AugmentationHistory(scales, losses)

@@ -1,0 +1,254 @@
+"""Training compiled as a whole: optax Adam, a `lax.scan` over steps, `vmap` over seeds.
+
+The reference's loop (`notebooks/train.py` of greydanus/mnist1d): Adam, learning rate 1e-2, batches
+of 100 taken cyclically through the training set, steps 0..6000, and an evaluation (test loss,
+train and test accuracy) after the steps 0, 250, 500, ... Here the whole run, for k seeds at once,
+is one jitted call:
+
+    from flax import nnx
+    from mnist1d_jax import models, train
+    result = train.train(models.CNN, data, seeds=[0, 1, 2])
+    result["test_acc"][:, -1]          # final test accuracy (percent) of each seed
+
+`train_on_stream` trains on fresh examples from `sample_batch` instead of a fixed training set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from .args import as_args
+from .dataset import check_key, check_positive_int, sample_batch
+
+__all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "shuffle_positions", "accuracy",
+           "PAPER"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """The reference's training settings (hashable: it is a static argument of the compiled run).
+
+    Attributes:
+      learning_rate: Adam's step size (> 0).
+      batch_size: examples per step.
+      total_steps: the last step's index; steps 0..total_steps run (total_steps + 1 updates).
+      eval_every: evaluate after steps 0, eval_every, 2 eval_every, ...; divides total_steps.
+      weight_decay: L2 penalty added to the gradient, as `torch.optim.Adam(weight_decay=...)`.
+    """
+
+    learning_rate: float = 1e-2
+    batch_size: int = 100
+    total_steps: int = 6000
+    eval_every: int = 250
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        for name in ("batch_size", "total_steps", "eval_every"):
+            check_positive_int(getattr(self, name), name)
+        if self.total_steps % self.eval_every:
+            raise ValueError(f"eval_every must divide total_steps; got eval_every="
+                             f"{self.eval_every}, total_steps={self.total_steps}")
+        if not np.isfinite(self.learning_rate) or self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be a finite number > 0; got {self.learning_rate}")
+        if not np.isfinite(self.weight_decay) or self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be a finite number >= 0; got {self.weight_decay}")
+
+    def optimizer(self) -> optax.GradientTransformation:
+        """Adam as PyTorch's (weight decay as an L2 term in the gradient)."""
+        return optax.chain(optax.add_decayed_weights(self.weight_decay),
+                           optax.adam(self.learning_rate))
+
+    @property
+    def eval_steps(self) -> np.ndarray:
+        """(total_steps // eval_every + 1,) the steps after which the model is evaluated."""
+        return np.arange(0, self.total_steps + 1, self.eval_every)
+
+
+def accuracy(logits, labels):
+    """Percentage of rows whose arg-max equals the label. logits (n, C), labels (n,) -> ()."""
+    return 100 * jnp.mean(jnp.argmax(logits, -1) == labels)
+
+
+def cross_entropy(logits, labels):
+    """Mean softmax cross-entropy, as `torch.nn.CrossEntropyLoss`."""
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+
+def shuffle_positions(data: dict, seed: int = 0) -> dict:
+    """A copy of `data` whose signals' positions are permuted by one fixed random permutation
+    (NumPy `default_rng(seed)`), applied to `x` and `x_test` alike: the paper's shuffled setting,
+    which leaves linear models and MLPs unaffected and takes locality from CNNs and RNNs."""
+    permutation = np.random.default_rng(seed).permutation(np.shape(data["x"])[-1])
+    return {**data, "x": np.asarray(data["x"])[:, permutation],
+            "x_test": np.asarray(data["x_test"])[:, permutation]}
+
+
+def cyclic_batch(x, y, step, batch_size: int):
+    """The reference's batch for `step`: rows `step * batch_size` onwards, wrapping around."""
+    rows = (step * batch_size + jnp.arange(batch_size)) % x.shape[0]
+    return x[rows], y[rows]
+
+
+def _graphdef(model_fn):
+    return nnx.graphdef(nnx.eval_shape(lambda: model_fn(rngs=nnx.Rngs(0))))
+
+
+def _fit(model_fn, config: TrainConfig, batch_fn: Callable, eval_data: dict, seed):
+    """One seed's run. `batch_fn(step, seed) -> (x, y)`. Returns the curves and final state."""
+    graphdef = _graphdef(model_fn)
+    params = nnx.state(model_fn(rngs=nnx.Rngs(jax.random.key(seed))))
+    optimizer = config.optimizer()
+
+    def loss_fn(params, x, y):
+        return cross_entropy(nnx.merge(graphdef, params)(x), y)
+
+    def train_step(carry, step):
+        params, opt_state = carry
+        x, y = batch_fn(step, seed)
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    def evaluate(params):
+        model = nnx.merge(graphdef, params)
+        logits = model(eval_data["x_test"])
+        metrics = {"test_loss": cross_entropy(logits, eval_data["y_test"]),
+                   "test_acc": accuracy(logits, eval_data["y_test"])}
+        if "x" in eval_data:
+            metrics["train_acc"] = accuracy(model(eval_data["x"]), eval_data["y"])
+        return metrics
+
+    def block(carry, first_step, length):
+        carry, losses = jax.lax.scan(train_step, carry, first_step + jnp.arange(length))
+        return carry, (losses, evaluate(carry[0]))
+
+    carry = (params, optimizer.init(params))
+    carry, (loss0, metrics0) = block(carry, 0, 1)  # step 0, then an evaluation, as the reference
+    blocks = config.total_steps // config.eval_every
+    carry, (losses, metrics) = jax.lax.scan(
+        lambda c, b: block(c, 1 + b * config.eval_every, config.eval_every), carry,
+        jnp.arange(blocks))
+    curves = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), metrics0, metrics)
+    return {"train_loss": jnp.concatenate([loss0, losses.reshape(-1)]), **curves,
+            "params": carry[0]}
+
+
+def _over_seeds(run, seeds):
+    """`run(seed)` for one seed, or vmapped over a (k,) array of seeds."""
+    seeds = jnp.asarray(seeds, jnp.uint32)
+    return run(seeds) if seeds.ndim == 0 else jax.vmap(run)(seeds)
+
+
+@functools.partial(jax.jit, static_argnames=("model_fn", "config"))
+def _train(model_fn, config, data, seeds):
+    def batch_fn(step, seed):
+        return cyclic_batch(data["x"], data["y"], step, config.batch_size)
+    return _over_seeds(lambda s: _fit(model_fn, config, batch_fn, data, s), seeds)
+
+
+@functools.partial(jax.jit, static_argnames=("model_fn", "config"))
+def _train_on_stream(model_fn, config, key, args, data, seeds):
+    def batch_fn(step, seed):
+        batch = sample_batch(jax.random.fold_in(jax.random.fold_in(key, seed), step), args,
+                             config.batch_size)
+        return batch["x"], batch["y"]
+    return _over_seeds(lambda s: _fit(model_fn, config, batch_fn, data, s), seeds)
+
+
+def _check_seeds(seeds):
+    array = np.asarray(seeds)
+    if array.ndim > 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer) \
+            or (array < 0).any():
+        raise ValueError(f"seeds must be a non-negative int or a non-empty 1-D sequence of them; "
+                         f"got {seeds!r}")
+    return array
+
+
+def _check_model_fn(model_fn):
+    if not callable(model_fn):
+        raise TypeError(f"model_fn must be a callable taking rngs=nnx.Rngs (e.g. models.CNN); "
+                        f"got {model_fn!r}")
+    return model_fn
+
+
+def _as_arrays(data: dict, keys) -> dict:
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise ValueError(f"data is missing {missing}; it needs {list(keys)}")
+    return {k: jnp.asarray(data[k], jnp.int32 if k.startswith("y") else jnp.float32)
+            for k in keys}
+
+
+def train(model_fn, data: dict, seeds=0, config: TrainConfig = TrainConfig()) -> dict:
+    """Train `model_fn(rngs=nnx.Rngs(seed))` on `data`'s training set, the whole run compiled.
+
+    Args:
+      model_fn: a model class or factory, e.g. `models.CNN` or `functools.partial(models.MLP,
+        hidden_size=256)` (hashable: it is a static argument; reuse the same object to reuse
+        the compiled run).
+      data: a dict with `x` (n, F), `y` (n,), `x_test` (m, F), `y_test` (m,).
+      seeds: an int, or a (k,) sequence of ints trained in one vmapped call.
+      config: `TrainConfig` (the reference's settings by default).
+
+    Returns:
+      dict (with a leading (k,) axis when `seeds` is a sequence): `train_loss` (T + 1,) per step,
+      and at `config.eval_steps` (E,): `test_loss`, `train_acc`, `test_acc` (percent); `params`
+      the final `nnx.State` (`nnx.merge(nnx.graphdef(model), params)` rebuilds the model).
+    """
+    seeds = _check_seeds(seeds)
+    data = _as_arrays(data, ("x", "y", "x_test", "y_test"))
+    return _train(_check_model_fn(model_fn), config, data, seeds)
+
+
+def train_on_stream(model_fn, key, args, data: dict, seeds=0,
+                    config: TrainConfig = TrainConfig()) -> dict:
+    """Like `train`, but every step's batch is fresh: `sample_batch` drawn inside the compiled
+    step from `fold_in(fold_in(key, seed), step)` with dataset arguments `args`.
+
+    `data` supplies the evaluation sets: `x_test`, `y_test` (and `x`, `y` for a train accuracy,
+    if given). Returns the same curves as `train`.
+    """
+    seeds = _check_seeds(seeds)
+    keys = ("x", "y", "x_test", "y_test") if "x" in data else ("x_test", "y_test")
+    return _train_on_stream(_check_model_fn(model_fn), config, check_key(key), as_args(args),
+                            _as_arrays(data, keys), seeds)
+
+
+PAPER = {"regular": {"linear": 32, "mlp": 68, "cnn": 94, "gru": 91},
+         "shuffled": {"linear": 32, "mlp": 68, "cnn": 56, "gru": 57}}
+"""The paper's test accuracies (percent; Greydanus & Kobak 2024, Table 1)."""
+
+
+def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
+                config: TrainConfig = TrainConfig(), log: Callable | None = None) -> dict:
+    """Train every model on every dataset, all seeds in one call per pair.
+
+    Args:
+      datasets: name -> data dict, e.g. `{"regular": data, "shuffled": shuffle_positions(data)}`.
+      model_fns: name -> model class, e.g. `models.MODELS`.
+      seeds, config: as for `train`.
+      log: optional `log(setting, model, result, seconds)` called after each pair.
+
+    Returns:
+      `{setting: {model: {"result": train(...) output, "wall_s": seconds incl. compilation}}}`.
+    """
+    table = {}
+    for setting, data in datasets.items():
+        table[setting] = {}
+        for name, model_fn in model_fns.items():
+            start = time.perf_counter()
+            result = jax.block_until_ready(train(model_fn, data, seeds, config))
+            seconds = time.perf_counter() - start
+            table[setting][name] = {"result": result, "wall_s": seconds}
+            if log is not None:
+                log(setting, name, result, seconds)
+    return table

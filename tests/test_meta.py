@@ -1,0 +1,93 @@
+"""Gradients through the generator (against finite differences) and the metalearning library."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import mnist1d_jax
+from mnist1d_jax import meta
+from mnist1d_jax.args import SCALE_FIELDS, from_parts
+
+SMALL = mnist1d_jax.get_dataset_args(num_samples=60, seed=3)
+
+
+def dataset_objective(scales):
+    data = mnist1d_jax.make_dataset(jax.random.key(0), from_parts(SMALL.layout, scales, 3),
+                                    dtype="float64")
+    weights = jnp.sin(jnp.arange(data["x"].size, dtype=jnp.float64)).reshape(data["x"].shape)
+    return jnp.sum(weights * data["x"]) + jnp.sum(jnp.cos(data["x_test"])) + jnp.sum(data["t"])
+
+
+def stream_objective(scales):
+    batch = mnist1d_jax.sample_batch(jax.random.key(1), from_parts(SMALL.layout, scales, 3), 64,
+                                     dtype="float64")
+    return jnp.sum(jnp.tanh(batch["x"]) * jnp.cos(jnp.arange(40.0)))
+
+
+@pytest.mark.parametrize("objective", [dataset_objective, stream_objective],
+                         ids=["make_dataset", "sample_batch"])
+@pytest.mark.parametrize("index", range(4), ids=SCALE_FIELDS)
+def test_gradient_matches_central_differences_in_float64(objective, index):
+    with jax.enable_x64(True):
+        scales = jnp.asarray(SMALL.scales, jnp.float64)
+        grad = jax.grad(lambda s: objective(tuple(s)))(scales)[index]
+        step = 1e-5 * max(1.0, float(scales[index]))
+        unit = jnp.zeros(4, jnp.float64).at[index].set(step)
+        fd = (objective(tuple(scales + unit)) - objective(tuple(scales - unit))) / (2 * step)
+        assert abs(float(grad) - float(fd)) <= 1e-3 * abs(float(fd)) + 1e-9
+        assert abs(float(fd)) > 1e-6  # the argument really moves the output
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {k: jnp.asarray(v) for k, v in
+            mnist1d_jax.reference_dataset(dtype="float32").items() if k in ("x", "y", "x_test",
+                                                                            "y_test")}
+
+
+def test_init_mlp_is_pytorch_uniform_and_mlp_shapes():
+    layers = meta.init_mlp(jax.random.key(0), (40, 50, 10))
+    assert [w.shape for w, _ in layers] == [(40, 50), (50, 10)]
+    assert float(jnp.abs(layers[0][0]).max()) <= 1 / np.sqrt(40)
+    assert meta.mlp(layers, jnp.ones((3, 40))).shape == (3, 10)
+
+
+def test_learning_rate_meta_gradient_moves_towards_a_common_value(data):
+    high = meta.learn_learning_rate(jax.random.key(0), data, 1.5, outer_steps=8)
+    low = meta.learn_learning_rate(jax.random.key(0), data, 0.15, outer_steps=8)
+    assert high.learning_rate.shape == (9,) and high.outer_loss.shape == (8,)
+    assert float(high.learning_rate[-1]) < 1.5 and float(low.learning_rate[-1]) > 0.15
+    gap = abs(float(high.learning_rate[-1] - low.learning_rate[-1]))
+    assert gap < 1.35 - 0.2  # the two starts come closer
+
+
+def test_learning_rate_meta_gradient_matches_finite_differences(data):
+    key = jax.random.key(0)
+    params = meta.init_mlp(key, (40, 50, 10))
+
+    def objective(lr):
+        return meta.inner_sgd(params, lr, data["x"], data["y"], 20, 50)[1].mean()
+
+    grad = jax.grad(objective)(0.5)
+    fd = (objective(0.5 + 1e-2) - objective(0.5 - 1e-2)) / 2e-2
+    assert abs(float(grad) - float(fd)) < 0.05 * abs(float(fd))
+
+
+def test_learned_activation_starts_near_elu_and_its_outer_loop_runs(data):
+    history = meta.learn_activation(jax.random.key(0), data, outer_steps=2, inner_steps=30,
+                                    last=20)
+    assert history.outer_loss.shape == (2,) and np.isfinite(history.outer_loss).all()
+    xs = jnp.linspace(-5, 5, 11)
+    difference = meta.learned_activation(history.params, xs) - jax.nn.elu(xs)
+    assert float(jnp.abs(difference).max()) < 0.2 * 3  # elu + 0.2 * g, |g| bounded
+
+
+def test_augmentation_scales_get_gradients_and_move(data):
+    target = {"x": data["x_test"], "y": data["y_test"]}
+    history = meta.learn_augmentation(jax.random.key(0), mnist1d_jax.get_dataset_args(), target,
+                                      outer_steps=3, inner_steps=20)
+    assert history.scales.shape == (3, 4) and np.isfinite(history.target_loss).all()
+    np.testing.assert_allclose(history.scales[0], mnist1d_jax.get_dataset_args().scales,
+                               rtol=1e-6)
+    assert not np.allclose(history.scales[-1], history.scales[0])
