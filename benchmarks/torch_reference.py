@@ -75,8 +75,10 @@ def train_model(dataset, model, learning_rate=1e-2, batch_size=100, total_steps=
     """The reference's `train_model`, without printing and checkpointing."""
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    x_train, x_test = (torch.tensor(np.array(dataset[k]), dtype=torch.float32) for k in ("x", "x_test"))
-    y_train, y_test = (torch.tensor(np.array(dataset[k]), dtype=torch.long) for k in ("y", "y_test"))
+    x_train, x_test = (torch.tensor(np.array(dataset[k]), dtype=torch.float32)
+                       for k in ("x", "x_test"))
+    y_train, y_test = (torch.tensor(np.array(dataset[k]), dtype=torch.long)
+                       for k in ("y", "y_test"))
     results = {"train_losses": [], "test_losses": [], "train_acc": [], "test_acc": []}
     for step in range(total_steps + 1):
         bix = (step * batch_size) % len(x_train)
