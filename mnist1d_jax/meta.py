@@ -24,8 +24,11 @@ import optax
 
 from .args import SCALE_FIELDS, as_args, from_parts
 from .dataset import sample_batch
+from .models import uniform
+from .train import accuracy, cross_entropy
+from .train import cyclic_batch as cyclic
 
-__all__ = ["init_mlp", "mlp", "cross_entropy", "inner_sgd", "learn_learning_rate",
+__all__ = ["init_mlp", "mlp", "inner_sgd", "learn_learning_rate",
            "ActivationParams", "learned_activation", "inner_rmsprop", "learn_activation",
            "learn_augmentation"]
 
@@ -39,8 +42,8 @@ def init_mlp(key, sizes: tuple[int, ...], dtype=jnp.float32) -> list:
     for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes, sizes[1:])):
         bound = 1 / math.sqrt(n_in)
         k_w, k_b = jax.random.split(k)
-        layers.append((jax.random.uniform(k_w, (n_in, n_out), dtype, -bound, bound),
-                       jax.random.uniform(k_b, (n_out,), dtype, -bound, bound)))
+        layers.append((uniform(bound)(k_w, (n_in, n_out), dtype),
+                       uniform(bound)(k_b, (n_out,), dtype)))
     return layers
 
 
@@ -50,17 +53,6 @@ def mlp(layers: list, x, activation: Callable = jnp.tanh):
         x = activation(x @ kernel + bias)
     kernel, bias = layers[-1]
     return x @ kernel + bias
-
-
-def cross_entropy(logits, labels):
-    """Mean softmax cross-entropy."""
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
-
-
-def cyclic(x, y, step, batch_size: int):
-    """Batch `step` of a cyclic pass through (x, y)."""
-    rows = (step * batch_size + jnp.arange(batch_size)) % x.shape[0]
-    return x[rows], y[rows]
 
 
 # ---------------------------------------------------------------- experiment 1: learning rate
@@ -151,7 +143,7 @@ def train_with_activation(key, activation: Callable, data: dict, *, steps: int =
     params = init_mlp(key, (x.shape[-1], hidden, 10), x.dtype)
     params, losses = inner_rmsprop(params, activation, x, data["y"], steps, batch_size)
     logits = mlp(params, data["x_test"], activation)
-    return losses, 100 * jnp.mean(jnp.argmax(logits, -1) == data["y_test"])
+    return losses, accuracy(logits, data["y_test"])
 
 
 class ActivationHistory(NamedTuple):
