@@ -40,7 +40,7 @@ def main(argv=None) -> dict:
 
     one_step_1 = median_time(lambda: meta.learn_learning_rate(key, data, 0.5, outer_steps=1),
                              repeats=5)
-    one_step_2 = median_time(lambda: meta.learn_activation(key, data, outer_steps=1), repeats=3)
+    one_step_2 = median_time(lambda: meta.learn_activation(key, data, outer_steps=1), repeats=7)
 
     final = {lr: float(run.learning_rate[-1]) for lr, run in runs.items()}
     print_table([("experiment 1: final lr from 1.5", f"{final[1.5]:.3f}"),

@@ -155,7 +155,11 @@ NOTEBOOKS["metalearn-activation-function"] = [
     "is trained by RMSprop (decay 0.4, learning rate 1e-2) for 301 steps on batches of 100; the "
     "outer objective is the mean of the last 200 inner losses; g follows outer SGD (0.3) with the "
     "meta-gradient clipped to [-0.1, 0.1]. Then the learned function is compared with standard "
-    "activations trained the same way.",
+    "activations trained the same way.\n\nThe inner loop backpropagates by hand "
+    "(`meta.mlp_loss_and_grad`), so the learned activation gives its value and slope from one "
+    "evaluation of g, with a hand-written VJP for the meta-gradient, and each inner step is "
+    "rematerialised on the way back: one outer step is about 0.6 s on a 2-core CPU instead of "
+    "several seconds with autodiff alone.",
     DATA,
     '''outer_steps = 2 if FAST else 40
 inner_steps, last = (30, 20) if FAST else (301, 200)
@@ -167,8 +171,7 @@ plt.figure(figsize=(5, 3)); plt.plot(history.outer_loss); plt.xlabel("outer step
 plt.ylabel("mean of the last inner losses");''',
     "## The learned activation against the standard ones\n\nEach trained the same way "
     "(same initialisations, 5 seeds), test accuracy on the original test set:",
-    '''import functools
-activations = {"learned": functools.partial(meta.learned_activation, history.params),
+    '''activations = {"learned": history.params,  # ActivationParams: elu + 0.2 * g
                "relu": jax.nn.relu, "swish": jax.nn.swish, "elu": jax.nn.elu,
                "softplus": jax.nn.softplus, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}
 seeds = jnp.arange(2 if FAST else 5)
@@ -180,7 +183,7 @@ for name, activation in activations.items():
     print(f"{name:9s} {scores[name].mean():5.1f} +- {scores[name].std():.1f}%")''',
     '''xs = jnp.linspace(-5, 5, 201)
 plt.figure(figsize=(5, 3.4))
-plt.plot(xs, activations["learned"](xs), label="learned", linewidth=2)
+plt.plot(xs, meta.learned_activation(history.params, xs), label="learned", linewidth=2)
 plt.plot(xs, jax.nn.elu(xs), "--", label="elu")
 plt.plot(xs, jax.nn.relu(xs), ":", label="relu")
 plt.legend(); plt.grid(alpha=0.3); plt.title("the learned activation on [-5, 5]");''',

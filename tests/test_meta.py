@@ -8,6 +8,7 @@ import pytest
 import mnist1d_jax
 from mnist1d_jax import meta
 from mnist1d_jax.args import SCALE_FIELDS, from_parts
+from mnist1d_jax.train import cross_entropy
 
 SMALL = mnist1d_jax.get_dataset_args(num_samples=60, seed=3)
 
@@ -72,6 +73,39 @@ def test_learning_rate_meta_gradient_matches_finite_differences(data):
     grad = jax.grad(objective)(0.5)
     fd = (objective(0.5 + 1e-2) - objective(0.5 - 1e-2)) / 2e-2
     assert abs(float(grad) - float(fd)) < 0.05 * abs(float(fd))
+
+
+def test_explicit_backpropagation_equals_autodiff():
+    keys = jax.random.split(jax.random.key(4), 3)
+    layers = meta.init_mlp(keys[0], (40, 30, 20, 10))
+    x = jax.random.normal(keys[1], (16, 40))
+    y = jax.random.randint(keys[2], (16,), 0, 10)
+    loss, grads = meta.mlp_loss_and_grad(layers, meta.with_slope(jnp.tanh), x, y)
+    want_loss, want = jax.value_and_grad(
+        lambda p: cross_entropy(meta.mlp(p, x, jnp.tanh), y))(layers)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-6)
+    for got, expected in zip(jax.tree.leaves(grads), jax.tree.leaves(want)):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
+
+
+def test_learned_activation_slope_and_its_hand_written_vjp_match_autodiff():
+    keys = jax.random.split(jax.random.key(5), 4)
+    params = meta.ActivationParams(meta.init_mlp(keys[0], (1, 100, 1)))
+    x = 3 * jax.random.normal(keys[1], (7, 9))  # both sides of elu's kink
+    cotangents = (jax.random.normal(keys[2], x.shape), jax.random.normal(keys[3], x.shape))
+
+    def autodiff_pair(layers, x):
+        return jax.jvp(lambda v: meta.learned_activation(meta.ActivationParams(layers), v),
+                       (x,), (jnp.ones_like(x),))
+
+    fast = meta.learned_activation_and_slope(params, x)
+    for got, expected in zip(fast, autodiff_pair(params.layers, x)):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    got = jax.vjp(lambda l, v: meta.learned_activation_and_slope(meta.ActivationParams(l), v),
+                  params.layers, x)[1](cotangents)
+    expected = jax.vjp(autodiff_pair, params.layers, x)[1](cotangents)
+    for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
 
 
 def test_learned_activation_starts_near_elu_and_its_outer_loop_runs(data):
