@@ -156,3 +156,23 @@ def test_model_factories_with_other_sizes_train(data):
     wide = functools.partial(models.MLP, hidden_size=32)
     result = train.train(wide, data, seeds=0, config=SHORT)
     assert result["params"]["linear1"]["kernel"][...].shape == (40, 32)
+
+
+def test_train_table_compiles_ahead_and_equals_separate_runs(data):
+    datasets = {"regular": data, "shuffled": train.shuffle_positions(data, seed=0)}
+    model_fns = {"linear": models.Linear, "mlp": models.MLP}
+    logged = []
+    table = train.train_table(datasets, model_fns, seeds=[0, 1], config=SHORT,
+                              log=lambda setting, name, result, seconds: logged.append(
+                                  (setting, name, seconds)))
+    assert [(s, n) for s, n, _ in logged] == [("regular", "linear"), ("regular", "mlp"),
+                                              ("shuffled", "linear"), ("shuffled", "mlp")]
+    assert all(seconds > 0 for _, _, seconds in logged)
+    for setting, rows in table.items():
+        for name, entry in rows.items():
+            alone = train.train(model_fns[name], datasets[setting], seeds=[0, 1], config=SHORT)
+            np.testing.assert_allclose(entry["result"]["test_acc"], alone["test_acc"])
+            np.testing.assert_allclose(entry["result"]["train_loss"], alone["train_loss"],
+                                       rtol=1e-6)
+    with pytest.raises(TypeError, match="model_fn"):
+        train.train_table(datasets, {"bad": "cnn"}, seeds=0, config=SHORT)
