@@ -151,8 +151,8 @@ class ActivationParams(NamedTuple):
 def _elu_and_slopes(x):
     """elu(x), elu'(x) and elu''(x), elementwise."""
     elu = jax.nn.elu(x)
-    curvature = jnp.where(x > 0, 0.0, elu + 1.0)
-    return elu, jnp.where(x > 0, 1.0, elu + 1.0), curvature
+    exp = elu + 1.0  # exp(x) where x <= 0: elu's slope and curvature there
+    return elu, jnp.where(x > 0, 1.0, exp), jnp.where(x > 0, 0.0, exp)
 
 
 def _hidden(layers, x):
@@ -210,7 +210,7 @@ def learned_activation_and_slope(params: ActivationParams, x):
 
 
 def learned_activation(params: ActivationParams, x):
-    """Elementwise `elu(x) + 0.2 * g(x)`, g a tanh MLP 1-100-1. x: any shape. Plain JAX:
+    """Elementwise `elu(x) + 0.2 * g(x)`, g a tanh MLP 1-`hidden`-1. x: any shape. Plain JAX:
     differentiable in every mode (`learned_activation_and_slope` is the fast path for
     training)."""
     return jax.nn.elu(x) + GAIN * mlp(params.layers, x[..., None])[..., 0]

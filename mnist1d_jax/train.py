@@ -250,7 +250,8 @@ def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
       from the end of the previous pair to this pair's result (waiting for its compilation, if it
       is not ready yet, and training): the `wall_s` add up to the whole table's time.
     """
-    seeds = _check_seeds(seeds)
+    seeds = _check_seeds(seeds)  # every input is checked before anything compiles
+    model_fns = {name: _check_model_fn(fn) for name, fn in model_fns.items()}
     arrays = {setting: _as_arrays(data, ("x", "y", "x_test", "y_test"))
               for setting, data in datasets.items()}
     pairs = [(setting, name) for setting in datasets for name in model_fns]
@@ -258,12 +259,13 @@ def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
         compiled = [compiler.submit(lambda fn, data: _train.lower(fn, config, data, seeds).compile(),
-                                    _check_model_fn(model_fns[name]), arrays[setting])
+                                    model_fns[name], arrays[setting])
                     for setting, name in pairs]
         start = time.perf_counter()
         for (setting, name), run in zip(pairs, compiled):
             result = jax.block_until_ready(run.result()(arrays[setting], seeds))
-            seconds, start = time.perf_counter() - start, time.perf_counter()
+            now = time.perf_counter()
+            seconds, start = now - start, now
             table[setting][name] = {"result": result, "wall_s": seconds}
             if log is not None:
                 log(setting, name, result, seconds)

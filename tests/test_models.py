@@ -174,5 +174,13 @@ def test_train_table_compiles_ahead_and_equals_separate_runs(data):
             np.testing.assert_allclose(entry["result"]["test_acc"], alone["test_acc"])
             np.testing.assert_allclose(entry["result"]["train_loss"], alone["train_loss"],
                                        rtol=1e-6)
-    with pytest.raises(TypeError, match="model_fn"):
-        train.train_table(datasets, {"bad": "cnn"}, seeds=0, config=SHORT)
+    built = []
+
+    def counting_linear(**kwargs):
+        built.append(1)
+        return models.Linear(**kwargs)
+
+    with pytest.raises(TypeError, match="model_fn"):  # before anything is traced or compiled
+        train.train_table(datasets, {"linear": counting_linear, "bad": "cnn"}, seeds=0,
+                          config=SHORT)
+    assert built == []
