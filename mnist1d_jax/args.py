@@ -15,9 +15,20 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax
+import numpy as np
 
 SCALE_FIELDS = ("scale_coeff", "corr_noise_scale", "iid_noise_scale", "shear_scale")
 NUM_CLASSES = 10
+
+# Upper bounds, checked before anything is traced or allocated (the README's table states them).
+MAX_NUM_SAMPLES = 2**31 - 1        # example indices and labels are 32-bit
+MAX_TEMPLATE_LEN = 4096
+MAX_PADDING = 4096
+MAX_DILATION_TABLE = 2**22         # 10 * (padding[1] - padding[0] + 1) * dilated length: a constant
+MAX_TRANSLATION = 2**24            # shifts are floor(u * max_translation), u of 24-bit resolution
+MAX_FINAL_SEQ_LENGTH = 4096
+MAX_SCALE = 1e6                    # larger scales overflow float32 sums of squares
+MAX_SEED = 2**32 - 1
 # Fields of the reference's argument dict that mean nothing here (we never download).
 _IGNORED_REFERENCE_FIELDS = ("url",)
 
@@ -133,55 +144,87 @@ jax.tree_util.register_pytree_with_keys(
 )
 
 
-def _integer(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def _is_integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _integer(name: str, value, minimum: int, maximum: int) -> int:
+    """`value` as a Python int in `[minimum, maximum]`, or an error naming `name` and the range."""
+    message = f"{name} must be an integer in [{minimum}, {maximum}]"
+    if not _is_integer(value):
+        raise TypeError(f"{message}, got {value!r}")
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{message}, got {value!r}")
     return int(value)
 
 
+def _is_real_scalar(value) -> bool:
+    """A real number or a 0-d real array (NumPy or concrete JAX); never a bool or a string."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return getattr(value, "shape", None) == () and dtype is not None \
+        and np.dtype(dtype).kind in "fiu"
+
+
 def _scale(name: str, value):
+    """A scale: a finite float in `[0, MAX_SCALE]`; tracers pass unchecked (their values are the
+    caller's), 0-d arrays are kept as arrays, numbers become Python floats."""
     if isinstance(value, jax.core.Tracer):
-        return value  # traced: checked by the caller's own values, not here
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a finite float >= 0, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a finite float >= 0, got {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{name} must be a finite float >= 0, got {value!r}")
-    return number if isinstance(value, numbers.Number) else value
+        return value
+    message = f"{name} must be a finite float in [0, {MAX_SCALE:g}]"
+    if not _is_real_scalar(value):
+        raise TypeError(f"{message}, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or not 0 <= number <= MAX_SCALE:
+        raise ValueError(f"{message} (larger values overflow float32 statistics), got {value!r}")
+    return number if isinstance(value, numbers.Real) else value
 
 
 def _padding(value) -> tuple[int, int]:
-    message = "padding must be two integers (low, high) with 0 <= low <= high"
+    message = f"padding must be two integers (low, high) with 0 <= low <= high <= {MAX_PADDING}"
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
         raise TypeError(f"{message}, got {value!r}")
     low, high = value
-    if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in (low, high)):
+    if not (_is_integer(low) and _is_integer(high)):
         raise TypeError(f"{message}, got {value!r}")
-    if not 0 <= low <= high:
+    if not 0 <= low <= high <= MAX_PADDING:
         raise ValueError(f"{message}, got {value!r}")
     return int(low), int(high)
+
+
+def _dilation_table(template_len: int, padding: tuple[int, int]) -> None:
+    """The precomputed (10, P, L) table of dilated templates must stay a small constant."""
+    size = NUM_CLASSES * (padding[1] - padding[0] + 1) * (template_len + padding[1])
+    if size > MAX_DILATION_TABLE:
+        raise ValueError(
+            f"padding={padding} with template_len={template_len} needs a table of 10 x "
+            f"{padding[1] - padding[0] + 1} paddings x {template_len + padding[1]} points = {size:,}"
+            f" values, more than the {MAX_DILATION_TABLE:,} allowed: narrow the padding range "
+            "or shorten template_len")
+
+
+def _shuffle_seq(value) -> bool:
+    if isinstance(value, (bool, np.bool_)) or (_is_integer(value) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"shuffle_seq must be a bool, got {value!r}")
 
 
 def _validated_fields(args: DatasetArgs) -> dict:
     """Checks every field; returns the normalised values. Raises `TypeError`/`ValueError`."""
     out = {
-        "num_samples": _integer("num_samples", args.num_samples, NUM_CLASSES),
-        "template_len": _integer("template_len", args.template_len, 2),
+        "num_samples": _integer("num_samples", args.num_samples, NUM_CLASSES, MAX_NUM_SAMPLES),
+        "template_len": _integer("template_len", args.template_len, 2, MAX_TEMPLATE_LEN),
         "padding": _padding(args.padding),
-        "max_translation": _integer("max_translation", args.max_translation, 1),
-        "final_seq_length": _integer("final_seq_length", args.final_seq_length, 2),
-        "seed": _integer("seed", args.seed, 0),
+        "max_translation": _integer("max_translation", args.max_translation, 1, MAX_TRANSLATION),
+        "final_seq_length": _integer("final_seq_length", args.final_seq_length, 2,
+                                     MAX_FINAL_SEQ_LENGTH),
+        "seed": _integer("seed", args.seed, 0, MAX_SEED),
+        "shuffle_seq": _shuffle_seq(args.shuffle_seq),
     }
-    if args.seed >= 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {args.seed!r}")
-    if not isinstance(args.shuffle_seq, (bool, numbers.Integral)) or args.shuffle_seq not in (0, 1):
-        raise TypeError(f"shuffle_seq must be a bool, got {args.shuffle_seq!r}")
-    out["shuffle_seq"] = bool(args.shuffle_seq)
+    _dilation_table(out["template_len"], out["padding"])
     out.update({f: _scale(f, getattr(args, f)) for f in SCALE_FIELDS})
     out["train_split"] = _train_split(args.train_split, out["num_samples"])
     return out
@@ -189,10 +232,11 @@ def _validated_fields(args: DatasetArgs) -> dict:
 
 def _train_split(value, num_samples: int) -> float:
     message = "train_split must be a float in (0, 1)"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{message}, got {value!r}")
-    if not 0 < value < 1:
+    if not 0 < value < 1:  # NaN fails too
         raise ValueError(f"{message}, got {value!r}")
+    value = float(value)
     n = (num_samples // NUM_CLASSES) * NUM_CLASSES
     num_train = int(n * value)
     if not 0 < num_train < n:

@@ -1,57 +1,55 @@
 """Datasets larger than memory: generated in chunks into a folder of `.npy` files.
 
 The folder holds `x.npy`, `x_test.npy`, `y.npy`, `y_test.npy`, `t.npy`, `templates_{x,t,y}.npy` and
-`args.json`; `load(folder)` opens the arrays memory-mapped. The content equals
-`make_dataset(key, args)` (same draws, same order) up to float rounding of the statistics:
+`mnist1d_jax.json`; `load(folder)` opens the arrays memory-mapped. The content equals
+`make_dataset(key, args)` (the same recipe, `dataset.ordered_examples`, for each chunk of output
+positions) up to float rounding of the statistics:
 
-1. the example order (a permutation of n int32) is drawn once, as in `make_dataset`;
-2. pass one generates chunk after chunk of output positions, writes the raw signals and
+1. pass one generates chunk after chunk of output positions, writes the raw signals and
    accumulates the sum and sum of squares in float64;
-3. pass two normalises the files in place, chunk by chunk, with the global mean and std.
+2. pass two normalises the files in place, chunk by chunk, with the global mean and std.
 
-Peak memory is set by `chunk_size`, plus the example order: 4 bytes per example kept, about 32
-while it is drawn (a sort by two 32-bit keys). Measured (`benchmarks/throughput.py --to-disk`):
-10 million examples with the default chunk of 100,000 add about 460 MB to the process. The folder
-is built under a temporary name beside the target and renamed at the end: an interrupted run
-leaves no partial folder under the final name, and an earlier folder there stays intact.
+No array grows with the number of examples: the example order is a keyed bijection computed per
+position (`draws.index_permutation`), so peak memory is set by `chunk_size` alone
+(`benchmarks/throughput.py --to-disk` measures it). The folder is built under a temporary name
+beside the target and renamed at the end: an interrupted run leaves no partial folder under the
+final name, and an earlier folder there stays intact.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import shutil
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import transforms
 from .args import NUM_CLASSES, Layout, as_args, from_parts
-from .dataset import check_positive_int, check_key, examples, position_permutation
-from .draws import draw, permutation
-from .io import atomic_folder, write_folder_metadata
+from .checks import check_count, check_key, check_memory
+from .dataset import example_bytes, ordered_examples, position_permutation, t_grid
+from .io import atomic_folder, check_output, write_folder_metadata
 from .templates import get_templates
 
 ARRAYS = ("x", "x_test", "y", "y_test", "t")
+MAX_CHUNK_SIZE = 2**24
 
 
-@functools.partial(jax.jit, static_argnames=("layout",))
-def _order(key, layout: Layout):
-    k_draws, k_perm = jax.random.split(key)
-    return k_draws, permutation(k_perm, layout.num_examples)
+@functools.partial(jax.jit, static_argnames=("layout", "size"))
+def _chunk(key, start, scales, seq_permutation, layout: Layout, size: int):
+    """Raw (un-normalised) float32 signals (size, F) and labels (size,) of output positions
+    `start .. start + size - 1` (positions past the end repeat the last one)."""
+    positions = jnp.minimum(start + jnp.arange(size, dtype=jnp.uint32),
+                            jnp.uint32(layout.num_examples - 1))
+    return ordered_examples(key, positions, seq_permutation, from_parts(layout, scales),
+                            jnp.float32)
 
 
-@functools.partial(jax.jit, static_argnames=("layout",))
-def _chunk(k_draws, indices, scales, seq_permutation, layout: Layout):
-    """Raw (un-normalised) float32 signals and labels of class-order example `indices` (c,)."""
-    args = from_parts(layout, scales)
-    draws = jax.vmap(lambda i: draw(jax.random.fold_in(k_draws, i), args))(indices)
-    labels = (indices // (layout.num_samples // NUM_CLASSES)).astype(jnp.int32)
-    x = examples(draws, labels, args, jnp.float32)
-    if seq_permutation is not None:
-        x = x[:, seq_permutation]
-    return x, labels
+def dataset_bytes(layout: Layout) -> int:
+    """Bytes of a folder written by `write_dataset` (float32 signals, int32 labels)."""
+    return layout.num_examples * (4 * layout.final_seq_length + 4) + (1 << 16)
 
 
 def _open_npy(path, shape, dtype) -> int:
@@ -71,28 +69,38 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
     """Generates `make_dataset(key, args)` chunk by chunk into the folder `path` (float32).
 
     Args:
-      path: the folder to create (replaced atomically if it exists).
+      path: the folder to create; an existing one is replaced atomically only if this package
+        wrote it (`io.check_output`).
       key: a JAX key; `None` means `jax.random.key(args.seed)`.
       args: `DatasetArgs`, a mapping, or `None`.
-      chunk_size: examples generated (and held in memory) at a time.
+      chunk_size: examples generated (and held in memory) at a time, in `[1, 2**24]`.
       progress: optional callback `progress(stage, done, total)` after each chunk.
 
     Returns:
       a summary dict: `path`, `shapes`, `class_counts` (train, test), `mean`, `std` (before
       normalisation).
+
+    Raises:
+      ValueError: bad arguments, a path that may not be written, a chunk that does not fit in
+        memory or a dataset that does not fit on the disk, all before anything is generated.
     """
     args = as_args(args)
     key = jax.random.key(args.seed) if key is None else check_key(key)
-    chunk_size = check_positive_int(chunk_size, "chunk_size")
-    parent = os.path.dirname(os.path.abspath(os.fspath(path)))
-    if not os.path.isdir(parent):
-        raise ValueError(f"path: folder {parent!r} does not exist")
+    chunk_size = check_count(chunk_size, "chunk_size", MAX_CHUNK_SIZE)
     layout = args.layout
     n, n_train, width = layout.num_examples, layout.num_train, layout.final_seq_length
-    k_draws, order = _order(key, layout)
-    order = np.asarray(order)
+    size = min(chunk_size, n)
+    check_output(path, "folder")
+    check_memory(size * example_bytes(layout, np.float32), f"chunk_size={chunk_size}",
+                 "choose a smaller chunk_size")
+    parent = os.path.dirname(os.path.abspath(os.fspath(path)))
+    free = shutil.disk_usage(parent).free
+    if dataset_bytes(layout) > free:
+        raise ValueError(f"{os.fspath(path)!r}: {n:,} examples need "
+                         f"{dataset_bytes(layout) / 1e9:.1f} GB on disk, but only "
+                         f"{free / 1e9:.1f} GB are free there")
     seq = position_permutation(args)
-    spans = _spans(n, min(chunk_size, n))
+    spans = _spans(n, size)
     with atomic_folder(path) as folder:
         files = {name: os.path.join(folder, f"{name}.npy") for name in ARRAYS}
         offsets = {
@@ -104,9 +112,7 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
         total, total_sq = 0.0, 0.0
         counts = np.zeros((2, NUM_CLASSES), np.int64)
         for done, (start, stop) in enumerate(spans, 1):
-            indices = np.zeros(spans[0][1], np.uint32)
-            indices[: stop - start] = order[start:stop]
-            x, y = jax.device_get(_chunk(k_draws, indices, args.scales, seq, layout))
+            x, y = jax.device_get(_chunk(key, np.uint32(start), args.scales, seq, layout, size))
             x, y = x[: stop - start].astype(np.float64), y[: stop - start]
             total, total_sq = total + x.sum(), total_sq + (x**2).sum()
             for part, lo, hi in _split(start, stop, n_train):
@@ -124,8 +130,7 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
                                 hi - lo, width, mean, std)
             if progress:
                 progress("normalise", done, len(spans))
-        grid = transforms.transform_grid(get_templates()["t"], layout.dilated_len, width)
-        np.save(files["t"], (grid / std).astype(np.float32))
+        np.save(files["t"], (t_grid(layout) / std).astype(np.float32))
         write_folder_metadata(folder, get_templates(), args)
     return {"path": os.fspath(path), "shapes": {"x": (n_train, width),
                                                  "x_test": (n - n_train, width)},

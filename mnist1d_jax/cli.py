@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -27,22 +29,24 @@ _FLAG_HELP = {
 
 
 def _add_dataset_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per dataset argument. A flag not given leaves no attribute at all
+    (`argparse.SUPPRESS`), so every value given, 0 and False included, reaches the arguments."""
     defaults = DatasetArgs()
     for name in FIELD_NAMES:
         flag, default = "--" + name.replace("_", "-"), getattr(defaults, name)
-        help_text = f"{_FLAG_HELP[name]} (default {default})"
+        options = {"default": argparse.SUPPRESS, "help": f"{_FLAG_HELP[name]} (default {default})"}
         if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", help=help_text)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
         elif isinstance(default, tuple):
-            parser.add_argument(flag, nargs=2, type=int, metavar=("LOW", "HIGH"), help=help_text)
+            parser.add_argument(flag, nargs=2, type=int, metavar=("LOW", "HIGH"), **options)
         else:
-            parser.add_argument(flag, type=type(default), help=help_text)
+            parser.add_argument(flag, type=type(default), **options)
 
 
 def dataset_args_from_flags(namespace: argparse.Namespace) -> DatasetArgs:
     """The `DatasetArgs` given by the flags (defaults for those not given). Validates."""
-    given = {name: getattr(namespace, name) for name in FIELD_NAMES}
-    return DatasetArgs(**{k: v for k, v in given.items() if v not in (None, False)})
+    return DatasetArgs(**{name: getattr(namespace, name) for name in FIELD_NAMES
+                          if hasattr(namespace, name)})
 
 
 def _progress_bar():
@@ -62,13 +66,15 @@ def _progress_bar():
 
 
 def _generate(namespace) -> None:
-    from .chunked import write_dataset
-    from .dataset import check_positive_int, make_dataset, reference_dataset
-    from .io import check_format, save
+    from .checks import check_count
+    from .chunked import MAX_CHUNK_SIZE, write_dataset
+    from .dataset import make_dataset, reference_dataset
+    from .io import check_format, check_output, save
 
     args = dataset_args_from_flags(namespace)
     kind = check_format(namespace.out)
-    check_positive_int(namespace.chunk_size, "chunk_size")
+    check_count(namespace.chunk_size, "chunk_size", MAX_CHUNK_SIZE)
+    check_output(namespace.out, kind)
     start = time.perf_counter()
     if kind == "folder" and not namespace.reference:
         chunks = -(-args.layout.num_examples // namespace.chunk_size)
@@ -134,14 +140,20 @@ def _info(namespace) -> None:
     _print_summary(namespace.path)
 
 
+MAX_PER_CLASS = 20
+
+
 def _plot(namespace) -> None:
-    from .dataset import check_positive_int, make_dataset
+    from .checks import check_count
+    from .dataset import make_dataset
+    from .io import check_output
     from .plot import plot_overview, save_figure
 
     args = dataset_args_from_flags(namespace)
     if not namespace.out.lower().endswith(".png"):
         raise ValueError(f"--out must be a .png file, got {namespace.out!r}")
-    check_positive_int(namespace.per_class, "per_class")
+    check_count(namespace.per_class, "per_class", MAX_PER_CLASS)
+    check_output(namespace.out, ".png")
     save_figure(plot_overview(make_dataset(None, args), namespace.per_class), namespace.out)
     print(f"wrote {namespace.out}")
 
@@ -164,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", help="PNG of the templates and examples of each class")
     _add_dataset_flags(plot)
     plot.add_argument("--out", required=True, help="output .png file")
-    plot.add_argument("--per-class", type=int, default=4, help="examples per class (default 4)")
+    plot.add_argument("--per-class", type=int, default=4,
+                      help=f"examples per class, at most {MAX_PER_CLASS} (default 4)")
     plot.set_defaults(run=_plot)
 
     info = commands.add_parser("info", help="arguments, shapes, class counts, statistics of a "
@@ -174,14 +187,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler of `main`, so that temporaries are removed on the way out
+    (a `BaseException`: no `except Exception` swallows it)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
+def _message(error: BaseException) -> str:
+    """One line for an error: an `OSError` of this package carries its whole message in
+    `strerror` (no `[Errno N]` prefix); others print as they are."""
+    if isinstance(error, OSError) and error.filename is None and error.strerror:
+        return error.strerror
+    return str(error)
+
+
 def main(argv=None) -> int:
-    """Entry point. Returns 0 on success; exits with 2 on bad flags or values."""
+    """Entry point. Returns 0 on success. Anything a user can get wrong ends with one line on
+    stderr: exit 2 for bad flags, values, paths or files; 1 for failed reads and writes (a
+    read-only folder, a full disk); 130 on Ctrl-C and 143 on SIGTERM, which leave no
+    temporary behind."""
     parser = build_parser()
     namespace = parser.parse_args(argv)
+    prefix = f"mnist1d-jax {namespace.command}: error: "
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         namespace.run(namespace)
-    except (TypeError, ValueError, FileNotFoundError) as error:
-        parser.exit(2, f"mnist1d-jax {namespace.command}: error: {error}\n")
+    except (TypeError, ValueError, FileNotFoundError, ImportError) as error:
+        parser.exit(2, f"{prefix}{_message(error)}\n")
+    except OSError as error:
+        parser.exit(1, f"{prefix}{_message(error)}\n")
+    except MemoryError:
+        parser.exit(1, f"{prefix}out of memory\n")
+    except KeyboardInterrupt:
+        parser.exit(130, f"mnist1d-jax {namespace.command}: interrupted\n")
+    except Terminated:
+        parser.exit(143, f"mnist1d-jax {namespace.command}: terminated\n")
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -10,43 +10,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import stats, transforms
-from .args import NUM_CLASSES, Layout, as_args, from_parts
-from .draws import Draws, draw_batch, draw_labelled, permutation, replay_numpy
+from .args import MAX_NUM_SAMPLES, NUM_CLASSES, Layout, as_args, from_parts
+from .checks import check_count, check_dtype, check_key, check_memory, check_sharding
+from .draws import Draws, draw, draw_labelled, index_permutation, replay_numpy
 from .templates import get_templates
 
 
-def check_key(key):
-    """Returns `key` as a typed JAX key; accepts typed keys (`jax.random.key`) and legacy uint32
-    keys (`jax.random.PRNGKey`). Raises `TypeError` for anything else."""
-    dtype, shape = getattr(key, "dtype", None), getattr(key, "shape", None)
-    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key) and shape == ():
-        return key
-    if isinstance(key, (jax.Array, np.ndarray)) and dtype == np.uint32 and shape == (2,):
-        return jax.random.wrap_key_data(key)
-    raise TypeError(
-        "key must be a single JAX PRNG key, jax.random.key(seed) or jax.random.PRNGKey(seed); "
-        f"got {type(key).__name__} with dtype {dtype} and shape {shape}"
-    )
-
-
-def check_dtype(dtype) -> np.dtype:
-    """`float32` or `float64` as a NumPy dtype; `ValueError` otherwise."""
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        dtype = None
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    if jax.dtypes.canonicalize_dtype(dtype) != dtype:
-        raise ValueError(
-            "dtype=float64 needs 64-bit JAX: call inside `with jax.enable_x64(True):`"
-        )
-    return dtype
-
-
-def class_labels(layout: Layout):
-    """(n,) int32 labels in the reference's generation order: `num_samples // 10` of each class."""
-    return jnp.arange(layout.num_examples, dtype=jnp.int32) // (layout.num_samples // NUM_CLASSES)
+def class_labels(indices, layout: Layout):
+    """Labels (int32) of class-order example `indices`: the reference makes `num_samples // 10`
+    examples of class 0, then of class 1, and so on."""
+    return (indices // (layout.num_samples // NUM_CLASSES)).astype(jnp.int32)
 
 
 def dilated_templates(labels, padding, layout: Layout, dtype):
@@ -64,22 +37,45 @@ def examples(draws: Draws, labels, args, dtype):
     return jax.vmap(transforms.transform_dilated, (0, 0, None))(draws, x, args)
 
 
-def _assemble(draws: Draws, permutation, seq_permutation, args, dtype) -> dict:
-    """Reference order of operations after the per-example transforms: permute examples, maybe
-    permute positions, scale `t` by the std, normalise, split."""
+def _permute_positions(x, seq_permutation):
+    """x (n, F) with its positions permuted by `seq_permutation` (F,), or unchanged if `None`."""
+    return x if seq_permutation is None else x[:, seq_permutation]
+
+
+def ordered_examples(key, positions, seq_permutation, args, dtype):
+    """The un-normalised examples at output `positions` (c,) of the dataset made from `key`.
+
+    This is the recipe of `make_dataset`'s JAX path and of the chunked writer: `key` splits into
+    a draws key and an order key; output position `i` holds class-order example
+    `j = index_permutation(order key, i, n)`, of class `j // (num_samples // 10)`, whose draws
+    come from `fold_in(draws key, j)`. Every position is computed on its own, so any subset (a
+    chunk, a shard) equals the same rows of the whole.
+
+    Returns:
+      x (c, F) of `dtype`, positions permuted by `seq_permutation` (F,) when given; y (c,) int32.
+    """
     layout = args.layout
-    labels = class_labels(layout)
-    xs = examples(draws, labels, args, dtype)[permutation]
-    ys = labels[permutation]
-    if seq_permutation is not None:
-        xs = xs[:, seq_permutation]
-    grid = transforms.transform_grid(get_templates()["t"], layout.dilated_len,
+    k_draws, k_order = jax.random.split(key)
+    index = index_permutation(k_order, positions, layout.num_examples)
+    labels = class_labels(index, layout)
+    draws = jax.vmap(lambda i: draw(jax.random.fold_in(k_draws, i), args, dtype))(index)
+    return _permute_positions(examples(draws, labels, args, dtype), seq_permutation), labels
+
+
+def t_grid(layout: Layout):
+    """The reference's `t` before its division by the data's std: (F,) float64 NumPy."""
+    return transforms.transform_grid(get_templates()["t"], layout.dilated_len,
                                      layout.final_seq_length)
+
+
+def _normalised_split(xs, ys, layout: Layout, dtype) -> dict:
+    """Normalise by the mean and std of all values, divide `t` by the std, split at
+    `num_train` (the reference's order of operations)."""
     std = xs.std()
     xs = (xs - xs.mean()) / std
     split = layout.num_train
     return {"x": xs[:split], "x_test": xs[split:], "y": ys[:split], "y_test": ys[split:],
-            "t": jnp.asarray(grid, dtype) / std}
+            "t": jnp.asarray(t_grid(layout), dtype) / std}
 
 
 _dataset_jit = functools.partial(jax.jit, static_argnames=("layout", "dtype"))
@@ -94,18 +90,41 @@ def position_permutation(args) -> np.ndarray | None:
     return np.random.default_rng(args.seed).permutation(args.final_seq_length).astype(np.int32)
 
 
+def opaque(key, scales):
+    """The key and the scales behind an optimisation barrier.
+
+    Closed over by a caller's `jit`, they would be constants, and XLA would fold the arithmetic
+    on them with other rounding than the compiled kernels use: results would then depend on
+    where the function is called. Behind the barrier they are values like any argument.
+    """
+    impl = jax.random.key_impl(key)
+    data, scales = jax.lax.optimization_barrier((jax.random.key_data(key), scales))
+    return jax.random.wrap_key_data(data, impl=impl), scales
+
+
 @_dataset_jit
 def _generate(key, scales, seq_permutation, layout: Layout, dtype) -> dict:
-    args = from_parts(layout, scales)
-    k_draws, k_perm = jax.random.split(key)
-    draws = draw_batch(k_draws, args, layout.num_examples, dtype)
-    order = permutation(k_perm, layout.num_examples)
-    return _assemble(draws, order, seq_permutation, args, dtype)
+    key, scales = opaque(key, scales)
+    positions = jnp.arange(layout.num_examples, dtype=jnp.uint32)
+    xs, ys = ordered_examples(key, positions, seq_permutation, from_parts(layout, scales), dtype)
+    return _normalised_split(xs, ys, layout, dtype)
 
 
 @_dataset_jit
 def _from_replay(draws, permutation, seq_permutation, scales, layout: Layout, dtype) -> dict:
-    return _assemble(draws, permutation, seq_permutation, from_parts(layout, scales), dtype)
+    labels = class_labels(jnp.arange(layout.num_examples), layout)
+    xs = examples(draws, labels, from_parts(layout, scales), dtype)[permutation]
+    return _normalised_split(_permute_positions(xs, seq_permutation), labels[permutation],
+                             layout, dtype)
+
+
+def example_bytes(layout: Layout, dtype) -> int:
+    """Estimated peak bytes per example while a batch is generated in memory: the draws
+    (`4 + 2 L` values), about three signals of length `L` alive at once, and the output with
+    its normalised copy. Used to refuse sizes that cannot fit before anything is traced."""
+    itemsize = np.dtype(dtype).itemsize
+    return itemsize * (2 * (5 + 2 * layout.dilated_len) + 3 * layout.dilated_len
+                       + 4 * layout.final_seq_length) + 16
 
 
 def _templates(dtype, int_dtype) -> dict:
@@ -135,6 +154,11 @@ def make_dataset(key=None, args=None, *, dtype=jnp.float32) -> dict:
     args = as_args(args)
     dtype = check_dtype(dtype)
     key = jax.random.key(args.seed) if key is None else check_key(key)
+    layout = args.layout
+    check_memory(layout.num_examples * example_bytes(layout, dtype),
+                 f"make_dataset with num_samples={args.num_samples}",
+                 "write it to a folder in chunks instead (mnist1d_jax.chunked.write_dataset, or "
+                 "mnist1d-jax generate --out FOLDER)")
     data = _generate(key, args.scales, position_permutation(args), args.layout, dtype)
     templates = _templates(dtype, np.int32)
     return {**data, "templates": {k: jnp.asarray(v) for k, v in templates.items()}}
@@ -155,6 +179,9 @@ def reference_dataset(args=None, *, dtype="float64") -> dict:
     dtype = np.dtype(dtype) if dtype in ("float32", "float64", np.float32, np.float64) else None
     if dtype is None:
         raise ValueError("dtype must be 'float32' or 'float64'")
+    check_memory(args.layout.num_examples * (example_bytes(args.layout, np.float64)
+                                             + 8 * 2 * args.layout.dilated_len),
+                 f"reference_dataset with num_samples={args.num_samples}")
     replay = replay_numpy(args)
     draws = Draws(*(a.astype(dtype) if a.dtype.kind == "f" else a for a in replay.draws))
     with jax.enable_x64(True):
@@ -165,44 +192,15 @@ def reference_dataset(args=None, *, dtype="float64") -> dict:
     return {**data, "templates": get_templates()}
 
 
-def check_positive_int(value, name: str) -> int:
-    """A positive Python integer, or `TypeError`/`ValueError` naming the argument `name`."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_sharding(sharding, batch_size: int):
-    """`None`, or a `NamedSharding` that splits axis 0 only, into parts dividing `batch_size`."""
-    if sharding is None:
-        return None
-    if not isinstance(sharding, jax.sharding.NamedSharding):
-        raise TypeError(f"sharding must be a jax.sharding.NamedSharding or None, got {sharding!r}")
-    spec = tuple(sharding.spec)
-    if any(axis is not None for axis in spec[1:]):
-        raise ValueError(f"sharding must split the batch axis (axis 0) only, got spec {spec}")
-    axes = spec[0] if spec else None
-    axes = () if axes is None else axes if isinstance(axes, tuple) else (axes,)
-    parts = int(np.prod([sharding.mesh.shape[a] for a in axes]))
-    if batch_size % parts:
-        raise ValueError(f"batch_size={batch_size} must be divisible by the {parts} shards of "
-                         "the sharding's batch axis")
-    return sharding
-
-
 @functools.partial(jax.jit, static_argnames=("layout", "seed", "batch_size", "dtype", "sharding"))
 def _sample(key, scales, layout: Layout, seed: int, batch_size: int, dtype, sharding) -> dict:
+    key, scales = opaque(key, scales)
     args = from_parts(layout, scales, seed)
     index = jnp.arange(batch_size, dtype=jnp.uint32)
     if sharding is not None:
         index = jax.lax.with_sharding_constraint(index, sharding)
     labels, draws = jax.vmap(lambda i: draw_labelled(jax.random.fold_in(key, i), args, dtype))(index)
-    x = examples(draws, labels, args, dtype)
-    seq = position_permutation(args)
-    if seq is not None:
-        x = x[:, seq]
+    x = _permute_positions(examples(draws, labels, args, dtype), position_permutation(args))
     mean, std = stats.mean_and_std(layout, scales)
     batch = {"x": (x - jnp.asarray(mean, dtype)) / std.astype(dtype), "y": labels}
     if sharding is not None:
@@ -233,7 +231,11 @@ def sample_batch(key, args, batch_size: int, *, sharding=None, dtype=jnp.float32
     args = as_args(args)
     key = check_key(key)
     dtype = check_dtype(dtype)
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_count(batch_size, "batch_size", MAX_NUM_SAMPLES)
     sharding = check_sharding(sharding, batch_size)
+    shards = 1 if sharding is None else len(sharding.device_set)
+    check_memory(batch_size // shards * example_bytes(args.layout, dtype),
+                 f"sample_batch with batch_size={batch_size}",
+                 "draw smaller batches", None if sharding is None else sharding.device_set)
     seed = args.seed if args.shuffle_seq else 0  # only the position permutation uses the seed
     return _sample(key, args.scales, args.layout, seed, batch_size, dtype, sharding)

@@ -11,7 +11,10 @@ non-linearly, through `d` and `m`, so enumerating them gives the exact mean and 
     E[mean_j (R x)_j]   = mean over (class, padding, shift) of mean_j (R d)_j      (no scales)
     E[mean_j (R x)_j^2] = ((1 + a^2/12) A + c^2 B + i^2 C + h^2 D / 12) / F
 
-A, B, C, D are constants computed here in float64 NumPy; the scales may be traced.
+A, B, C, D are constants computed here in float64 NumPy; the scales may be traced. Shifts
+`>= L` leave a signal unchanged (as in the reference), so only `min(max_translation, L)` distinct
+shifts exist, and they are averaged in closed form: the cost does not grow with
+`max_translation`.
 """
 
 from __future__ import annotations
@@ -37,43 +40,94 @@ class Moments(NamedTuple):
     shear: float
 
 
-def resample_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) matrix of `transforms.subsample` (equal up to rounding)."""
-    table = transforms.interp_table(n_in, n_out)
-    weight = table.offset / table.step
-    matrix = np.zeros((n_out, n_in))
-    np.add.at(matrix, (np.arange(n_out), table.lo), 1 - weight)
-    np.add.at(matrix, (np.arange(n_out), table.hi), weight)
-    return matrix
+def shift_weights(max_translation: int, n: int) -> np.ndarray:
+    """(n,) probability of each effective circular shift `0 .. n-1` of an `n`-point signal.
+
+    Shifts are uniform on `[0, max_translation)`; those `>= n` leave the signal unchanged (as in
+    the reference), so their mass goes to shift 0. The cost is independent of `max_translation`.
+    """
+    weights = np.zeros(n)
+    weights[: min(max_translation, n)] = 1.0 / max_translation
+    weights[0] += max(0, max_translation - n) / max_translation
+    return weights
 
 
-def shifted_templates(layout) -> np.ndarray:
-    """(10, P, K, L) every dilated template at every padding and shift `k < max_translation`
-    (shifts `>= L` leave the signal unchanged, as in the reference)."""
-    bank = transforms.dilation_bank(get_templates()["x"], layout.padding, layout.dilated_len)
-    n = layout.dilated_len
-    shifts = np.arange(layout.max_translation)
-    shifts = np.where(shifts < n, shifts, 0)
-    index = (np.arange(n)[None, :] - shifts[:, None]) % n  # (K, L)
-    return bank[:, :, index]
+def shift_average(v: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """`sum_s weights[s] * roll(v, s)` along the last axis (a circular convolution, by FFT).
+
+    v: (..., n) float64; weights: (n,). Returns (..., n): the expectation of `v` shifted right by
+    a random shift of distribution `weights`.
+    """
+    n = v.shape[-1]
+    return np.fft.irfft(np.fft.rfft(v, axis=-1) * np.fft.rfft(weights), n=n, axis=-1)
+
+
+class Band(NamedTuple):
+    """The diagonal (n,) and the first super-diagonal (n - 1,) of a symmetric matrix."""
+
+    diag: np.ndarray
+    upper: np.ndarray
+
+
+def resample_gram(table: transforms.InterpTable, n_in: int) -> Band:
+    """`R^T R` for the resampling `R` of `table`: tridiagonal, since each output point reads two
+    neighbouring input points (`lo`, `lo + 1`) or one."""
+    b = table.offset / table.step
+    a, same = 1 - b, table.hi == table.lo
+    diag, upper = np.zeros(n_in), np.zeros(max(n_in - 1, 0))
+    np.add.at(diag, table.lo, np.where(same, (a + b) ** 2, a**2))
+    np.add.at(diag, table.hi, np.where(same, 0.0, b**2))
+    np.add.at(upper, table.lo[~same], (a * b)[~same])
+    return Band(diag, upper)
+
+
+def filter_gram(n: int) -> Band:
+    """The diagonal and super-diagonal of `G G^T` for the Gaussian filter `G` on `n` points,
+    from its 17 taps per row (no `n x n` matrix)."""
+    source, weights = transforms.gaussian_filter_taps(n)
+    pair = weights[:, None] * weights[None, :]
+
+    def overlap(rows, other):
+        return ((source[rows, :, None] == source[other, None, :]) * pair).sum((1, 2))
+
+    return Band(overlap(np.arange(n), np.arange(n)), overlap(np.arange(n - 1), np.arange(1, n)))
+
+
+def _pair_products(v: np.ndarray) -> np.ndarray:
+    """v[..., p] * v[..., p + 1] (wrapping at the end, which no resampling row reads)."""
+    return v * np.roll(v, -1, axis=-1)
 
 
 @functools.lru_cache(maxsize=64)  # a memo of a pure function of the (hashable) Layout
 def moments(layout) -> Moments:
-    """The constants of the module docstring for a `Layout`, by exact enumeration (classes,
-    paddings and shifts equally likely)."""
-    resample = resample_matrix(layout.dilated_len, layout.final_seq_length)
-    filt = transforms.gaussian_filter_matrix(layout.dilated_len)
-    d = shifted_templates(layout).reshape(-1, layout.dilated_len)  # all combos, equally likely
-    signal = d @ resample.T
-    unmasked = (d == 0).astype(np.float64)
-    quadratic = (resample.T @ resample) * (filt @ filt.T)  # (L, L)
-    ramp = resample @ np.linspace(-0.5, 0.5, layout.dilated_len)
+    """The constants of the module docstring for a `Layout`, exactly (up to float64 rounding).
+
+    Class and padding are enumerated (the (10, P, L) dilation bank); the random shift enters as
+    shift-averages of the signal, its square and its neighbour products (circular convolutions),
+    which is all that the resampling (two neighbouring points per output) and the filter's
+    tridiagonal contribution need. Cost: O(10 P L log L), independent of `max_translation`.
+    """
+    n, width = layout.dilated_len, layout.final_seq_length
+    table = transforms.interp_table(n, width)
+    b = table.offset / table.step
+    a, same = 1 - b, table.hi == table.lo
+    weights = shift_weights(layout.max_translation, n)
+    d = transforms.dilation_bank(get_templates()["x"], layout.padding, n).reshape(-1, n)
+    first = shift_average(d, weights)
+    square, pairs = shift_average(d**2, weights), shift_average(_pair_products(d), weights)
+    cross = np.where(same, square[:, table.lo], pairs[:, table.lo])
+    signal = a**2 * square[:, table.lo] + b**2 * square[:, table.hi] + 2 * a * b * cross
+    padded = (d == 0).astype(np.float64)
+    padded_mean = shift_average(padded, weights)
+    padded_pairs = shift_average(_pair_products(padded), weights)[:, :-1]
+    gram, filt = resample_gram(table, n), filter_gram(n)
+    ramp = transforms.interpolate(np.linspace(-0.5, 0.5, n), table)
     return Moments(
-        mean=float(signal.mean()),
-        signal=float((signal**2).sum(1).mean()),
-        corr=float(np.einsum("na,ab,nb->n", unmasked, quadratic, unmasked).mean()),
-        iid=float((resample**2).sum()),
+        mean=float((a * first[:, table.lo] + b * first[:, table.hi]).mean()),
+        signal=float(signal.sum(1).mean()),
+        corr=float((padded_mean @ (gram.diag * filt.diag)
+                    + 2 * padded_pairs @ (gram.upper * filt.upper)).mean()),
+        iid=float(np.where(same, (a + b) ** 2, a**2 + b**2).sum()),
         shear=float(ramp @ ramp),
     )
 

@@ -28,7 +28,8 @@ import optax
 from flax import nnx
 
 from .args import as_args
-from .dataset import check_key, check_positive_int, sample_batch
+from .checks import check_key, check_positive_int
+from .dataset import sample_batch
 
 __all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "shuffle_positions", "accuracy",
            "PAPER"]

@@ -127,13 +127,20 @@ def gaussian_kernel(sigma: float = GAUSSIAN_SIGMA, truncate: float = GAUSSIAN_TR
     return weights / weights.sum()
 
 
-def gaussian_filter_matrix(n: int) -> np.ndarray:
-    """The (n, n) matrix `G` with `G @ z == scipy.ndimage.gaussian_filter(z, 2)` for `z` (n,):
-    17 taps, mode `reflect` (half-sample symmetric, repeated for short signals)."""
+def gaussian_filter_taps(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where SciPy's `gaussian_filter1d(z, 2)` (mode `reflect`) reads: `(source, weights)` with
+    `source` (n, 17) int, the input point of each tap of each output point, and `weights` (17,):
+    `out[a] = sum_j weights[j] * z[source[a, j]]` (half-sample symmetric, repeated for short
+    signals)."""
     weights = gaussian_kernel()
     radius = len(weights) // 2
     source = (np.arange(n)[:, None] + np.arange(-radius, radius + 1)[None, :]) % (2 * n)
-    source = np.where(source < n, source, 2 * n - 1 - source)
+    return np.where(source < n, source, 2 * n - 1 - source), weights
+
+
+def gaussian_filter_matrix(n: int) -> np.ndarray:
+    """The (n, n) matrix `G` with `G @ z == scipy.ndimage.gaussian_filter(z, 2)` for `z` (n,)."""
+    source, weights = gaussian_filter_taps(n)
     matrix = np.zeros((n, n))
     np.add.at(matrix, (np.repeat(np.arange(n), len(weights)), source.ravel()), np.tile(weights, n))
     return matrix

@@ -36,10 +36,10 @@ def test_reference_flag_writes_the_published_dataset(tmp_path, reference_pickle)
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--num-samples", "5"], "num_samples must be an integer >= 10"),
+    (["--num-samples", "5"], "num_samples must be an integer in [10, 2147483647]"),
     (["--train-split", "1.5"], "train_split must be a float in (0, 1)"),
     (["--padding", "9", "3"], "padding must be two integers"),
-    (["--iid-noise-scale", "-1"], "iid_noise_scale must be a finite float >= 0"),
+    (["--iid-noise-scale", "-1"], "iid_noise_scale must be a finite float in [0, 1e+06]"),
     (["--num-samples", "many"], "invalid int value"),
     (["--bogus", "1"], "unrecognized arguments"),
 ])
@@ -98,8 +98,8 @@ def test_plot_writes_a_png(tmp_path):
     (["info", "missing.pkl"], "no dataset at"),
     (["info", "file.txt"], "path must end in"),
     (["plot", "--out", "f.jpg"], "--out must be a .png file"),
-    (["generate", "--out", "d", "--chunk-size", "0"], "chunk_size must be a positive integer"),
-    (["plot", "--out", "f.png", "--per-class", "0"], "per_class must be a positive integer"),
+    (["generate", "--out", "d", "--chunk-size", "0"], "chunk_size must be an integer in [1, 16777216]"),
+    (["plot", "--out", "f.png", "--per-class", "0"], "per_class must be an integer in [1, 20]"),
 ])
 def test_bad_commands(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)

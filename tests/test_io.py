@@ -69,13 +69,13 @@ def test_interrupted_save_keeps_the_earlier_file(tmp_path, small, monkeypatch):
 def test_load_rejects_files_that_are_not_datasets(tmp_path, content):
     path = tmp_path / "bad.pkl"
     path.write_bytes(content)
-    with pytest.raises(ValueError, match="not .*MNIST-1D dataset"):
+    with pytest.raises(ValueError, match="not a (valid|readable) MNIST-1D dataset"):
         io.load(path)
 
 
 def test_load_rejects_npz_without_dataset_keys(tmp_path):
     np.savez(tmp_path / "bad.npz", a=np.zeros(3))
-    with pytest.raises(ValueError, match="not an MNIST-1D dataset"):
+    with pytest.raises(ValueError, match="not a valid MNIST-1D dataset: missing keys"):
         io.load(tmp_path / "bad.npz")
 
 
