@@ -123,7 +123,7 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
             if progress:
                 progress("generate", done, len(spans))
         mean = total / (n * width)
-        std = float(np.sqrt(total_sq / (n * width) - mean**2))
+        std = float(np.sqrt(max(total_sq / (n * width) - mean**2, 0.0))) or 1.0  # as divisor()
         for done, (start, stop) in enumerate(spans, 1):
             for part, lo, hi in _split(start, stop, n_train):
                 _normalise_rows(files[part], offsets[part], lo - (0 if part == "x" else n_train),

@@ -71,7 +71,7 @@ def t_grid(layout: Layout):
 def _normalised_split(xs, ys, layout: Layout, dtype) -> dict:
     """Normalise by the mean and std of all values, divide `t` by the std, split at
     `num_train` (the reference's order of operations)."""
-    std = xs.std()
+    std = stats.divisor(xs.std())
     xs = (xs - xs.mean()) / std
     split = layout.num_train
     return {"x": xs[:split], "x_test": xs[split:], "y": ys[:split], "y_test": ys[split:],
@@ -90,21 +90,8 @@ def position_permutation(args) -> np.ndarray | None:
     return np.random.default_rng(args.seed).permutation(args.final_seq_length).astype(np.int32)
 
 
-def opaque(key, scales):
-    """The key and the scales behind an optimisation barrier.
-
-    Closed over by a caller's `jit`, they would be constants, and XLA would fold the arithmetic
-    on them with other rounding than the compiled kernels use: results would then depend on
-    where the function is called. Behind the barrier they are values like any argument.
-    """
-    impl = jax.random.key_impl(key)
-    data, scales = jax.lax.optimization_barrier((jax.random.key_data(key), scales))
-    return jax.random.wrap_key_data(data, impl=impl), scales
-
-
 @_dataset_jit
 def _generate(key, scales, seq_permutation, layout: Layout, dtype) -> dict:
-    key, scales = opaque(key, scales)
     positions = jnp.arange(layout.num_examples, dtype=jnp.uint32)
     xs, ys = ordered_examples(key, positions, seq_permutation, from_parts(layout, scales), dtype)
     return _normalised_split(xs, ys, layout, dtype)
@@ -194,7 +181,6 @@ def reference_dataset(args=None, *, dtype="float64") -> dict:
 
 @functools.partial(jax.jit, static_argnames=("layout", "seed", "batch_size", "dtype", "sharding"))
 def _sample(key, scales, layout: Layout, seed: int, batch_size: int, dtype, sharding) -> dict:
-    key, scales = opaque(key, scales)
     args = from_parts(layout, scales, seed)
     index = jnp.arange(batch_size, dtype=jnp.uint32)
     if sharding is not None:
@@ -202,7 +188,7 @@ def _sample(key, scales, layout: Layout, seed: int, batch_size: int, dtype, shar
     labels, draws = jax.vmap(lambda i: draw_labelled(jax.random.fold_in(key, i), args, dtype))(index)
     x = _permute_positions(examples(draws, labels, args, dtype), position_permutation(args))
     mean, std = stats.mean_and_std(layout, scales)
-    batch = {"x": (x - jnp.asarray(mean, dtype)) / std.astype(dtype), "y": labels}
+    batch = {"x": (x - jnp.asarray(mean, dtype)) / stats.divisor(std.astype(dtype)), "y": labels}
     if sharding is not None:
         batch = jax.lax.with_sharding_constraint(batch, sharding)
     return batch

@@ -134,10 +134,28 @@ def moments(layout) -> Moments:
 
 def mean_and_std(layout, scales):
     """Population mean and std of all values of un-normalised signals (what `make_dataset`
-    estimates from its sample). `scales`: the four float scales, possibly traced."""
+    estimates from its sample). `scales`: the four float scales, possibly traced.
+
+    The variance is a polynomial in the scales with float64 coefficients, evaluated with
+    multiplications and additions only: no division by a constant, which XLA compiles as a
+    multiplication by the reciprocal but folds exactly when the scales are constants, so the
+    result is the same bits wherever it is evaluated.
+    """
     m = moments(layout)
     scale_coeff, corr, iid, shear = scales
-    second = ((1 + scale_coeff**2 / 12) * m.signal + corr**2 * m.corr + iid**2 * m.iid
-              + shear**2 * m.shear / 12) / layout.final_seq_length
-    return m.mean, jnp.sqrt(second - m.mean**2)
+    width = layout.final_seq_length
+    variance = (m.signal / width - m.mean**2 + scale_coeff * scale_coeff * (m.signal / 12 / width)
+                + corr * corr * (m.corr / width) + iid * iid * (m.iid / width)
+                + shear * shear * (m.shear / 12 / width))
+    return m.mean, jnp.sqrt(variance)
 
+
+def divisor(std):
+    """`std` prepared for dividing by it: 1 where it is 0 (a dataset without variance, e.g. all
+    scales 0 and one padding and shift, is centred but not scaled, instead of becoming NaN).
+
+    The `where` also stops XLA from rewriting `x / sqrt(v)` as `x * rsqrt(v)` (an approximation
+    it uses only when `v` is not a constant), so a batch is the same bits whether the scales are
+    runtime values or constants folded at compile time.
+    """
+    return jnp.where(std > 0, std, jnp.ones_like(std))
