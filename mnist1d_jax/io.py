@@ -440,11 +440,17 @@ def save(data: dict, path, args=None) -> None:
             np.savez(handle, **data, **templates, **extra)
 
 
+def _read_npy(folder, name: str, mmap: bool):
+    file = os.path.join(folder, name)
+    if not os.path.isfile(file):
+        raise ValueError(f"{name} is missing")
+    return np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
 def _read_folder(path) -> dict:
-    data = {name: np.load(os.path.join(path, f"{name}.npy"), mmap_mode="r", allow_pickle=False)
-            for name in DATA_KEYS}
-    data["templates"] = {name: np.load(os.path.join(path, f"templates_{name}.npy"),
-                                       allow_pickle=False) for name in TEMPLATE_KEYS}
+    data = {name: _read_npy(path, f"{name}.npy", True) for name in DATA_KEYS}
+    data["templates"] = {name: _read_npy(path, f"templates_{name}.npy", False)
+                         for name in TEMPLATE_KEYS}
     meta_file = os.path.join(path, FOLDER_META)
     if os.path.exists(meta_file):
         with open(meta_file) as handle:
