@@ -100,16 +100,25 @@ class _nothing:
         return False
 
 
-def _stats(x: np.ndarray, rows: int = 1 << 16) -> tuple:
+def _stats(x: np.ndarray) -> tuple:
     """mean, std, min, max of a (possibly memory-mapped) array, a chunk of rows at a time."""
+    from .io import row_chunks
+
     total = total_sq = 0.0
     low, high = np.inf, -np.inf
-    for start in range(0, len(x), rows):
-        part = np.asarray(x[start:start + rows], np.float64)
+    for part in row_chunks(x):
+        part = part.astype(np.float64)
         total, total_sq = total + part.sum(), total_sq + (part**2).sum()
         low, high = min(low, part.min()), max(high, part.max())
     mean = total / x.size
     return mean, float(np.sqrt(max(total_sq / x.size - mean**2, 0.0))), low, high
+
+
+def _class_counts(y) -> list:
+    from .io import row_chunks
+
+    return sum((np.bincount(part, minlength=10) for part in row_chunks(y, 1 << 20)),
+               np.zeros(10, np.int64)).tolist()
 
 
 def _print_summary(path) -> None:
@@ -123,12 +132,12 @@ def _print_summary(path) -> None:
     else:
         print("  arguments: not recorded in this file")
     for split, labels in (("x", "y"), ("x_test", "y_test")):
-        x, y = data[split], np.asarray(data[labels])
+        x, y = data[split], data[labels]
         mean, std, low, high = _stats(x)
-        counts = np.bincount(y.astype(np.int64), minlength=10)
+        counts = _class_counts(y)
         print(f"  {split:6s} {str(tuple(x.shape)):14s} {x.dtype}  mean {mean:+.4f}  std {std:.4f}"
               f"  min {low:+.3f}  max {high:+.3f}")
-        print(f"  {labels:6s} class counts {counts.tolist()}")
+        print(f"  {labels:6s} class counts {counts}")
     print(f"  t      {tuple(data['t'].shape)}  from {float(data['t'][0]):+.4f} to "
           f"{float(data['t'][-1]):+.4f}")
 

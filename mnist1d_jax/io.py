@@ -290,6 +290,23 @@ def check_dataset(data, name: str = "data") -> dict:
     return out
 
 
+def row_chunks(array, rows: int = 1 << 16):
+    """Yields `array` (n, ...) as in-memory chunks of `rows` rows. A memory-mapped array from
+    `load` is read from its file with plain reads, so scanning it does not make its pages part of
+    the process's resident memory (as touching the mapping would)."""
+    if isinstance(array, np.memmap) and array.filename and array.flags.c_contiguous:
+        row_items = int(np.prod(array.shape[1:], dtype=np.int64))
+        with open(array.filename, "rb") as handle:
+            handle.seek(array.offset)
+            for start in range(0, len(array), rows):
+                count = min(rows, len(array) - start)
+                chunk = np.fromfile(handle, array.dtype, count * row_items)
+                yield chunk.reshape((count, *array.shape[1:]))
+        return
+    for start in range(0, len(array), rows):
+        yield np.asarray(array[start:start + rows])
+
+
 def _kind(array, kinds: str, ndim: int) -> bool:
     return array.dtype.kind in kinds and array.ndim == ndim
 
@@ -310,7 +327,8 @@ def _check_arrays(data: dict, bad) -> None:
         if len(data[signals]) != len(data[labels]):
             raise bad(f"{labels} has {len(data[labels])} labels for {len(data[signals])} "
                       f"examples in {signals}")
-        if len(data[labels]) and not (0 <= data[labels].min() and data[labels].max() < NUM_CLASSES):
+        if not all(0 <= part.min() and part.max() < NUM_CLASSES
+                   for part in row_chunks(data[labels], 1 << 20) if len(part)):
             raise bad(f"{labels} holds labels outside [0, {NUM_CLASSES})")
     for key in ("x", "x_test", "t"):
         if not isinstance(data[key], np.memmap) and not np.isfinite(data[key]).all():
