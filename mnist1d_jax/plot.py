@@ -7,10 +7,7 @@ import numpy as np
 
 
 def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
+    try:  # no backend is chosen here: notebooks keep theirs, headless runs fall back to Agg
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("plotting needs matplotlib: pip install 'mnist1d-jax[plot]'") from None
