@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from .checks import check_integer, is_integer
+
 SCALE_FIELDS = ("scale_coeff", "corr_noise_scale", "iid_noise_scale", "shear_scale")
 NUM_CLASSES = 10
 
@@ -144,20 +146,6 @@ jax.tree_util.register_pytree_with_keys(
 )
 
 
-def _is_integer(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def _integer(name: str, value, minimum: int, maximum: int) -> int:
-    """`value` as a Python int in `[minimum, maximum]`, or an error naming `name` and the range."""
-    message = f"{name} must be an integer in [{minimum}, {maximum}]"
-    if not _is_integer(value):
-        raise TypeError(f"{message}, got {value!r}")
-    if not minimum <= value <= maximum:
-        raise ValueError(f"{message}, got {value!r}")
-    return int(value)
-
-
 def _is_real_scalar(value) -> bool:
     """A real number or a 0-d real array (NumPy or concrete JAX); never a bool or a string."""
     if isinstance(value, (bool, np.bool_, str, bytes)):
@@ -188,7 +176,7 @@ def _padding(value) -> tuple[int, int]:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
         raise TypeError(f"{message}, got {value!r}")
     low, high = value
-    if not (_is_integer(low) and _is_integer(high)):
+    if not (is_integer(low) and is_integer(high)):
         raise TypeError(f"{message}, got {value!r}")
     if not 0 <= low <= high <= MAX_PADDING:
         raise ValueError(f"{message}, got {value!r}")
@@ -207,7 +195,7 @@ def _dilation_table(template_len: int, padding: tuple[int, int]) -> None:
 
 
 def _shuffle_seq(value) -> bool:
-    if isinstance(value, (bool, np.bool_)) or (_is_integer(value) and value in (0, 1)):
+    if isinstance(value, (bool, np.bool_)) or (is_integer(value) and value in (0, 1)):
         return bool(value)
     raise TypeError(f"shuffle_seq must be a bool, got {value!r}")
 
@@ -215,13 +203,15 @@ def _shuffle_seq(value) -> bool:
 def _validated_fields(args: DatasetArgs) -> dict:
     """Checks every field; returns the normalised values. Raises `TypeError`/`ValueError`."""
     out = {
-        "num_samples": _integer("num_samples", args.num_samples, NUM_CLASSES, MAX_NUM_SAMPLES),
-        "template_len": _integer("template_len", args.template_len, 2, MAX_TEMPLATE_LEN),
+        "num_samples": check_integer(args.num_samples, "num_samples", NUM_CLASSES,
+                                     MAX_NUM_SAMPLES),
+        "template_len": check_integer(args.template_len, "template_len", 2, MAX_TEMPLATE_LEN),
         "padding": _padding(args.padding),
-        "max_translation": _integer("max_translation", args.max_translation, 1, MAX_TRANSLATION),
-        "final_seq_length": _integer("final_seq_length", args.final_seq_length, 2,
-                                     MAX_FINAL_SEQ_LENGTH),
-        "seed": _integer("seed", args.seed, 0, MAX_SEED),
+        "max_translation": check_integer(args.max_translation, "max_translation", 1,
+                                         MAX_TRANSLATION),
+        "final_seq_length": check_integer(args.final_seq_length, "final_seq_length", 2,
+                                          MAX_FINAL_SEQ_LENGTH),
+        "seed": check_integer(args.seed, "seed", 0, MAX_SEED),
         "shuffle_seq": _shuffle_seq(args.shuffle_seq),
     }
     _dilation_table(out["template_len"], out["padding"])

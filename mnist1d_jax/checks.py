@@ -42,19 +42,30 @@ def check_dtype(dtype) -> np.dtype:
     return checked
 
 
-def check_count(value, name: str, maximum: int) -> int:
-    """An integer in `[1, maximum]` as a Python int, or `TypeError`/`ValueError` naming `name`."""
-    message = f"{name} must be an integer in [1, {maximum}]"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+def is_integer(value) -> bool:
+    """An integral number (Python's or NumPy's), never a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_integer(value, name: str, minimum: int, maximum: int) -> int:
+    """An integer in `[minimum, maximum]` as a Python int, or `TypeError`/`ValueError` naming
+    `name` and the range."""
+    message = f"{name} must be an integer in [{minimum}, {maximum}]"
+    if not is_integer(value):
         raise TypeError(f"{message}, got {value!r}")
-    if not 1 <= value <= maximum:
+    if not minimum <= value <= maximum:
         raise ValueError(f"{message}, got {value!r}")
     return int(value)
 
 
+def check_count(value, name: str, maximum: int) -> int:
+    """An integer in `[1, maximum]` (`check_integer`)."""
+    return check_integer(value, name, 1, maximum)
+
+
 def check_positive_int(value, name: str) -> int:
     """A positive Python integer (no upper bound), or `TypeError`/`ValueError` naming `name`."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise TypeError(f"{name} must be a positive integer, got {value!r}")
     if value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")

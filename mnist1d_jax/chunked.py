@@ -93,12 +93,11 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
     check_output(path, "folder")
     check_memory(size * example_bytes(layout, np.float32), f"chunk_size={chunk_size}",
                  "choose a smaller chunk_size")
-    parent = os.path.dirname(os.path.abspath(os.fspath(path)))
-    free = shutil.disk_usage(parent).free
-    if dataset_bytes(layout) > free:
-        raise ValueError(f"{os.fspath(path)!r}: {n:,} examples need "
-                         f"{dataset_bytes(layout) / 1e9:.1f} GB on disk, but only "
-                         f"{free / 1e9:.1f} GB are free there")
+    needed = dataset_bytes(layout)
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(os.fspath(path)))).free
+    if needed > free:
+        raise ValueError(f"{os.fspath(path)!r}: {n:,} examples need {needed / 1e9:.1f} GB on "
+                         f"disk, but only {free / 1e9:.1f} GB are free there")
     seq = position_permutation(args)
     spans = _spans(n, size)
     with atomic_folder(path) as folder:

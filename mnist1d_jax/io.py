@@ -31,7 +31,7 @@ import stat
 import numpy as np
 
 from .args import NUM_CLASSES, as_args
-from .dataset import reference_dataset
+from .dataset import class_labels, reference_dataset
 from .draws import replay_numpy
 
 DATA_KEYS = ("x", "x_test", "y", "y_test", "t")
@@ -556,7 +556,7 @@ def mismatch(data: dict, args) -> str | None:
     wanted = (layout.num_train, layout.num_examples - layout.num_train, layout.final_seq_length)
     if shapes != wanted:
         return f"sizes (train, test, positions) {shapes} instead of {wanted}"
-    labels = np.arange(layout.num_examples) // (layout.num_samples // NUM_CLASSES)
+    labels = class_labels(np.arange(layout.num_examples), layout)
     if not np.array_equal(labels[replay_numpy(args).permutation],
                           np.concatenate([data["y"], data["y_test"]])):
         return f"labels that are not those of seed {args.seed}"

@@ -69,11 +69,17 @@ class Band(NamedTuple):
     upper: np.ndarray
 
 
+def resample_weights(table: transforms.InterpTable):
+    """The resampling `R` of `table` as weights: output `j` is `a[j] * x[lo[j]] + b[j] *
+    x[hi[j]]`; `same[j]` where `hi[j] == lo[j]` (a grid hit or the last point, `b[j] == 0`)."""
+    b = table.offset / table.step
+    return 1 - b, b, table.hi == table.lo
+
+
 def resample_gram(table: transforms.InterpTable, n_in: int) -> Band:
     """`R^T R` for the resampling `R` of `table`: tridiagonal, since each output point reads two
     neighbouring input points (`lo`, `lo + 1`) or one."""
-    b = table.offset / table.step
-    a, same = 1 - b, table.hi == table.lo
+    a, b, same = resample_weights(table)
     diag, upper = np.zeros(n_in), np.zeros(max(n_in - 1, 0))
     np.add.at(diag, table.lo, np.where(same, (a + b) ** 2, a**2))
     np.add.at(diag, table.hi, np.where(same, 0.0, b**2))
@@ -109,8 +115,7 @@ def moments(layout) -> Moments:
     """
     n, width = layout.dilated_len, layout.final_seq_length
     table = transforms.interp_table(n, width)
-    b = table.offset / table.step
-    a, same = 1 - b, table.hi == table.lo
+    a, b, same = resample_weights(table)
     weights = shift_weights(layout.max_translation, n)
     d = transforms.dilation_bank(get_templates()["x"], layout.padding, n).reshape(-1, n)
     first = shift_average(d, weights)

@@ -1,6 +1,5 @@
 """write_dataset: chunked generation to a folder of .npy files."""
 
-import json
 import os
 import subprocess
 import sys
