@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import json_path, median_time, print_table, write_json  # noqa: E402
 
 import mnist1d_jax  # noqa: E402
-from mnist1d_jax import meta  # noqa: E402
+from mnist1d_jax.lab import meta  # noqa: E402
 
 
 def main(argv=None) -> dict:

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import json_path, print_table, write_json  # noqa: E402
 
 import mnist1d_jax  # noqa: E402
-from mnist1d_jax import models, train  # noqa: E402
+from mnist1d_jax.lab import models, train  # noqa: E402
 
 
 def one_seed_times(data, config) -> dict:

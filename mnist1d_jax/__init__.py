@@ -1,9 +1,14 @@
-"""mnist1d_jax: a JAX-native, jit-compiled, vectorised MNIST-1D generator."""
+"""mnist1d_jax: a JAX-native, jit-compiled, vectorised MNIST-1D generator.
+
+The generator (JAX and NumPy only) is this top level; `mnist1d_jax.lab` (models, training,
+metalearning) needs the `lab` extra and `mnist1d_jax.plot` the `plot` extra.
+"""
 
 from .args import DatasetArgs, get_dataset_args
-from .dataset import make_dataset, reference_dataset, sample_batch
-from .draws import Draws, draw, draw_batch, replay_numpy
-from .io import get_dataset, load, save
+from .dataset import make_dataset, sample_batch
+from .draws import Draws, draw, draw_batch
+from .io import load, save
+from .reference import get_dataset, reference_dataset, replay_numpy
 from .templates import get_templates
 from .transforms import transform
 

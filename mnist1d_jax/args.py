@@ -112,6 +112,16 @@ class DatasetArgs:
         """A plain dict of all fields."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
+    def replace(self, **changes) -> DatasetArgs:
+        """A copy with some fields changed, validated (a scale may be a tracer)."""
+        return dataclasses.replace(self, **changes)
+
+    def for_jit(self) -> DatasetArgs:
+        """This pytree as jitted code receives it: `seed` set to 0. The seed is used only outside
+        compiled code (the default key, the position permutation), so a new seed then reuses
+        the compiled program instead of recompiling."""
+        return _unchecked({**self.as_dict(), "seed": 0})
+
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(DatasetArgs))
 _STATIC_FIELDS = tuple(f for f in FIELD_NAMES if f not in SCALE_FIELDS)
@@ -123,11 +133,6 @@ def _unchecked(fields: Mapping[str, Any]) -> DatasetArgs:
     for name in FIELD_NAMES:
         object.__setattr__(args, name, fields[name])
     return args
-
-
-def from_parts(layout: Layout, scales, seed: int = 0) -> DatasetArgs:
-    """Re-assembles arguments from a `Layout` and the four scales (no validation)."""
-    return _unchecked({**layout._asdict(), **dict(zip(SCALE_FIELDS, scales)), "seed": seed})
 
 
 jax.tree_util.register_pytree_with_keys(

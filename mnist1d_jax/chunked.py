@@ -27,9 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .args import NUM_CLASSES, Layout, as_args, from_parts
+from . import recipe, stats
+from .args import NUM_CLASSES, Layout, as_args
 from .checks import check_count, check_key, check_memory
-from .dataset import example_bytes, ordered_examples, position_permutation, t_grid
 from .io import atomic_folder, check_output, write_folder_metadata
 from .templates import get_templates
 
@@ -37,14 +37,13 @@ ARRAYS = ("x", "x_test", "y", "y_test", "t")
 MAX_CHUNK_SIZE = 2**24
 
 
-@functools.partial(jax.jit, static_argnames=("layout", "size"))
-def _chunk(key, start, scales, seq_permutation, layout: Layout, size: int):
+@functools.partial(jax.jit, static_argnames=("size",))
+def _chunk(key, start, args, seq_permutation, size: int):
     """Raw (un-normalised) float32 signals (size, F) and labels (size,) of output positions
     `start .. start + size - 1` (positions past the end repeat the last one)."""
     positions = jnp.minimum(start + jnp.arange(size, dtype=jnp.uint32),
-                            jnp.uint32(layout.num_examples - 1))
-    return ordered_examples(key, positions, seq_permutation, from_parts(layout, scales),
-                            jnp.float32)
+                            jnp.uint32(args.layout.num_examples - 1))
+    return recipe.ordered_examples(key, positions, seq_permutation, args, jnp.float32)
 
 
 def dataset_bytes(layout: Layout) -> int:
@@ -91,14 +90,14 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
     n, n_train, width = layout.num_examples, layout.num_train, layout.final_seq_length
     size = min(chunk_size, n)
     check_output(path, "folder")
-    check_memory(size * example_bytes(layout, np.float32), f"chunk_size={chunk_size}",
+    check_memory(size * recipe.example_bytes(layout, np.float32), f"chunk_size={chunk_size}",
                  "choose a smaller chunk_size")
     needed = dataset_bytes(layout)
     free = shutil.disk_usage(os.path.dirname(os.path.abspath(os.fspath(path)))).free
     if needed > free:
         raise ValueError(f"{os.fspath(path)!r}: {n:,} examples need {needed / 1e9:.1f} GB on "
                          f"disk, but only {free / 1e9:.1f} GB are free there")
-    seq = position_permutation(args)
+    seq, jit_args = recipe.position_permutation(args), args.for_jit()
     spans = _spans(n, size)
     with atomic_folder(path) as folder:
         files = {name: os.path.join(folder, f"{name}.npy") for name in ARRAYS}
@@ -111,7 +110,7 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
         total, total_sq = 0.0, 0.0
         counts = np.zeros((2, NUM_CLASSES), np.int64)
         for done, (start, stop) in enumerate(spans, 1):
-            x, y = jax.device_get(_chunk(key, np.uint32(start), args.scales, seq, layout, size))
+            x, y = jax.device_get(_chunk(key, np.uint32(start), jit_args, seq, size))
             x, y = x[: stop - start].astype(np.float64), y[: stop - start]
             total, total_sq = total + x.sum(), total_sq + (x**2).sum()
             for part, lo, hi in _split(start, stop, n_train):
@@ -122,14 +121,15 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
             if progress:
                 progress("generate", done, len(spans))
         mean = total / (n * width)
-        std = float(np.sqrt(max(total_sq / (n * width) - mean**2, 0.0))) or 1.0  # as divisor()
+        std = float(np.sqrt(max(total_sq / (n * width) - mean**2, 0.0)))
+        scale = float(stats.divisor(std))
         for done, (start, stop) in enumerate(spans, 1):
             for part, lo, hi in _split(start, stop, n_train):
                 _normalise_rows(files[part], offsets[part], lo - (0 if part == "x" else n_train),
-                                hi - lo, width, mean, std)
+                                hi - lo, width, mean, scale)
             if progress:
                 progress("normalise", done, len(spans))
-        np.save(files["t"], (t_grid(layout) / std).astype(np.float32))
+        np.save(files["t"], recipe.normalise(recipe.t_grid(layout), 0.0, scale).astype(np.float32))
         write_folder_metadata(folder, get_templates(), args)
     return {"path": os.fspath(path), "shapes": {"x": (n_train, width),
                                                  "x_test": (n - n_train, width)},
@@ -154,9 +154,9 @@ def _write_rows(files, offsets, part: str, row: int, x: np.ndarray, y: np.ndarra
             handle.write(np.ascontiguousarray(values).tobytes())
 
 
-def _normalise_rows(file, offset: int, row: int, count: int, width: int, mean, std) -> None:
+def _normalise_rows(file, offset: int, row: int, count: int, width: int, mean, scale) -> None:
     with open(file, "r+b") as handle:
         handle.seek(offset + row * width * 4)
         x = np.fromfile(handle, np.float32, count * width).astype(np.float64)
         handle.seek(offset + row * width * 4)
-        handle.write(((x - mean) / std).astype(np.float32).tobytes())
+        handle.write(recipe.normalise(x, mean, scale).astype(np.float32).tobytes())

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
 from .args import FIELD_NAMES, DatasetArgs
+from .cache import OFF_VARIABLE
 
 _FLAG_HELP = {
     "num_samples": "total examples (num_samples // 10 per class)",
@@ -49,26 +52,83 @@ def dataset_args_from_flags(namespace: argparse.Namespace) -> DatasetArgs:
                           if hasattr(namespace, name)})
 
 
-def _progress_bar():
-    """A rich progress bar as a `progress(stage, done, total)` callback, and its context."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+class _Progress:
+    """A one-line progress report on stderr, `progress(stage, done, total)`, redrawn in place on
+    a terminal and silent otherwise (no library needed)."""
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
-    tasks = {}
+    def __init__(self, stream=None):
+        self.stream = sys.stderr if stream is None else stream
+        self.shown = False
 
-    def progress(stage, done, total):
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(f"{stage} (chunks)", total=total)
-        bar.update(tasks[stage], completed=done)
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.stream.isatty():
+            self.stream.write(f"\r{stage}: chunk {done} of {total}\x1b[K")
+            self.stream.flush()
+            self.shown = True
 
-    return bar, progress
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+        return False
+
+
+class _CompileTimer:
+    """Seconds JAX spends compiling (tracing, lowering, and XLA compilation or loading the
+    program from the persistent cache, which JAX times inside its compilation step) while the
+    context is open, from `jax.monitoring` events; and the cache entries that could not be read
+    (JAX's warnings, collected instead of printed)."""
+
+    EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
+              "/jax/core/compile/jaxpr_to_mlir_module_duration",
+              "/jax/core/compile/backend_compile_duration")
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.unreadable = 0
+        self.requests = self.hits = 0
+
+    def _listen(self, name, seconds, **kwargs):
+        if name in self.EVENTS:
+            self.seconds += seconds
+
+    def _count(self, name, **kwargs):
+        if name == "/jax/compilation_cache/compile_requests_use_cache":
+            self.requests += 1
+        elif name == "/jax/compilation_cache/cache_hits":
+            self.hits += 1
+
+    def __enter__(self):
+        import jax.monitoring
+
+        self._warnings = warnings.catch_warnings(record=True)
+        self._caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        jax.monitoring.register_event_duration_secs_listener(self._listen)
+        jax.monitoring.register_event_listener(self._count)
+        return self
+
+    def __exit__(self, *exc):
+        import jax.monitoring
+
+        jax.monitoring.unregister_event_duration_listener(self._listen)
+        jax.monitoring.unregister_event_listener(self._count)
+        self._warnings.__exit__(*exc)
+        for caught in self._caught:
+            if "persistent compilation cache" in str(caught.message):
+                self.unreadable += 1
+            else:
+                warnings.warn_explicit(caught.message, caught.category, caught.filename,
+                                       caught.lineno)
+        return False
 
 
 def _generate(namespace) -> None:
     from .checks import check_count
     from .chunked import MAX_CHUNK_SIZE, write_dataset
-    from .dataset import make_dataset, reference_dataset
     from .io import check_format, check_output, save
 
     args = dataset_args_from_flags(namespace)
@@ -76,28 +136,34 @@ def _generate(namespace) -> None:
     check_count(namespace.chunk_size, "chunk_size", MAX_CHUNK_SIZE)
     check_output(namespace.out, kind)
     start = time.perf_counter()
-    if kind == "folder" and not namespace.reference:
-        chunks = -(-args.layout.num_examples // namespace.chunk_size)
-        bar, progress = _progress_bar()
-        with bar if chunks > 1 else _nothing():
-            write_dataset(namespace.out, None, args, chunk_size=namespace.chunk_size,
-                          progress=progress if chunks > 1 else None)
-    else:
-        data = reference_dataset(args) if namespace.reference else make_dataset(None, args)
-        save(data, namespace.out, args)
+    with _CompileTimer() as compiling:
+        if kind == "folder" and not namespace.reference:
+            with _Progress() as progress:
+                write_dataset(namespace.out, None, args, chunk_size=namespace.chunk_size,
+                              progress=progress)
+        elif namespace.reference:
+            from .reference import reference_dataset
+
+            save(reference_dataset(args), namespace.out, args)
+        else:
+            from .dataset import make_dataset
+
+            save(make_dataset(None, args), namespace.out, args)
     elapsed = time.perf_counter() - start
+    n = args.layout.num_examples
+    generating = max(elapsed - compiling.seconds, 1e-9)
+    cache = namespace.cache_note
+    if namespace.cache_on and compiling.requests:
+        cache += f": {compiling.hits} of {compiling.requests} programs loaded"
     print(f"{'reference replay' if namespace.reference else 'JAX'}, seed {args.seed}: "
-          f"{args.layout.num_examples} examples in {elapsed:.2f} s "
-          f"({args.layout.num_examples / elapsed:,.0f} examples/s)")
+          f"{n:,} examples in {elapsed:.2f} s = compilation {compiling.seconds:.2f} s "
+          f"({cache}) + generation and writing {generating:.2f} s "
+          f"({n / generating:,.0f} examples/s)")
+    if compiling.unreadable:
+        print(f"note: {compiling.unreadable} entries of the compilation cache could not be read "
+              f"and were compiled afresh; delete {namespace.cache_folder} to rebuild it",
+              file=sys.stderr)
     _print_summary(namespace.out)
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _stats(x: np.ndarray) -> tuple:
@@ -154,17 +220,43 @@ MAX_PER_CLASS = 20
 
 def _plot(namespace) -> None:
     from .checks import check_count
-    from .dataset import make_dataset
     from .io import check_output
-    from .plot import plot_overview, save_figure
 
     args = dataset_args_from_flags(namespace)
     if not namespace.out.lower().endswith(".png"):
         raise ValueError(f"--out must be a .png file, got {namespace.out!r}")
     check_count(namespace.per_class, "per_class", MAX_PER_CLASS)
     check_output(namespace.out, ".png")
-    save_figure(plot_overview(make_dataset(None, args), namespace.per_class), namespace.out)
+    from .plot import plot_overview, save_figure  # needs the plot extra: one line if missing
+    from .dataset import make_dataset
+
+    changed = [f"{k}={v}" for k, v in args.as_dict().items() if v != getattr(DatasetArgs(), k)]
+    title = (f"MNIST-1D, JAX generator, seed {args.seed}: "
+             + (", ".join(changed) if changed else "the reference's default arguments"))
+    figure = plot_overview(make_dataset(None, args), namespace.per_class, title=title)
+    save_figure(figure, namespace.out)
     print(f"wrote {namespace.out}")
+
+
+def _add_cache_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache", action=argparse.BooleanOptionalAction, default=True,
+                        help="keep compiled programs in JAX's persistent compilation cache under "
+                             "$XDG_CACHE_HOME/mnist1d-jax (default: on; "
+                             f"{OFF_VARIABLE}=1 turns it off too)")
+
+
+def _use_cache(namespace) -> None:
+    """Turns the compilation cache on for commands that compile, unless switched off; records
+    what happened for the summary line."""
+    from .cache import cache_disabled, cache_folder, enable_compilation_cache
+
+    namespace.cache_folder, namespace.cache_on = cache_folder(), False
+    if not getattr(namespace, "cache", False) or cache_disabled():
+        namespace.cache_note = "cache off"
+    elif enable_compilation_cache(namespace.cache_folder):
+        namespace.cache_note, namespace.cache_on = f"cache {namespace.cache_folder}", True
+    else:
+        namespace.cache_note = f"cache unavailable: cannot create {namespace.cache_folder}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="replay the reference's NumPy draws (the original dataset)")
     generate.add_argument("--chunk-size", type=int, default=100_000,
                           help="examples per chunk for folder output (default 100000)")
+    _add_cache_flag(generate)
     generate.set_defaults(run=_generate)
 
     plot = commands.add_parser("plot", help="PNG of the templates and examples of each class")
@@ -187,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", required=True, help="output .png file")
     plot.add_argument("--per-class", type=int, default=4,
                       help=f"examples per class, at most {MAX_PER_CLASS} (default 4)")
+    _add_cache_flag(plot)
     plot.set_defaults(run=_plot)
 
     info = commands.add_parser("info", help="arguments, shapes, class counts, statistics of a "
@@ -224,9 +318,13 @@ def main(argv=None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
+        _use_cache(namespace)
         namespace.run(namespace)
     except (TypeError, ValueError, FileNotFoundError, ImportError) as error:
         parser.exit(2, f"{prefix}{_message(error)}\n")
+    except BrokenPipeError:  # the reader of the output went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        parser.exit(141)
     except OSError as error:
         parser.exit(1, f"{prefix}{_message(error)}\n")
     except MemoryError:

@@ -1,7 +1,7 @@
-"""The random draws of one example, from a JAX key or replayed from NumPy's `RandomState`.
+"""The random draws of one example from a JAX key, and the keyed order of examples.
 
 A `Draws` holds everything random about one example; `transforms.transform(draws, ...)` is then
-deterministic. Draws for example `i` of a batch come from `jax.random.fold_in(key, i)`, so an
+deterministic (`reference.replay_numpy` gives the same fields from NumPy's `RandomState`). Draws for example `i` of a batch come from `jax.random.fold_in(key, i)`, so an
 example depends only on the key and its global index (not on batch size or device count).
 """
 
@@ -36,6 +36,23 @@ class Draws(NamedTuple):
     shear: jax.Array
 
 
+# The one definition of where each draw sits in an example's vector of uniforms on [0, 1):
+# (name, length) in order, `L` standing for the dilated length. `draw_labelled` appends the
+# label's uniform after these.
+UNIFORM_LAYOUT = (("padding", 1), ("scale", 1), ("shift", 1), ("shear", 1),
+                  ("corr_noise", "L"), ("iid_noise", "L"))
+
+
+def uniform_slices(dilated_len: int) -> dict[str, slice]:
+    """Where each field of `Draws` sits in the uniforms of one example (`UNIFORM_LAYOUT`), and
+    `"label"` after them; `slices["label"].start` is the number of uniforms of unlabelled draws."""
+    slices, start = {}, 0
+    for name, size in UNIFORM_LAYOUT + (("label", 1),):
+        size = dilated_len if size == "L" else size
+        slices[name], start = slice(start, start + size), start + size
+    return slices
+
+
 def _uniform_int(u, n: int):
     """`floor(u * n)` (the reference's own padding formula) as int32, clipped to `n - 1`."""
     return jnp.minimum((u * n).astype(jnp.int32), n - 1)
@@ -48,11 +65,26 @@ def _standard_normal(u):
 
 
 def _from_uniforms(u, args) -> Draws:
-    """One example's `Draws` from `4 + 2 L` uniforms on [0, 1)."""
+    """One example's `Draws` from its uniforms (`uniform_slices`)."""
+    slices = uniform_slices(args.layout.dilated_len)
+    # The two noise vectors are adjacent: one inverse-CDF call over both (XLA vectorises one
+    # loop; two shorter calls may round differently in their unvectorised tails).
+    noise = slice(slices["corr_noise"].start, slices["iid_noise"].stop)
+    normals = _standard_normal(u[noise])
+    field = {name: u[where] for name, where in slices.items()}
+    field.update({name: normals[where.start - noise.start:where.stop - noise.start]
+                  for name, where in slices.items() if name in ("corr_noise", "iid_noise")})
     low, high = args.padding
-    normals = _standard_normal(u[4:]).reshape(2, _dilated_len(args))
-    return Draws(low + _uniform_int(u[0], high - low + 1), u[1],
-                 _uniform_int(u[2], args.max_translation), normals[0], normals[1], u[3])
+    return Draws(padding=low + _uniform_int(field["padding"][0], high - low + 1),
+                 scale=field["scale"][0],
+                 shift=_uniform_int(field["shift"][0], args.max_translation),
+                 corr_noise=field["corr_noise"], iid_noise=field["iid_noise"],
+                 shear=field["shear"][0])
+
+
+def _count(args, labelled: bool) -> int:
+    label = uniform_slices(args.layout.dilated_len)["label"]
+    return label.stop if labelled else label.start
 
 
 def draw(key, args, dtype=jnp.float32) -> Draws:
@@ -61,17 +93,14 @@ def draw(key, args, dtype=jnp.float32) -> Draws:
     All draws come from one `jax.random.uniform` call (one threefry stream per example, which
     keeps compilation short): the integers as `floor(u * range)`, the normals by the inverse CDF.
     """
-    return _from_uniforms(jax.random.uniform(key, (4 + 2 * _dilated_len(args),), dtype), args)
+    return _from_uniforms(jax.random.uniform(key, (_count(args, False),), dtype), args)
 
 
 def draw_labelled(key, args, dtype=jnp.float32) -> tuple[jax.Array, Draws]:
     """A uniformly random class label (() int32) and that example's draws, from one key."""
-    u = jax.random.uniform(key, (5 + 2 * _dilated_len(args),), dtype)
-    return _uniform_int(u[-1], NUM_CLASSES), _from_uniforms(u[:-1], args)
-
-
-def _dilated_len(args) -> int:
-    return args.template_len + args.padding[1]
+    u = jax.random.uniform(key, (_count(args, True),), dtype)
+    label = uniform_slices(args.layout.dilated_len)["label"]
+    return _uniform_int(u[label][0], NUM_CLASSES), _from_uniforms(u, args)
 
 
 def draw_batch(key, args, batch_size: int, dtype=jnp.float32, offset=0) -> Draws:
@@ -131,40 +160,3 @@ def index_permutation(key, positions, n: int):
     outside = lambda v: v >= jnp.uint32(n)  # noqa: E731
     return jax.lax.while_loop(lambda v: jnp.any(outside(v)),
                               lambda v: jnp.where(outside(v), _feistel(v, round_keys, half), v), x)
-
-
-class Replay(NamedTuple):
-    """The reference's random draws, in its order: per-example draws in class order (all 0s, then
-    all 1s, ...), the example permutation (n,), and the position permutation (F,) or None."""
-
-    draws: Draws
-    permutation: np.ndarray
-    seq_permutation: np.ndarray | None
-
-
-def replay_numpy(args) -> Replay:
-    """Replays the reference's calls on `np.random.RandomState(args.seed)`.
-
-    Per example: `rand()` (padding), `rand()` (scale), `choice(max_translation)` (shift),
-    `randn(L)` (correlated noise), `randn(L)` (iid noise), `rand()` (shear); then
-    `permutation(n)`; then, if `shuffle_seq`, `permutation(final_seq_length)`. NumPy float64.
-    """
-    layout = args.layout
-    low, high = layout.padding
-    n, dilated_len = layout.num_examples, layout.dilated_len
-    rs = np.random.RandomState(args.seed)
-    ints = np.empty((n, 2), np.int64)
-    uniforms = np.empty((n, 2))
-    normals = np.empty((n, 2, dilated_len))
-    for i in range(n):
-        ints[i, 0] = low + int(rs.rand() * (high - low + 1))
-        uniforms[i, 0] = rs.rand()
-        ints[i, 1] = rs.choice(layout.max_translation)
-        normals[i, 0] = rs.randn(dilated_len)
-        normals[i, 1] = rs.randn(dilated_len)
-        uniforms[i, 1] = rs.rand()
-    draws = Draws(ints[:, 0], uniforms[:, 0], ints[:, 1], normals[:, 0], normals[:, 1],
-                  uniforms[:, 1])
-    permutation = rs.permutation(n)
-    seq_permutation = rs.permutation(layout.final_seq_length) if layout.shuffle_seq else None
-    return Replay(draws, permutation, seq_permutation)

@@ -31,8 +31,6 @@ import stat
 import numpy as np
 
 from .args import NUM_CLASSES, as_args
-from .dataset import class_labels, reference_dataset
-from .draws import replay_numpy
 
 DATA_KEYS = ("x", "x_test", "y", "y_test", "t")
 TEMPLATE_KEYS = ("x", "t", "y")
@@ -528,62 +526,3 @@ def load(path) -> dict:
         problem = str(error) or type(error).__name__
         raise ValueError(f"{given!r} is not a readable MNIST-1D dataset: {problem}") from None
     return check_dataset(data, repr(given))
-
-
-def default_path(args) -> str:
-    """The reference's cache file name: `./mnist1d_data.pkl` (`_shuffle` before the extension
-    when `args.shuffle_seq`)."""
-    return "./mnist1d_data{}.pkl".format("_shuffle" if args.shuffle_seq else "")
-
-
-def mismatch(data: dict, args) -> str | None:
-    """Why `data` is not the dataset `reference_dataset(args)` would give, or `None`.
-
-    With recorded arguments, they are compared field by field. Without (the reference's own
-    files), the sizes and the labels are compared with a replay of the reference's draws for
-    `args` (the labels' order is a function of the seed and the sizes; files that differ only in
-    the four float scales cannot be told apart this way).
-    """
-    args = as_args(args)
-    if data.get("args") is not None:
-        recorded = as_args(data["args"]).as_dict()
-        wanted = args.as_dict()
-        differ = [f"{k}={recorded[k]!r} instead of {wanted[k]!r}" for k in wanted
-                  if recorded[k] != wanted[k]]
-        return ", ".join(differ) or None
-    layout = args.layout
-    shapes = (len(data["y"]), len(data["y_test"]), data["x"].shape[1])
-    wanted = (layout.num_train, layout.num_examples - layout.num_train, layout.final_seq_length)
-    if shapes != wanted:
-        return f"sizes (train, test, positions) {shapes} instead of {wanted}"
-    labels = class_labels(np.arange(layout.num_examples), layout)
-    if not np.array_equal(labels[replay_numpy(args).permutation],
-                          np.concatenate([data["y"], data["y_test"]])):
-        return f"labels that are not those of seed {args.seed}"
-    return None
-
-
-def get_dataset(args=None, path=None, regenerate: bool = False) -> dict:
-    """Loads the dataset at `path` if it exists, else builds it with `reference_dataset(args)`
-    (for default arguments, the original published dataset) and saves it there atomically.
-
-    Unlike the reference, never downloads, and never returns a file made from other arguments
-    (see `mismatch`). `regenerate=True` rebuilds and replaces it (a dataset file only).
-
-    Raises:
-      ValueError: `path` holds a dataset made with other arguments, or is not a dataset.
-    """
-    args = as_args(args)
-    path = default_path(args) if path is None else path
-    check_format(path)
-    if os.path.lexists(path) and not regenerate:
-        data = load(path)
-        problem = mismatch(data, args)
-        if problem:
-            raise ValueError(f"{os.fspath(path)!r} holds a dataset made with other arguments "
-                             f"({problem}); pass regenerate=True to replace it, or another path")
-        return data
-    check_output(path)
-    data = reference_dataset(args)
-    save(data, path, args)
-    return {**data, "args": args.as_dict()}

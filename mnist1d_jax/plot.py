@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .extras import require
 
-def _pyplot():
-    try:  # no backend is chosen here: notebooks keep theirs, headless runs fall back to Agg
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'mnist1d-jax[plot]'") from None
-    return plt
+require("plot", "mnist1d_jax.plot", "matplotlib")
+
+# No backend is chosen here: notebooks keep theirs, headless runs fall back to Agg.
+import matplotlib.pyplot as plt  # noqa: E402
 
 
 def _draw(ax, x, t, title=None, zoom=None):
@@ -28,7 +27,6 @@ def _draw(ax, x, t, title=None, zoom=None):
 
 def plot_signals(xs, t, labels=None, *, columns: int = 10, zoom=None, axes=None):
     """Draws signals xs (n, F) against t (F,) in a grid; returns the figure."""
-    plt = _pyplot()
     xs, t = np.asarray(xs), np.asarray(t)
     rows = -(-len(xs) // columns)
     if axes is None:
@@ -49,32 +47,46 @@ def plot_templates(templates: dict):
     return plot_signals(templates["x"], templates["t"], templates["y"])
 
 
-def plot_examples(data: dict, per_class: int = 4, zoom: float = 3.0):
+def plot_examples(data: dict, per_class: int = 4, zoom: float | None = None):
     """`per_class` training examples of each class: one row per example rank, one column per
-    class."""
+    class; `zoom` (the half-width of the value axis) fits them when `None`."""
     x, y = np.asarray(data["x"]), np.asarray(data["y"])
     picks = [np.flatnonzero(y == c)[:per_class] for c in range(10)]
     order = [picks[c][r] for r in range(per_class) for c in range(10) if r < len(picks[c])]
+    zoom = _fitting_zoom(x[order]) if zoom is None else zoom
     return plot_signals(x[order], data["t"], y[order], zoom=zoom)
 
 
-def plot_overview(data: dict, per_class: int = 4, zoom: float = 3.0):
+def _fitting_zoom(x) -> float:
+    """Half-width of the value axis that shows every value of `x` with a 5% margin."""
+    extent = float(np.max(np.abs(x))) if np.size(x) else 1.0
+    return 1.05 * extent if extent > 0 else 1.0
+
+
+def plot_overview(data: dict, per_class: int = 4, zoom: float | None = None,
+                  title: str | None = None):
     """One figure: the ten templates in the first row, then `per_class` examples of each class
-    (one column per class), as the reference's figures."""
-    plt = _pyplot()
+    (one column per class), as the reference's figures. Rows are labelled on the left; `zoom`,
+    the half-width of the value axis of the examples, fits the examples drawn when `None`;
+    `title` (e.g. the dataset's arguments) goes above."""
     templates = data["templates"]
-    fig, axes = plt.subplots(1 + per_class, 10, figsize=(12, 2.2 * (1 + per_class)), squeeze=False)
+    x, y, t = np.asarray(data["x"]), np.asarray(data["y"]), np.asarray(data["t"])
+    rows = [np.flatnonzero(y == c)[:per_class] for c in range(10)]
+    zoom = _fitting_zoom(x[np.concatenate(rows)]) if zoom is None else zoom
+    fig, axes = plt.subplots(1 + per_class, 10, figsize=(12, 2.2 * (1 + per_class) + 0.4),
+                             squeeze=False)
     for c in range(10):
-        _draw(axes[0, c], np.asarray(templates["x"])[c], np.asarray(templates["t"]),
-              f"template {c}")
-    x, y = np.asarray(data["x"]), np.asarray(data["y"])
-    for c in range(10):
-        rows = np.flatnonzero(y == c)[:per_class]
+        _draw(axes[0, c], np.asarray(templates["x"])[c], np.asarray(templates["t"]), f"{c}")
         for r in range(per_class):
-            if r < len(rows):
-                _draw(axes[1 + r, c], x[rows[r]], np.asarray(data["t"]), None, zoom)
+            if r < len(rows[c]):
+                _draw(axes[1 + r, c], x[rows[c][r]], t, None, zoom)
             else:
                 axes[1 + r, c].axis("off")
+    axes[0, 0].set_ylabel("template", fontsize=10)
+    for r in range(per_class):
+        axes[1 + r, 0].set_ylabel(f"example {r + 1}", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -85,4 +97,4 @@ def save_figure(fig, path) -> None:
 
     with atomic_open(path) as handle:
         fig.savefig(handle, format="png", dpi=80)
-    _pyplot().close(fig)
+    plt.close(fig)

@@ -137,18 +137,18 @@ def moments(layout) -> Moments:
     )
 
 
-def mean_and_std(layout, scales):
+def mean_and_std(args):
     """Population mean and std of all values of un-normalised signals (what `make_dataset`
-    estimates from its sample). `scales`: the four float scales, possibly traced.
+    estimates from its sample) for `DatasetArgs` `args`, whose four scales may be traced.
 
     The variance is a polynomial in the scales with float64 coefficients, evaluated with
     multiplications and additions only: no division by a constant, which XLA compiles as a
     multiplication by the reciprocal but folds exactly when the scales are constants, so the
     result is the same bits wherever it is evaluated.
     """
-    m = moments(layout)
-    scale_coeff, corr, iid, shear = scales
-    width = layout.final_seq_length
+    m = moments(args.layout)
+    scale_coeff, corr, iid, shear = args.scales
+    width = args.final_seq_length
     variance = (m.signal / width - m.mean**2 + scale_coeff * scale_coeff * (m.signal / 12 / width)
                 + corr * corr * (m.corr / width) + iid * iid * (m.iid / width)
                 + shear * shear * (m.shear / 12 / width))

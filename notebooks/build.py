@@ -23,7 +23,8 @@ NOTEBOOKS["quickstart"] = [
 import jax, jax.numpy as jnp, numpy as np
 import matplotlib.pyplot as plt
 import mnist1d_jax
-from mnist1d_jax import transforms, plot, models, train
+from mnist1d_jax import transforms, plot
+from mnist1d_jax.lab import models, train
 args = mnist1d_jax.get_dataset_args()
 args''',
     "## The templates\n\nTen hand-made 12-point signals, one per digit.",
@@ -82,7 +83,7 @@ NOTEBOOKS["classification"] = [
 import jax, numpy as np
 import matplotlib.pyplot as plt
 import mnist1d_jax
-from mnist1d_jax import models, train
+from mnist1d_jax.lab import models, train
 seeds = [0] if FAST else [0, 1, 2]
 config = train.TrainConfig(total_steps=100 if FAST else 6000, eval_every=50 if FAST else 250)
 data = mnist1d_jax.reference_dataset(dtype="float32")
@@ -124,7 +125,7 @@ import time
 import jax, jax.numpy as jnp, numpy as np
 import matplotlib.pyplot as plt
 import mnist1d_jax
-from mnist1d_jax import meta
+from mnist1d_jax.lab import meta
 data = {k: jnp.asarray(v) for k, v in mnist1d_jax.reference_dataset(dtype="float32").items()
         if k in ("x", "y", "x_test", "y_test")}"""
 

@@ -9,6 +9,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_PKL = ROOT.parent / "shared" / "reference" / "mnist1d_data.pkl"
 
 
+@pytest.fixture(autouse=True)
+def _no_compilation_cache(monkeypatch):
+    """In-process runs of the command line leave JAX's configuration alone (the cache's own tests
+    run the command in subprocesses, with a cache folder of their own)."""
+    monkeypatch.setenv("MNIST1D_JAX_NO_CACHE", "1")
+
+
 @pytest.fixture(scope="session")
 def reference_pickle():
     """The original published dataset; a missing file skips locally but fails on CI."""

@@ -1,6 +1,7 @@
 """The command line: generate, flags, errors."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -19,7 +20,13 @@ def test_generate_default_dataset(tmp_path, capsys):
     data = io.load(tmp_path / "d.npz")
     assert data["x"].shape == (4000, 40) and data["x_test"].shape == (1000, 40)
     printed = capsys.readouterr().out
-    assert "5000 examples in" in printed and "x      (4000, 40)" in printed
+    assert "x      (4000, 40)" in printed
+    match = re.search(r"5,000 examples in ([\d.]+) s = compilation ([\d.]+) s \(cache off\) \+ "
+                      r"generation and writing ([\d.]+) s \(([\d,]+) examples/s\)", printed)
+    assert match, printed
+    total, compiling, generating, rate = (float(v.replace(",", "")) for v in match.groups())
+    assert compiling > 0 and abs(total - compiling - generating) <= 0.011
+    assert rate == pytest.approx(5000 / generating, rel=0.2)
 
 
 def test_generate_flags_reach_the_generator(tmp_path):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import mnist1d_jax
 from mnist1d_jax import args as args_module
-from mnist1d_jax import chunked, cli, dataset, io
+from mnist1d_jax import chunked, cli, dataset, io, reference
 
 
 class Reached(Exception):
@@ -23,7 +23,7 @@ def _capture(monkeypatch):
         given = [v for v in positional if isinstance(v, mnist1d_jax.DatasetArgs)]
         raise Reached(given[0])
 
-    for module, name in ((dataset, "make_dataset"), (dataset, "reference_dataset"),
+    for module, name in ((dataset, "make_dataset"), (reference, "reference_dataset"),
                          (chunked, "write_dataset")):
         monkeypatch.setattr(module, name, record)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import io
+from mnist1d_jax import io, reference
 
 SMALL = mnist1d_jax.get_dataset_args(num_samples=100)
 
@@ -97,7 +97,7 @@ def test_get_dataset_builds_then_loads(tmp_path, small, monkeypatch):
     built = mnist1d_jax.get_dataset(SMALL, path)
     assert_same(built, small)
     assert path.exists()
-    monkeypatch.setattr(io, "reference_dataset", lambda *a, **k: pytest.fail("rebuilt"))
+    monkeypatch.setattr(reference, "reference_dataset", lambda *a, **k: pytest.fail("rebuilt"))
     assert_same(mnist1d_jax.get_dataset(SMALL, path), small)
     monkeypatch.undo()
     io.save({**small, "x": small["x"] * 0}, path)

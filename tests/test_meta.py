@@ -6,22 +6,22 @@ import numpy as np
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import meta
-from mnist1d_jax.args import SCALE_FIELDS, from_parts
-from mnist1d_jax.train import cross_entropy
+from mnist1d_jax.args import SCALE_FIELDS
+from mnist1d_jax.lab import meta
+from mnist1d_jax.lab.train import cross_entropy
 
 SMALL = mnist1d_jax.get_dataset_args(num_samples=60, seed=3)
 
 
 def dataset_objective(scales):
-    data = mnist1d_jax.make_dataset(jax.random.key(0), from_parts(SMALL.layout, scales, 3),
+    data = mnist1d_jax.make_dataset(jax.random.key(0), SMALL.replace(**dict(zip(SCALE_FIELDS, scales))),
                                     dtype="float64")
     weights = jnp.sin(jnp.arange(data["x"].size, dtype=jnp.float64)).reshape(data["x"].shape)
     return jnp.sum(weights * data["x"]) + jnp.sum(jnp.cos(data["x_test"])) + jnp.sum(data["t"])
 
 
 def stream_objective(scales):
-    batch = mnist1d_jax.sample_batch(jax.random.key(1), from_parts(SMALL.layout, scales, 3), 64,
+    batch = mnist1d_jax.sample_batch(jax.random.key(1), SMALL.replace(**dict(zip(SCALE_FIELDS, scales))), 64,
                                      dtype="float64")
     return jnp.sum(jnp.tanh(batch["x"]) * jnp.cos(jnp.arange(40.0)))
 

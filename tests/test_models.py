@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 import mnist1d_jax
-from mnist1d_jax import models, train
+from mnist1d_jax.lab import models, train
 
 
 @pytest.mark.parametrize("name, count", [("linear", 410), ("mlp", 15210), ("cnn", 5210),
@@ -156,6 +156,15 @@ def test_model_factories_with_other_sizes_train(data):
     wide = functools.partial(models.MLP, hidden_size=32)
     result = train.train(wide, data, seeds=0, config=SHORT)
     assert result["params"]["linear1"]["kernel"][...].shape == (40, 32)
+
+
+def test_train_table_reports_each_pair_by_default(data, capsys):
+    table = train.train_table({"regular": data}, {"linear": models.Linear}, seeds=[0, 1],
+                              config=SHORT)
+    final = np.asarray(table["regular"]["linear"]["result"]["test_acc"])[:, -1]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"regular / linear: test accuracy {final.mean():.1f}% (mean of 2 seeds), "
+                     f"{table['regular']['linear']['wall_s']:.1f} s"]
 
 
 def test_train_table_compiles_ahead_and_equals_separate_runs(data):

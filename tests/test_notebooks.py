@@ -1,4 +1,5 @@
-"""Every notebook runs top to bottom (in its fast mode: MNIST1D_FAST=1, a few steps)."""
+"""Every notebook runs top to bottom (in its fast mode: MNIST1D_FAST=1, a few steps), and its
+figures appear in its outputs: those committed (from a full run) and those of the fast run."""
 
 import pathlib
 
@@ -14,10 +15,34 @@ def test_the_notebooks_exist():
     assert {"quickstart", "classification"} <= names
 
 
+PLOTTING = ("plt.", "plot.", "plot_")
+
+
+def figure_cells(notebook) -> list[int]:
+    """Indices of the code cells whose outputs hold a PNG image."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    return [i for i, cell in enumerate(code)
+            if any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))]
+
+
+def plotting_cells(notebook) -> list[int]:
+    """Indices of the code cells that draw (matplotlib or `mnist1d_jax.plot` calls)."""
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    return [i for i, cell in enumerate(code) if any(k in cell.source for k in PLOTTING)]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_executes(path, monkeypatch):
+def test_committed_outputs_hold_every_figure(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count for cell in code), "not run in full before committing"
+    assert figure_cells(notebook) and figure_cells(notebook) == plotting_cells(notebook)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_executes_and_draws_its_figures(path, monkeypatch):
     monkeypatch.setenv("MNIST1D_FAST", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own (inline) backend
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
@@ -25,3 +50,4 @@ def test_notebook_executes(path, monkeypatch):
     assert code and all(cell.execution_count for cell in code)
     errors = [o for cell in code for o in cell.get("outputs", []) if o.output_type == "error"]
     assert not errors
+    assert figure_cells(notebook) == plotting_cells(notebook) != []

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mnist1d_jax
-from mnist1d_jax import dataset
+from mnist1d_jax import recipe
 from mnist1d_jax.draws import index_permutation
 
 ARGS = [mnist1d_jax.get_dataset_args(),
@@ -82,11 +82,11 @@ def test_index_permutation_depends_on_the_key_and_mixes():
 def test_any_chunk_of_positions_equals_the_same_rows_of_the_whole():
     args = mnist1d_jax.get_dataset_args(num_samples=1000, shuffle_seq=True)
     key = jax.random.key(9)
-    seq = dataset.position_permutation(args)
+    seq = recipe.position_permutation(args)
 
     @jax.jit
     def rows(positions):
-        return dataset.ordered_examples(key, positions, seq, args, jnp.float32)
+        return recipe.ordered_examples(key, positions, seq, args, jnp.float32)
 
     whole_x, whole_y = rows(jnp.arange(1000, dtype=jnp.uint32))
     part = jnp.asarray([999, 3, 500, 0, 3], jnp.uint32)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import dataset, stats
+from mnist1d_jax import recipe, stats
 from mnist1d_jax.draws import draw_labelled
 
 ARGS = mnist1d_jax.get_dataset_args()
@@ -18,13 +18,13 @@ OTHER = mnist1d_jax.get_dataset_args(padding=(0, 5), max_translation=100, scale_
 
 @pytest.mark.parametrize("args", [ARGS, OTHER], ids=["default", "other"])
 def test_population_statistics_match_a_monte_carlo_sample(args):
-    mean, std = stats.mean_and_std(args.layout, args.scales)
+    mean, std = stats.mean_and_std(args)
 
     @jax.jit
     def raw(key):
         labels, draws = jax.vmap(lambda i: draw_labelled(jax.random.fold_in(key, i), args))(
             jnp.arange(100_000, dtype=jnp.uint32))
-        return dataset.examples(draws, labels, args, jnp.float32)
+        return recipe.examples(draws, labels, args, jnp.float32)
 
     x = np.asarray(raw(jax.random.key(11)), np.float64)
     per_example = x.mean(1)  # values within an example are correlated: use example means
@@ -68,7 +68,7 @@ def test_stream_is_deterministic_and_prefix_stable():
 
 def test_stream_shuffle_seq_shares_the_dataset_permutation():
     args = mnist1d_jax.get_dataset_args(shuffle_seq=True, seed=5)
-    perm = dataset.position_permutation(args)
+    perm = recipe.position_permutation(args)
     plain = mnist1d_jax.sample_batch(jax.random.key(1), dataclasses.replace(args,
                                                                            shuffle_seq=False), 16)
     shuffled = mnist1d_jax.sample_batch(jax.random.key(1), args, 16)

@@ -6,7 +6,7 @@ train and test accuracy) after the steps 0, 250, 500, ... Here the whole run, fo
 is one jitted call:
 
     from flax import nnx
-    from mnist1d_jax import models, train
+    from mnist1d_jax.lab import models, train
     result = train.train(models.CNN, data, seeds=[0, 1, 2])
     result["test_acc"][:, -1]          # final test accuracy (percent) of each seed
 
@@ -27,12 +27,12 @@ import numpy as np
 import optax
 from flax import nnx
 
-from .args import as_args
-from .checks import check_key, check_positive_int
-from .dataset import sample_batch
+from ..args import as_args
+from ..checks import check_key, check_positive_int
+from ..dataset import sample_batch
 
-__all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "shuffle_positions", "accuracy",
-           "PAPER"]
+__all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "print_pair",
+           "shuffle_positions", "accuracy", "PAPER"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,8 +233,17 @@ PAPER = {"regular": {"linear": 32, "mlp": 68, "cnn": 94, "gru": 91},
 """The paper's test accuracies (percent; Greydanus & Kobak 2024, Table 1)."""
 
 
+def print_pair(setting: str, model: str, result: dict, seconds: float) -> None:
+    """`train_table`'s default report: one line per (dataset, model) pair as it finishes, with
+    the final test accuracy (mean over seeds) and the pair's wall time."""
+    final = np.asarray(result["test_acc"])[..., -1]
+    print(f"{setting} / {model}: test accuracy {final.mean():.1f}% (mean of {final.size} "
+          f"seed{'s' if final.size > 1 else ''}), {seconds:.1f} s", flush=True)
+
+
 def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
-                config: TrainConfig = TrainConfig(), log: Callable | None = None) -> dict:
+                config: TrainConfig = TrainConfig(),
+                log: Callable | None = print_pair) -> dict:
     """Train every model on every dataset, all seeds in one call per pair.
 
     The pairs run in order; a background thread compiles each pair while the pairs before it
@@ -244,7 +253,8 @@ def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
       datasets: name -> data dict, e.g. `{"regular": data, "shuffled": shuffle_positions(data)}`.
       model_fns: name -> model class, e.g. `models.MODELS`.
       seeds, config: as for `train`.
-      log: optional `log(setting, model, result, seconds)` called after each pair.
+      log: `log(setting, model, result, seconds)`, called after each pair; by default
+        `print_pair` prints a line per pair; `None` is silent.
 
     Returns:
       `{setting: {model: {"result": train(...) output, "wall_s": seconds}}}`, `wall_s` the time

@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .args import SCALE_FIELDS, as_args, from_parts
-from .dataset import sample_batch
+from ..args import SCALE_FIELDS, as_args
+from ..dataset import sample_batch
 from .models import uniform
 from .train import accuracy, cross_entropy
 from .train import cyclic_batch as cyclic
@@ -321,7 +321,7 @@ def learn_augmentation(key, args, target: dict, *, outer_steps: int = 30,
     args = as_args(args)
 
     def target_loss(log_scales, i):
-        scaled = from_parts(args.layout, tuple(jnp.exp(log_scales)), args.seed)
+        scaled = args.replace(**dict(zip(SCALE_FIELDS, jnp.exp(log_scales))))
         params = init_mlp(jax.random.fold_in(key, 2 * i), (target["x"].shape[-1], hidden, 10))
         inner = optax.adam(learning_rate)
         stream = jax.random.fold_in(key, 2 * i + 1)

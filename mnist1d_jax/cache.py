@@ -1,0 +1,51 @@
+"""JAX's persistent compilation cache for the command line.
+
+A `mnist1d-jax` process spends most of its time compiling; with the cache on, the second and
+later runs of the same command load the compiled program instead. The command line turns it on
+(`--no-cache` or `MNIST1D_JAX_NO_CACHE=1` turn it off); the library never does, because the
+cache is JAX's global configuration. Python users turn it on themselves with one line:
+
+    jax.config.update("jax_compilation_cache_dir", os.path.expanduser("~/.cache/mnist1d-jax/jax"))
+
+A cache folder that cannot be created or written, or entries that cannot be read, never fail a
+run: JAX then compiles as without a cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+OFF_VARIABLE = "MNIST1D_JAX_NO_CACHE"
+
+
+def cache_folder(environ: Mapping[str, str] = os.environ) -> str:
+    """`$XDG_CACHE_HOME/mnist1d-jax/jax`, `~/.cache/mnist1d-jax/jax` when that variable is unset
+    or not an absolute path (the XDG base directory rule)."""
+    base = environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mnist1d-jax", "jax")
+
+
+def cache_disabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether `MNIST1D_JAX_NO_CACHE` asks for no cache (any value but empty, 0, false, no)."""
+    return environ.get(OFF_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def enable_compilation_cache(folder: str) -> bool:
+    """Points JAX's persistent compilation cache at `folder` (created if missing) and caches
+    every compiled program, however quick its compilation. Returns whether the cache is on:
+    `False`, and nothing changed, when the folder cannot be created or is not a folder."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    if not os.path.isdir(folder):
+        return False
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return True
