@@ -84,6 +84,19 @@ def test_generate_folder_in_chunks_then_info(tmp_path, capsys):
     assert "num_samples=3000" in info and "x_test (600, 40)" in info
 
 
+def test_info_prints_the_arguments_alike_for_every_format(tmp_path, capsys):
+    lines = []
+    for out in ("d.pkl", "d.npz", "d"):
+        run("generate", "--out", str(tmp_path / out), "--num-samples", "100", "--padding", "30",
+            "50", "--no-cache")
+        capsys.readouterr()
+        run("info", str(tmp_path / out))
+        lines.append([line for line in capsys.readouterr().out.splitlines()
+                      if line.startswith("  arguments:")])
+    assert lines[0] == lines[1] == lines[2] and len(lines[0]) == 1
+    assert "padding=(30, 50)," in lines[0][0] and "num_samples=100," in lines[0][0]
+
+
 def test_info_on_a_reference_file(tmp_path, capsys, reference_pickle):
     import pickle
 
