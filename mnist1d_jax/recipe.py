@@ -6,13 +6,7 @@ steps with its random `Draws`; a dataset puts `num_samples // 10` examples of ea
 keyed order, normalises all values by their mean and std, and divides the position grid `t` by the
 same std.
 
-Adding a transform step touches four places, each owning one thing:
-
-1. `draws.Draws` and `draws.UNIFORM_LAYOUT`: the step's random draw (JAX keys);
-2. `reference.replay_numpy`: the same draw, in the reference's order of NumPy calls;
-3. `stats.moments` / `stats.mean_and_std`: the step's contribution to the exact population
-   moments (which normalise streamed batches);
-4. `transforms.transform_dilated`: the step itself.
+A new transform step does not touch this module: `transforms`'s docstring lists the places it does.
 
 Shapes: `n` examples, `L` dilated length, `F = final_seq_length`.
 """

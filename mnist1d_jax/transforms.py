@@ -7,6 +7,16 @@ work under `jax.vmap`. `L` is the dilated length `template_len + padding[1]`, `F
 
 Static helpers (`interp_table`, `gaussian_filter_matrix`, ...) run in NumPy float64 at trace time
 and return constants.
+
+Adding a transform step touches four places, each owning one thing:
+
+1. `draws.Draws` and `draws.UNIFORM_LAYOUT`: the step's random draw (JAX keys);
+2. `reference.replay_numpy`: the same draw, in the reference's order of NumPy calls;
+3. `stats.moments` / `stats.mean_and_std`: the step's contribution to the exact population
+   moments (which normalise streamed batches);
+4. `transform_dilated` here: the step itself.
+
+`recipe` (labels, order, normalisation, `t`) then carries it into every output unchanged.
 """
 
 from __future__ import annotations
