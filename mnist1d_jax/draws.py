@@ -116,7 +116,7 @@ def draw_batch(key, args, batch_size: int, dtype=jnp.float32, offset=0) -> Draws
 FEISTEL_ROUNDS = 6
 
 
-def _mix32(x):
+def mix32(x):
     """A 32-bit integer hash (Wellons' lowbias32): uint32 -> uint32, elementwise."""
     x = x ^ (x >> 16)
     x = x * jnp.uint32(0x7FEB352D)
@@ -135,28 +135,30 @@ def _feistel(x, round_keys, half: int):
     mask = jnp.uint32((1 << half) - 1)
     left, right = x >> half, x & mask
     for k in range(FEISTEL_ROUNDS):
-        left, right = right, left ^ (_mix32(right ^ round_keys[k]) & mask)
+        left, right = right, left ^ (mix32(right ^ round_keys[k]) & mask)
     return (left << half) | right
 
 
-def index_permutation(key, positions, n: int):
+def index_permutation(key, positions, n, largest: int | None = None):
     """`perm[positions]` for a pseudorandom permutation `perm` of `[0, n)` keyed by `key`,
     computed per position: no array of length `n` exists.
 
-    A 6-round Feistel network on the smallest `[0, 4**h)` holding `n` (a bijection there), with
-    cycle walking (apply again while the value is `>= n`), which makes it a bijection of
-    `[0, n)`. Expected passes: fewer than 4.
+    A 6-round Feistel network on the smallest `[0, 4**h)` holding `largest` (default `n`; a
+    bijection there), with cycle walking (apply again while the value is `>= n`), which makes
+    it a bijection of `[0, n)`. Expected passes: fewer than `4 * largest / n`.
 
     Args:
       key: a typed JAX key.
       positions: (...) integers in `[0, n)`.
-      n: the size of the permuted range, `1 <= n < 2**32`.
+      n: the size of the permuted range, `1 <= n < 2**32`; may be traced when `largest` (a
+        Python int `>= n`) is given.
     Returns:
       (...) uint32, the permuted indices, in `[0, n)`.
     """
-    half = _half_bits(n)
+    half = _half_bits(n if largest is None else largest)
     round_keys = jax.random.bits(key, (FEISTEL_ROUNDS,), jnp.uint32)
     x = _feistel(jnp.asarray(positions, jnp.uint32), round_keys, half)
-    outside = lambda v: v >= jnp.uint32(n)  # noqa: E731
+    limit = jnp.asarray(n, jnp.uint32)
+    outside = lambda v: v >= limit  # noqa: E731
     return jax.lax.while_loop(lambda v: jnp.any(outside(v)),
                               lambda v: jnp.where(outside(v), _feistel(v, round_keys, half), v), x)

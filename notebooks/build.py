@@ -95,7 +95,8 @@ datasets = {"regular": data, "shuffled": train.shuffle_positions(data, seed=0)}'
     print(f"{setting:9s} {name:7s} {final.mean():5.1f} +- {final.std():.1f}%  "
           f"(paper {train.PAPER[setting][name]}%)  {seconds:.1f} s")
 
-table = train.train_table(datasets, models.MODELS, seeds=seeds, config=config, log=log)''',
+chosen = {k: models.MODELS[k] for k in (("linear", "cnn") if FAST else models.MODELS)}
+table = train.train_table(datasets, chosen, seeds=seeds, config=config, log=log)''',
     "On this permutation the shuffled CNN lands about 2 points above the paper's 56% and the "
     "shuffled GRU about 3 below its 57%. The reference's own PyTorch loop, on the same permuted "
     "data, agrees with these runs rather than with the paper (CNN 59.7%, GRU 54.6% over seeds "
@@ -181,6 +182,8 @@ plt.ylabel("mean of the last inner losses");''',
     '''activations = {"learned": history.params,  # ActivationParams: elu + 0.2 * g
                "relu": jax.nn.relu, "swish": jax.nn.swish, "elu": jax.nn.elu,
                "softplus": jax.nn.softplus, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}
+if FAST:
+    activations = {k: activations[k] for k in ("learned", "relu")}
 seeds = jnp.arange(2 if FAST else 5)
 scores = {}
 for name, activation in activations.items():
@@ -223,6 +226,149 @@ axes[1].set(title="generator arguments", xlabel="outer step"); axes[1].legend();
     "The gradients are exact: the test suite checks `jax.grad` of functions of `make_dataset` "
     "and `sample_batch` with respect to each argument against central finite differences in "
     "float64.",
+]
+
+NOTEBOOKS["deep-double-descent"] = [
+    "# Deep double descent on MNIST-1D\n\nThe reference experiment (`deep-double-descent.ipynb` "
+    "of greydanus/mnist1d; *Understanding Deep Learning*, section 8.4): 4000 training and 12000 "
+    "test examples; an MLP 40-h-h-10 (ReLU) for 19 widths from 2 to 300, without and with 15% "
+    "label noise; a CNN of `c` channels (three stride-2 convolutions, kernels 5/3/3) for 29 "
+    "channel counts from 2 to 100, with 15% label noise. SGD (learning rate 0.01, momentum 0.9), "
+    "batches of 100 reshuffled every epoch, 500 epochs (20,000 updates). Three seeds per point "
+    "where the reference ran one.\n\n`mnist1d_jax.lab.sweep` trains a whole sweep in a few "
+    "compiled calls: models of similar widths share one program, padded to the largest and "
+    "masked (a masked model is the narrow model), `vmap`ped over widths and seeds.",
+    FAST + '''
+import jax, numpy as np
+import matplotlib.pyplot as plt
+import mnist1d_jax
+from mnist1d_jax.lab import sweep
+args = mnist1d_jax.get_dataset_args(num_samples=16_000, train_split=0.25)
+data = mnist1d_jax.reference_dataset(args, dtype="float32")   # the reference notebook's data
+widths = np.unique(np.geomspace(2, 300, 20, dtype=int))
+channels = np.concatenate((np.arange(2, 30, 2), np.arange(30, 101, 5)))
+seeds, epochs = [0, 1, 2], 500
+if FAST:
+    widths, channels, seeds, epochs = widths[[0, 8, 14]], channels[[0, 9, 18]], [0], 2
+steps = epochs * 4000 // 100
+config = sweep.SweepConfig(optimizer="sgd", learning_rate=0.01, momentum=0.9, batch_size=100,
+                           steps=steps, order="epochs", chunk=steps // 4)
+print(data["x"].shape, data["x_test"].shape, f"{config.steps} updates per model")''',
+    "The reference's recorded test errors (one seed each), for the overlay:",
+    '''reference = {
+    "mlp": [68.5, 66.8, 58.3, 61.4, 54.2, 49.3, 50.1, 44.6, 42.6, 41.0, 41.7, 41.0, 41.2, 39.6,
+            38.6, 38.6, 38.1, 37.1, 37.3],
+    "mlp, noisy": [69.6, 67.5, 62.6, 57.5, 54.8, 49.0, 50.3, 47.2, 50.8, 50.7, 52.8, 54.1, 54.0,
+                   52.1, 50.2, 48.4, 47.9, 46.5, 45.5],
+    "cnn, noisy": [61.2, 35.8, 23.9, 22.0, 19.6, 23.7, 27.7, 27.3, 33.8, 32.5, 31.3, 32.0, 30.0,
+                   32.5, 29.8, 30.2, 30.5, 30.2, 28.7, 28.2, 30.0, 28.1, 28.8, 29.4, 28.1, 28.1,
+                   28.8, 27.4, 27.7]}
+all_widths = np.unique(np.geomspace(2, 300, 20, dtype=int))
+reference_x = {"mlp": all_widths, "mlp, noisy": all_widths,
+               "cnn, noisy": np.concatenate((np.arange(2, 30, 2), np.arange(30, 101, 5)))}''',
+    "## The three sweeps",
+    '''runs = {}
+for name, family, sizes, noise in (("mlp", sweep.MLP, widths, 0.0),
+                                   ("mlp, noisy", sweep.MLP, widths, 0.15),
+                                   ("cnn, noisy", sweep.CNN, channels, 0.15)):
+    runs[name] = sweep.sweep(family, sizes, data, seeds=seeds, config=config, label_noise=noise,
+                             progress=None)
+    print(f"{name}: {len(sizes)} sizes x {len(seeds)} seeds in {runs[name]['wall_s']:.0f} s "
+          "(compilation included)")''',
+    "## Does the test error descend twice?\n\nWith label noise, the test error should fall to "
+    "a first minimum, rise again near the width where the model first fits the noisy training "
+    "set, and fall again at the largest widths; without noise the rise should be smaller.",
+    '''def rise_and_fall(test):
+    """(first minimum, the peak after it, the last value) of a mean test-error curve."""
+    first = int(np.argmin(test[: len(test) // 2 + 1]))
+    peak = first + int(np.argmax(test[first:]))
+    return test[first], test[peak], test[-1]
+
+for name, run in runs.items():
+    low, peak, last = rise_and_fall(run["test_error"].mean(1))
+    print(f"{name:11s} first minimum {low:5.1f}%, then up to {peak:5.1f}% (+{peak - low:4.1f}), "
+          f"last {last:5.1f}% ({last - peak:+5.1f} from the peak)")''',
+    "## The figure: our three seeds (mean, min-max band) against the reference's single run",
+    '''fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
+for ax, (name, run) in zip(axes, runs.items()):
+    x = widths if name.startswith("mlp") else channels
+    for key, style, label in (("test_error", "-", "test"), ("train_error", "--", "train")):
+        line, = ax.plot(x, run[key].mean(1), style, label=f"{label} (mean of {len(seeds)} seeds)")
+        ax.fill_between(x, run[key].min(1), run[key].max(1), color=line.get_color(), alpha=0.2)
+    ax.plot(reference_x[name], reference[name], "k:", label="reference test (1 seed)")
+    if "noisy" in name:
+        ax.axhline(15, color="#aaaaaa", linestyle=":", zorder=-1)
+    ax.set(title=name, xlabel="hidden units" if name.startswith("mlp") else "channels",
+           ylim=(0, 75))
+    ax.grid(alpha=0.3)
+axes[0].set_ylabel("classification error (%)"); axes[0].legend(fontsize=8); fig.tight_layout()''',
+]
+
+NOTEBOOKS["benchmark-pooling"] = [
+    "# Pooling on MNIST-1D: how much does it help, and when?\n\nThe reference experiment "
+    "(`benchmark-pooling.ipynb` of greydanus/mnist1d): a CNN with two 3-tap convolutions of 20 "
+    "channels and a linear read-out, in five variants (no pooling at stride 1, stride 2, and "
+    "max, average and L2 pooling of width 2), trained with Adam (1e-2, batches of 100, 6000 "
+    "updates) on training sets of 1000 to 50000 examples, each with 1000 test examples (the "
+    "reference's datasets: `num_samples = n + 1000`, seed 42). Three seeds per point.\n\n"
+    "Every variant is one compiled program for all six training-set sizes and three seeds: the "
+    "size is a traced quantity (batches index within the first `n` rows of data padded to 50000).",
+    FAST + '''
+import jax, numpy as np
+import matplotlib.pyplot as plt
+import mnist1d_jax
+from mnist1d_jax.lab import sweep
+sizes = [100, 300] if FAST else [1000, 2000, 5000, 10000, 20000, 50000]
+seeds = [0] if FAST else [0, 1, 2]
+config = sweep.SweepConfig(optimizer="adam", learning_rate=1e-2, batch_size=100,
+                           steps=60 if FAST else 6000, order="cyclic",
+                           eval_every=20 if FAST else 100, chunk=60 if FAST else 1500)
+datasets = [mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(
+    num_samples=n + 1000, train_split=1 - 1000 / (n + 1000)), dtype="float32") for n in sizes]
+
+def padded(a, rows):
+    return np.concatenate([a, np.zeros((rows - len(a),) + a.shape[1:], a.dtype)])
+
+stacked = {"x": np.stack([padded(d["x"], max(sizes)) for d in datasets]),
+           "y": np.stack([padded(d["y"], max(sizes)) for d in datasets]),
+           "x_test": np.stack([d["x_test"] for d in datasets]),
+           "y_test": np.stack([d["y_test"] for d in datasets])}
+print({k: v.shape for k, v in stacked.items()})''',
+    "## Five variants x six sizes x three seeds",
+    '''runs = {}
+for kind in sweep.POOLING:
+    runs[kind] = sweep.sweep(sweep.pooling_family(kind), [20] * len(sizes), stacked,
+                             seeds=seeds, config=config, n_train=sizes, progress=None)
+    print(f"{kind:8s} {len(sizes)} sizes x {len(seeds)} seeds in {runs[kind]['wall_s']:.0f} s")
+accuracy = {kind: 100 - run["test_error"] for kind, run in runs.items()}
+print("final test accuracy (%), mean +- std over seeds")
+print("size     " + "".join(f"{kind:>14s}" for kind in sweep.POOLING))
+for i, n in enumerate(sizes):
+    print(f"{n:<9d}" + "".join(f"{accuracy[k][i].mean():8.1f} +- {accuracy[k][i].std():3.1f}"
+                                for k in sweep.POOLING))''',
+    "## The reference's claim: pooling helps most with little data\n\nThe advantage of the "
+    "pooling variants (max, average, L2) over no pooling, by training-set size:",
+    '''pooled = np.mean([accuracy[k].mean(1) for k in ("max", "average", "l2")], 0)
+advantage = pooled - accuracy["none"].mean(1)
+for n, a in zip(sizes, advantage):
+    print(f"{n:6d} examples: pooling {a:+5.1f} points over no pooling")
+print("advantage shrinks from the smallest to the largest training set:",
+      bool(advantage[0] > advantage[-1]))''',
+    '''shown = [0, len(sizes) // 2, len(sizes) - 1]
+styles = {"none": "k-", "stride": "k--", "max": "r-", "average": "g-", "l2": "b-"}
+fig, axes = plt.subplots(1, len(shown) + 1, figsize=(15, 3.4))
+for ax, i in zip(axes, shown):
+    for kind, run in runs.items():
+        ax.plot(run["eval_steps"], 100 - run["test_error_curve"][i].mean(0), styles[kind],
+                label=kind)
+    ax.set(title=f"{sizes[i]} training examples", xlabel="update")
+    ax.grid(alpha=0.3)
+axes[0].set_ylabel("test accuracy (%)"); axes[0].legend(fontsize=8, ncol=2)
+for kind in runs:
+    axes[-1].errorbar(sizes, accuracy[kind].mean(1), accuracy[kind].std(1),
+                      fmt=styles[kind][0] + "o" + styles[kind][1:], label=kind, capsize=2)
+axes[-1].set(xscale="log", xlabel="training examples", title="final test accuracy")
+axes[-1].grid(alpha=0.3); fig.tight_layout()''',
 ]
 
 

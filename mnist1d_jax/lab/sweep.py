@@ -1,0 +1,533 @@
+"""Sweeps: many models trained in few compiled calls (deep double descent, the pooling benchmark).
+
+A sweep trains every (configuration, seed) pair of a model family. Configurations of one shape
+family (MLP hidden widths, CNN channel counts) are grouped into buckets (`buckets`); a bucket is
+one compiled program, `vmap`ped over its configurations and the seeds, every model padded to the
+bucket's largest width and masked:
+
+- a unit (hidden unit, channel) at index `>= width` has zero weights in and out, and its
+  activation is multiplied by 0, so its gradients are 0 and it stays exactly 0 under SGD or Adam;
+- the other parameters are drawn unit by unit (`fold_in` of the unit's indices), so they do not
+  depend on the padding: a configuration trained in any bucket follows the narrow model's run, up
+  to float rounding of sums that include the padded zeros (tested).
+
+Buckets keep the padded compute within a factor (`waste`) of the real one, and gather all the
+small models (whose steps cost the same, being overhead-bound) into one program. The training-set
+size is a traced quantity too: data are padded to the largest size and batches index within the
+first `n_train` rows, so one compiled program serves every size.
+
+Results are plain arrays with axes (configuration, seed) in the order given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..checks import check_positive_int
+from ..draws import index_permutation, mix32
+from .models import conv1d, conv_output_length
+from .train import cross_entropy
+
+
+def corrupt_labels(key, y, fraction):
+    """The reference's label noise: each label, with probability `fraction`, replaced by a
+    uniformly random class (possibly its own). y: (n,) int -> (n,) int32. Apply to training
+    labels only."""
+    k_flip, k_class = jax.random.split(key)
+    flip = jax.random.uniform(k_flip, y.shape) < fraction
+    return jnp.where(flip, jax.random.randint(k_class, y.shape, 0, 10), y).astype(jnp.int32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Model families: params padded to `max_width`, units at index >= `width` masked
+
+
+class Family(NamedTuple):
+    """A model family indexed by a width. `init(key, width, max_width, features) -> params`
+    (a pytree) and `apply(params, x, width, max_width) -> logits` (batch, 10), for x (batch, F);
+    `width` may be traced, `max_width` and `features` (the signal length F) are static.
+    `cost(width)` is the relative compute of one step."""
+
+    name: str
+    init: Callable
+    apply: Callable
+    cost: Callable
+
+
+def width_mask(width, max_width: int):
+    """(max_width,) float32: 1 for the first `width` units, 0 for the padding."""
+    return (jnp.arange(max_width) < width).astype(jnp.float32)
+
+
+def unit_uniform(key, shape: tuple, bound):
+    """Uniform on `(-bound, bound)` of `shape`, the value at each index a hash of the key and
+    that index alone (not of `shape`), so a padded layer holds the narrow layer's values in its
+    leading block (PyTorch's default initialisation, whatever the padding). The hash is
+    `draws.mix32` applied axis by axis: cheap to compile, unlike a key split per element."""
+    seed = jax.random.bits(key, (len(shape) + 1,), jnp.uint32)
+    h = jnp.broadcast_to(seed[0], shape)
+    for axis, size in enumerate(shape):
+        index = jnp.arange(size, dtype=jnp.uint32).reshape(
+            [size if a == axis else 1 for a in range(len(shape))])
+        h = mix32(h ^ mix32(index ^ seed[axis + 1]))
+    u = (h >> 8).astype(jnp.float32) * (2.0**-24)  # 24 random bits: uniform on [0, 1)
+    return (2 * u - 1) * bound
+
+
+def _mlp_init(key, width, max_width: int, features: int):
+    """MLP features-h-h-10 (`torch.nn.Linear` initialisation)."""
+    keys = jax.random.split(key, 6)
+    mask = width_mask(width, max_width)
+    inner = 1 / jnp.sqrt(width.astype(jnp.float32) if hasattr(width, "astype") else width)
+    outer = 1 / math.sqrt(features)
+    return {"w1": unit_uniform(keys[0], (features, max_width), outer) * mask,
+            "b1": unit_uniform(keys[1], (max_width,), outer) * mask,
+            "w2": unit_uniform(keys[2], (max_width, max_width), inner) * mask[:, None] * mask,
+            "b2": unit_uniform(keys[3], (max_width,), inner) * mask,
+            "w3": unit_uniform(keys[4], (max_width, 10), inner) * mask[:, None],
+            "b3": unit_uniform(keys[5], (10,), inner)}
+
+
+def _mlp_apply(params, x, width, max_width: int):
+    mask = width_mask(width, max_width)
+    h = jax.nn.relu(x @ params["w1"] + params["b1"]) * mask
+    h = jax.nn.relu(h @ params["w2"] + params["b2"]) * mask
+    return h @ params["w3"] + params["b3"]
+
+
+MLP = Family("mlp", _mlp_init, _mlp_apply, lambda w: (40 + w + 10) * w)
+"""The double-descent MLP: features-h-h-10 with ReLU (`h` hidden units per layer)."""
+
+CNN_KERNELS = (5, 3, 3)
+
+
+def _cnn_init(key, width, max_width: int, features: int):
+    """Three stride-2 convolutions of `width` channels (kernels 5, 3, 3, padding 1) and a linear
+    read-out (`torch.nn.Conv1d` / `Linear` initialisation)."""
+    keys = jax.random.split(key, 8)
+    mask = width_mask(width, max_width)
+    c = width.astype(jnp.float32) if hasattr(width, "astype") else float(width)
+    params, length, fan_in_mask, fan_in = {}, features, jnp.ones(1), 1.0
+    for i, size in enumerate(CNN_KERNELS):
+        bound = 1 / jnp.sqrt(fan_in * size)
+        shape = (size, fan_in_mask.shape[0], max_width)
+        params[f"k{i}"] = unit_uniform(keys[2 * i], shape, bound) * fan_in_mask[:, None] * mask
+        params[f"b{i}"] = unit_uniform(keys[2 * i + 1], (max_width,), bound) * mask
+        length, fan_in_mask, fan_in = conv_output_length(length, size), mask, c
+    bound = 1 / jnp.sqrt(c * length)
+    params["w"] = _readout(keys[6], length, mask, bound)
+    params["b"] = unit_uniform(keys[7], (10,), bound)
+    return params
+
+
+def _readout(key, length: int, mask, bound):
+    """A linear read-out of `length` positions x channels (flattened, channels last) to the 10
+    classes: (length * max_width, 10), drawn per (position, channel, class)."""
+    weights = unit_uniform(key, (length, mask.shape[0], 10), bound) * mask[:, None]
+    return weights.reshape(-1, 10)
+
+
+def _cnn_apply(params, x, width, max_width: int):
+    mask = width_mask(width, max_width)
+    h = x[..., None]
+    for i in range(len(CNN_KERNELS)):
+        h = jax.nn.relu(conv1d(h, params[f"k{i}"], params[f"b{i}"])) * mask
+    return h.reshape(h.shape[0], -1) @ params["w"] + params["b"]
+
+
+CNN = Family("cnn", _cnn_init, _cnn_apply, lambda c: 15 * c * c + 25 * c)
+"""The double-descent CNN: three stride-2 convolutions of `c` channels, kernels 5/3/3, padding
+1, ReLU, and a linear read-out of the 5 x `c` features."""
+
+
+def _pool(h, kind: str):
+    """Width-2 pooling along the positions of h (batch, length, channels)."""
+    if kind in ("none", "stride"):
+        return h
+    pairs = h.reshape(h.shape[0], h.shape[1] // 2, 2, h.shape[2])
+    if kind == "max":
+        return pairs.max(2)
+    if kind == "average":
+        return pairs.mean(2)
+    square = (pairs * pairs).sum(2)  # L2 pooling; a zero window has value and gradient 0
+    positive = square > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1.0)), 0.0)
+
+
+POOLING = ("none", "stride", "max", "average", "l2")
+"""The pooling benchmark's five variants: no pooling (stride 1), stride 2, and max, average and
+L2 pooling of width 2 after each stride-1 convolution."""
+
+
+def _pooling_features(kind: str, features: int) -> int:
+    return features if kind == "none" else features // 4
+
+
+def _pooling_init(kind: str, key, width, max_width: int, features: int):
+    """Two 3-tap convolutions of `width` channels (padding 1) and a linear read-out."""
+    keys = jax.random.split(key, 6)
+    mask = width_mask(width, max_width)
+    c = width.astype(jnp.float32) if hasattr(width, "astype") else float(width)
+    length = _pooling_features(kind, features)
+    return {"k0": unit_uniform(keys[0], (3, 1, max_width), 1 / math.sqrt(3)) * mask,
+            "b0": unit_uniform(keys[1], (max_width,), 1 / math.sqrt(3)) * mask,
+            "k1": unit_uniform(keys[2], (3, max_width, max_width), 1 / jnp.sqrt(3 * c))
+            * mask[:, None] * mask,
+            "b1": unit_uniform(keys[3], (max_width,), 1 / jnp.sqrt(3 * c)) * mask,
+            "w": _readout(keys[4], length, mask, 1 / jnp.sqrt(length * c)),
+            "b": unit_uniform(keys[5], (10,), 1 / jnp.sqrt(length * c))}
+
+
+def _pooling_apply(kind: str, params, x, width, max_width: int):
+    mask = width_mask(width, max_width)
+    stride = 2 if kind == "stride" else 1
+    h = x[..., None]
+    for i in range(2):
+        h = _pool(jax.nn.relu(conv1d(h, params[f"k{i}"], params[f"b{i}"], stride)) * mask, kind)
+    return h.reshape(h.shape[0], -1) @ params["w"] + params["b"]
+
+
+@functools.cache
+def pooling_family(kind: str) -> Family:
+    """The pooling benchmark's model with pooling `kind` (one of `POOLING`): the reference's
+    `ConvPooling` of `benchmark-pooling.ipynb`, 20 channels by default (the width)."""
+    if kind not in POOLING:
+        raise ValueError(f"kind must be one of {POOLING}; got {kind!r}")
+    return Family(f"pooling-{kind}", functools.partial(_pooling_init, kind),
+                  functools.partial(_pooling_apply, kind), lambda c: (3 + 3 * c) * c)
+
+
+def buckets(widths: Sequence[int], cost: Callable, waste: float = 2.0,
+            floor: float | None = None) -> list[list[int]]:
+    """Groups `widths` (indices into it, largest first) so that padding every member of a group
+    to its largest width costs at most `waste` times the group's own compute, counting each
+    model as at least `floor` (default: the cost of width 32: below it, a step costs its
+    overhead, not its arithmetic)."""
+    floor = cost(32) if floor is None else floor
+    order = sorted(range(len(widths)), key=lambda i: -widths[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups:
+            group = groups[-1]
+            top = max(cost(widths[group[0]]), floor)
+            own = sum(max(cost(widths[j]), floor) for j in group + [i])
+            if top * (len(group) + 1) <= waste * own:
+                group.append(i)
+                continue
+        groups.append([i])
+    return groups
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    """Training settings of a sweep (hashable: static in the compiled program).
+
+    Attributes:
+      optimizer: "sgd" (with `momentum`, as `torch.optim.SGD`) or "adam".
+      learning_rate, momentum: the optimizer's settings.
+      batch_size: examples per step.
+      steps: number of updates.
+      order: "epochs" (a fresh permutation of the training set every epoch, as PyTorch's
+        `DataLoader(shuffle=True)`; a short last batch when the size is not a multiple) or
+        "cyclic" (rows `step * batch_size` onwards, wrapping: the reference's `train.py`).
+      eval_every: test accuracy recorded every this many updates (and after the last), or 0 for
+        the final evaluation only.
+      chunk: updates per compiled call (progress is reported between calls).
+    """
+
+    optimizer: str = "sgd"
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    batch_size: int = 100
+    steps: int = 20_000
+    order: str = "epochs"
+    eval_every: int = 0
+    chunk: int = 2_000
+
+    def __post_init__(self):
+        for name in ("batch_size", "steps", "chunk"):
+            check_positive_int(getattr(self, name), name)
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.order not in ("epochs", "cyclic"):
+            raise ValueError(f"order must be 'epochs' or 'cyclic', got {self.order!r}")
+        if self.eval_every < 0 or (self.eval_every and self.chunk % self.eval_every):
+            raise ValueError(f"eval_every must be 0 or divide chunk={self.chunk}; got "
+                             f"{self.eval_every}")
+
+    def transformation(self) -> optax.GradientTransformation:
+        if self.optimizer == "adam":
+            return optax.adam(self.learning_rate)
+        return optax.sgd(self.learning_rate, momentum=self.momentum or None)
+
+    @property
+    def eval_steps(self) -> np.ndarray:
+        """The update counts after which the test error is recorded: every `eval_every`, and
+        the last (a sweep adds 0, the initial model)."""
+        if not self.eval_every:
+            return np.array([self.steps])
+        return np.unique(np.append(np.arange(self.eval_every, self.steps, self.eval_every),
+                                   self.steps))
+
+
+class _State(NamedTuple):
+    params: dict
+    opt_state: tuple
+    y: jax.Array          # (n_max,) the training labels, label noise applied
+
+
+class _Model(NamedTuple):
+    """What tells one model of a sweep from another (leaves vmapped over the configurations and
+    the seeds): its width, training-set size, keys, and data when they differ per configuration."""
+
+    width: jax.Array
+    n_train: jax.Array
+    key: jax.Array        # initialisation and batch order: (seed, width, n_train)
+    noise_key: jax.Array  # label noise: (seed) only, shared by a seed's configurations
+    data: dict
+
+
+def _batch(step, model: _Model, config: SweepConfig):
+    """The rows (batch,) of update `step` and their weights (1, or 0 past a short last batch).
+
+    "epochs": epoch `e` visits the training rows in the order of a keyed bijection of
+    `[0, n_train)` (`draws.index_permutation` with key `fold_in(model key, e)`), computed per
+    row, so no permutation is stored or sorted; "cyclic": rows `step * batch_size` onwards."""
+    b, n_train = config.batch_size, model.n_train
+    if config.order == "cyclic":
+        return (step * b + jnp.arange(b)) % n_train, jnp.ones(b)
+    per_epoch = (n_train + b - 1) // b
+    epoch, position = step // per_epoch, step % per_epoch
+    index = position * b + jnp.arange(b)
+    valid = index < n_train
+    rows = index_permutation(jax.random.fold_in(model.key, epoch),
+                             jnp.where(valid, index, 0), n_train,
+                             largest=model.data["y"].shape[-1])
+    return rows.astype(jnp.int32), valid.astype(jnp.float32)
+
+
+def _errors(family: Family, params, x, y, valid, width, max_width: int):
+    """Error (%) and mean cross-entropy over the rows where `valid` is 1."""
+    logits = family.apply(params, x, width, max_width)
+    wrong = (jnp.argmax(logits, -1) != y).astype(jnp.float32)
+    losses = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+    count = valid.sum()
+    return 100 * (wrong * valid).sum() / count, (losses * valid).sum() / count
+
+
+def _test_error(family: Family, params, model: _Model, max_width: int):
+    data = model.data
+    return _errors(family, params, data["x_test"], data["y_test"],
+                   jnp.ones(data["y_test"].shape[0]), model.width, max_width)[0]
+
+
+def _start(model: _Model, family: Family, max_width: int, config: SweepConfig, noise: float):
+    """One model's initial state and test error."""
+    data = model.data
+    params = family.init(jax.random.fold_in(model.key, 2**31), model.width, max_width,
+                         data["x"].shape[-1])
+    y = data["y"] if noise == 0 else corrupt_labels(model.noise_key, data["y"], noise)
+    state = _State(params, config.transformation().init(params), y)
+    return state, _test_error(family, params, model, max_width)
+
+
+def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
+           config: SweepConfig, count: int):
+    """`count` updates of one model from update `start`; the test error after the updates that
+    `config.eval_steps` records (NaN after the others)."""
+    optimizer = config.transformation()
+
+    def loss_fn(params, rows, weights):
+        logits = family.apply(params, model.data["x"][rows], model.width, max_width)
+        losses = optax.softmax_cross_entropy_with_integer_labels(logits, state.y[rows])
+        return (losses * weights).sum() / weights.sum()
+
+    def update(state, step):
+        rows, weights = _batch(step, model, config)
+        grads = jax.grad(loss_fn)(state.params, rows, weights)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        state = state._replace(params=optax.apply_updates(state.params, updates),
+                               opt_state=opt_state)
+        done = step + 1
+        recorded = (done == config.steps) | (
+            (config.eval_every > 0) & (done % max(config.eval_every, 1) == 0))
+        error = jax.lax.cond(recorded, lambda p: _test_error(family, p, model, max_width),
+                             lambda p: jnp.float32(jnp.nan), state.params)
+        return state, error
+
+    return jax.lax.scan(update, state, start + jnp.arange(count))
+
+
+def _final(state: _State, model: _Model, family: Family, max_width: int) -> dict:
+    data = model.data
+    valid = (jnp.arange(state.y.shape[0]) < model.n_train).astype(jnp.float32)
+    train = _errors(family, state.params, data["x"], state.y, valid, model.width, max_width)
+    test = _errors(family, state.params, data["x_test"], data["y_test"],
+                   jnp.ones(data["y_test"].shape[0]), model.width, max_width)
+    return {"train_error": train[0], "train_loss": train[1], "test_error": test[0],
+            "test_loss": test[1]}
+
+
+def _per_model(fn, stacked: bool, with_state: bool):
+    """`fn([state,] model)` vmapped over the seeds (inner) and the configurations (outer): the
+    keys carry both axes, width and size the configurations', data too when `stacked`."""
+    inner = _Model(None, None, 0, 0, None)
+    outer = _Model(0, 0, 0, 0, 0 if stacked else None)
+    if with_state:
+        return jax.vmap(jax.vmap(fn, in_axes=(0, inner)), in_axes=(0, outer))
+    return jax.vmap(jax.vmap(fn, in_axes=(inner,)), in_axes=(outer,))
+
+
+@functools.partial(jax.jit, static_argnames=("family", "max_width", "config", "noise",
+                                             "stacked"))
+def _start_all(model, family, max_width, config, noise, stacked):
+    return _per_model(lambda m: _start(m, family, max_width, config, noise), stacked,
+                      False)(model)
+
+
+@functools.partial(jax.jit, static_argnames=("family", "max_width", "config", "count",
+                                             "stacked"), donate_argnums=(0,))
+def _chunk_all(state, start, model, family, max_width, config, count, stacked):
+    return _per_model(lambda s, m: _chunk(s, start, m, family, max_width, config, count),
+                      stacked, True)(state, model)
+
+
+@functools.partial(jax.jit, static_argnames=("family", "max_width", "stacked"))
+def _final_all(state, model, family, max_width, stacked):
+    return _per_model(lambda s, m: _final(s, m, family, max_width), stacked, True)(state, model)
+
+
+def label_noise_key(key, seed):
+    """The key of seed `seed`'s label noise in a sweep with `key`: `corrupt_labels(
+    label_noise_key(key, seed), y, fraction)` are the labels its models train on."""
+    return jax.random.fold_in(jax.random.fold_in(key, seed), 2**32 - 1)
+
+
+def _keys(key, seeds: np.ndarray, widths: np.ndarray, sizes: np.ndarray):
+    """(C, S) model keys from (seed, width, size) and (C, S) label-noise keys from the seed."""
+    def model_key(seed, width, size):
+        return jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, seed), width), size)
+
+    per_config = jax.vmap(jax.vmap(model_key, (0, None, None)), (None, 0, 0))
+    noise = jax.vmap(lambda seed: label_noise_key(key, seed))
+    model_keys = per_config(jnp.asarray(seeds, jnp.uint32), jnp.asarray(widths, jnp.uint32),
+                            jnp.asarray(sizes, jnp.uint32))
+    noise_keys = jnp.broadcast_to(noise(jnp.asarray(seeds, jnp.uint32)),
+                                  (len(widths), len(seeds)))
+    return model_keys, noise_keys
+
+
+def _as_data(data: dict, stacked: bool) -> dict:
+    keys = ("x", "y", "x_test", "y_test")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise ValueError(f"data is missing {missing}; a sweep needs {list(keys)}")
+    out = {k: jnp.asarray(data[k], jnp.int32 if k.startswith("y") else jnp.float32)
+           for k in keys}
+    ndim = 3 if stacked else 2
+    if out["x"].ndim != ndim or out["x_test"].ndim != ndim:
+        raise ValueError(f"data['x'] and data['x_test'] must be {ndim}-D"
+                         f"{' (configuration, example, position)' if stacked else ''}; got "
+                         f"{out['x'].shape} and {out['x_test'].shape}")
+    return out
+
+
+def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
+          config: SweepConfig = SweepConfig(), label_noise: float = 0.0,
+          n_train: Sequence[int] | None = None, key=None, waste: float = 2.0,
+          progress: Callable[[str], None] | None = print) -> dict:
+    """Trains `family` at every width in `widths` for every seed, bucket by bucket.
+
+    Args:
+      family: `MLP`, `CNN`, or another `Family`.
+      widths: (C,) hidden units or channels of each configuration (repeats allowed, e.g. one
+        width at several training-set sizes).
+      data: `x` (N, F), `y` (N,), `x_test` (M, F), `y_test` (M,) shared by every configuration;
+        or, when `x` is 3-D, one dataset per configuration: (C, N, F), (C, N), (C, M, F), (C, M)
+        (pad training sets of different sizes to the largest N and give `n_train`).
+      seeds: (S,) seeds; a model's initialisation and batch order come from (key, seed, width,
+        n_train), its label noise from (key, seed): the same configuration gives the same run in
+        any sweep.
+      config: the training settings (`SweepConfig`).
+      label_noise: fraction of training labels replaced by random classes (`corrupt_labels`);
+        test labels are never touched.
+      n_train: (C,) training-set sizes: configuration `c` trains on its first `n_train[c]` rows
+        (traced: every size shares a compiled program). Default: all N rows.
+      key: a JAX key (default `jax.random.key(0)`).
+      waste: at most this factor of padded compute per bucket (`buckets`).
+      progress: called with one line after every compiled chunk of updates (`None`: silent).
+
+    Returns:
+      dict of NumPy arrays, axes (configuration, seed) in the order given: `train_error`,
+      `test_error` (percent; train on the labels trained on, noise included), `train_loss`,
+      `test_loss` after the last update; `test_error_curve` (C, S, E) at `eval_steps` (E,)
+      (update counts, 0 first); `wall_s`, the seconds of the whole sweep, compilation included.
+    """
+    widths = np.asarray(widths)
+    seeds = np.asarray(seeds)
+    if widths.ndim != 1 or widths.size == 0 or not np.issubdtype(widths.dtype, np.integer) \
+            or (widths < 1).any():
+        raise ValueError(f"widths must be a non-empty sequence of positive integers; got "
+                         f"{widths.tolist()}")
+    if seeds.ndim != 1 or seeds.size == 0 or not np.issubdtype(seeds.dtype, np.integer) \
+            or (seeds < 0).any():
+        raise ValueError(f"seeds must be a non-empty sequence of non-negative integers; got "
+                         f"{seeds.tolist()}")
+    if not 0 <= label_noise <= 1:
+        raise ValueError(f"label_noise must be in [0, 1]; got {label_noise}")
+    stacked = np.ndim(data.get("x")) == 3
+    data = _as_data(data, stacked)
+    n_max = data["x"].shape[-2]
+    sizes = np.full(len(widths), n_max) if n_train is None else np.asarray(n_train)
+    if sizes.shape != widths.shape or (sizes < 1).any() or (sizes > n_max).any():
+        raise ValueError(f"n_train must give one size in [1, {n_max}] per width; got "
+                         f"{sizes.tolist()}")
+    if stacked and data["x"].shape[0] != len(widths):
+        raise ValueError(f"stacked data hold {data['x'].shape[0]} datasets for {len(widths)} "
+                         "widths")
+    key = jax.random.key(0) if key is None else key
+    model_keys, noise_keys = _keys(key, seeds, widths, sizes)
+    eval_steps = np.concatenate([[0], config.eval_steps])
+    out = {name: np.zeros((len(widths), len(seeds)), np.float32)
+           for name in ("train_error", "train_loss", "test_error", "test_loss")}
+    out["test_error_curve"] = np.zeros((len(widths), len(seeds), len(eval_steps)), np.float32)
+    start_time = time.perf_counter()
+    for group in buckets(widths.tolist(), family.cost, waste):
+        group = np.asarray(group)
+        max_width = int(widths[group].max())
+        model = _Model(jnp.asarray(widths[group]), jnp.asarray(sizes[group]),
+                       model_keys[group], noise_keys[group],
+                       jax.tree.map(lambda a: a[group], data) if stacked else data)
+        state, first = _start_all(model, family, max_width, config, label_noise, stacked)
+        curve = [np.asarray(first)[..., None]]
+        for begin in range(0, config.steps, config.chunk):
+            count = min(config.chunk, config.steps - begin)
+            state, errors = _chunk_all(state, jnp.int32(begin), model, family, max_width,
+                                       config, count, stacked)
+            errors = np.asarray(errors)
+            curve.append(errors[..., ~np.isnan(errors[0, 0])])
+            if progress is not None:
+                progress(f"{family.name} widths {widths[group].min()}-{max_width} "
+                         f"({len(group)} x {len(seeds)} seeds): update {begin + count:,} of "
+                         f"{config.steps:,}, {time.perf_counter() - start_time:.0f} s")
+        final = jax.device_get(_final_all(state, model, family, max_width, stacked))
+        for name, values in final.items():
+            out[name][group] = values
+        out["test_error_curve"][group] = np.concatenate(curve, -1)
+    out["eval_steps"] = eval_steps
+    out["wall_s"] = time.perf_counter() - start_time
+    return out

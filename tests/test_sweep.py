@@ -1,0 +1,151 @@
+"""Sweeps: label noise, masked models equal to narrow ones, per-configuration results equal to
+separate runs, traced training-set sizes, buckets, progress and input checks."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import mnist1d_jax
+from mnist1d_jax.lab import sweep as sw
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = mnist1d_jax.make_dataset(jax.random.key(0), mnist1d_jax.get_dataset_args(
+        num_samples=1200, train_split=0.5))
+    return {k: np.asarray(d[k]) for k in ("x", "y", "x_test", "y_test")}
+
+
+SHORT = sw.SweepConfig(steps=60, chunk=30, batch_size=50, eval_every=30)
+
+
+def test_corrupt_labels_replaces_the_given_fraction_by_uniform_classes():
+    y = jnp.asarray(np.arange(200_000) % 10)
+    key = jax.random.key(3)
+    noisy = np.asarray(sw.corrupt_labels(key, y, 0.15))
+    changed = (noisy != np.asarray(y)).mean()
+    assert abs(changed - 0.15 * 0.9) < 0.005  # a replacement keeps its class 1 time in 10
+    assert np.array_equal(noisy, np.asarray(sw.corrupt_labels(key, y, 0.15)))
+    assert not np.array_equal(noisy, np.asarray(sw.corrupt_labels(jax.random.key(4), y, 0.15)))
+    assert np.array_equal(np.asarray(sw.corrupt_labels(key, y, 0.0)), np.asarray(y))
+    counts = np.bincount(np.asarray(sw.corrupt_labels(key, jnp.zeros(100_000, jnp.int32), 1.0)))
+    assert counts.shape == (10,) and np.all(np.abs(counts / 1e5 - 0.1) < 0.005)
+
+
+@pytest.mark.parametrize("family, width, padded", [(sw.MLP, 5, 12), (sw.CNN, 3, 8),
+                                                   (sw.pooling_family("max"), 4, 9)])
+def test_a_masked_model_is_the_narrow_model(family, width, padded):
+    key = jax.random.key(1)
+    init = jax.jit(family.init, static_argnums=(2, 3))
+    narrow, wide = init(key, jnp.int32(width), width, 40), init(key, jnp.int32(width), padded, 40)
+    for name, value in narrow.items():  # the narrow block, bit for bit; zeros elsewhere
+        block = tuple(slice(0, n) for n in value.shape)
+        if name == "w":  # a read-out over (positions x channels) rows
+            rows = wide[name].reshape(-1, padded, wide[name].shape[-1])[:, :width]
+            np.testing.assert_array_equal(rows.reshape(value.shape), value)
+            continue
+        np.testing.assert_array_equal(wide[name][block], value)
+        assert float(jnp.abs(wide[name]).sum()) == pytest.approx(float(jnp.abs(value).sum()),
+                                                                 rel=1e-6)
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(7, 40)), jnp.float32)
+    apply = jax.jit(family.apply, static_argnums=3)
+    np.testing.assert_allclose(apply(wide, x, jnp.int32(width), padded),
+                               apply(narrow, x, jnp.int32(width), width), rtol=1e-5, atol=1e-5)
+
+
+def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
+    model = {}
+    for max_width in (6, 20):
+        m = sw._Model(jnp.int32(6), jnp.int32(600), jax.random.key(2), jax.random.key(3),
+                      {k: jnp.asarray(v) for k, v in data.items()})
+        state, _ = jax.jit(lambda m: sw._start(m, sw.MLP, max_width, SHORT, 0.15))(m)
+        state, _ = jax.jit(lambda s: sw._chunk(s, 0, m, sw.MLP, max_width, SHORT, 60))(state)
+        model[max_width] = state.params
+    wide, narrow = model[20], model[6]
+    assert float(jnp.abs(wide["w1"][:, 6:]).max()) == 0.0
+    assert float(jnp.abs(wide["w2"][6:]).max()) == 0.0 == float(jnp.abs(wide["w2"][:, 6:]).max())
+    assert float(jnp.abs(wide["w3"][6:]).max()) == 0.0
+    np.testing.assert_allclose(wide["w2"][:6, :6], narrow["w2"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(wide["w3"][:6], narrow["w3"], rtol=1e-4, atol=1e-5)
+
+
+def test_a_sweep_equals_separate_runs(data, capsys):
+    together = sw.sweep(sw.MLP, [3, 16], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
+                        waste=100.0)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[-1].startswith("mlp widths 3-16 (2 x 2 seeds): update 60")
+    alone = sw.sweep(sw.MLP, [3], data, seeds=[1], config=SHORT, label_noise=0.15,
+                     progress=None)  # the narrow model in a bucket of its own
+    for name in ("train_error", "test_error", "train_loss", "test_loss"):
+        np.testing.assert_allclose(together[name][0, 1], alone[name][0, 0], rtol=1e-3,
+                                   atol=0.11, err_msg=name)
+    np.testing.assert_allclose(together["test_error_curve"][0, 1],
+                               alone["test_error_curve"][0, 0], atol=0.11)
+    assert together["test_error_curve"].shape == (2, 2, 3)
+    assert together["eval_steps"].tolist() == [0, 30, 60]
+    assert together["test_error"][0, 0] != together["test_error"][0, 1]  # seeds differ
+    assert together["test_error"][1].mean() < together["test_error"][0].mean()  # width helps
+
+
+def test_training_set_size_is_traced_and_equals_truncated_data(data):
+    stacked = {k: np.stack([v, v]) for k, v in data.items()}
+    config = sw.SweepConfig(steps=40, chunk=40, batch_size=50, optimizer="adam",
+                            learning_rate=1e-2, order="cyclic")
+    both = sw.sweep(sw.CNN, [4, 4], stacked, seeds=[0], config=config, n_train=[200, 600],
+                    progress=None)
+    small = {**data, "x": data["x"][:200], "y": data["y"][:200]}
+    alone = sw.sweep(sw.CNN, [4], small, seeds=[0], config=config, progress=None)
+    np.testing.assert_allclose(both["test_loss"][0], alone["test_loss"][0], rtol=1e-4)
+    np.testing.assert_allclose(both["train_loss"][0], alone["train_loss"][0], rtol=1e-4)
+    assert both["test_loss"][0, 0] != both["test_loss"][1, 0]
+
+
+def test_epochs_visit_every_training_row_once():
+    config = sw.SweepConfig(batch_size=30, steps=8, order="epochs")
+    model = sw._Model(jnp.int32(1), jnp.int32(100), jax.random.key(0), jax.random.key(0),
+                      {"y": jnp.zeros(128, jnp.int32)})
+    epochs = []
+    for epoch in range(2):  # ceil(100 / 30) = 4 updates per epoch, the last one short
+        seen, weights = [], []
+        for step in range(4 * epoch, 4 * epoch + 4):
+            rows, w = sw._batch(step, model, config)
+            seen.append(np.asarray(rows)[np.asarray(w) > 0])
+            weights.append(float(w.sum()))
+        assert sorted(np.concatenate(seen).tolist()) == list(range(100))
+        assert weights == [30, 30, 30, 10]
+        epochs.append(np.concatenate(seen))
+    assert not np.array_equal(epochs[0], epochs[1])
+
+
+def test_buckets_bound_the_padded_compute():
+    widths = [2, 3, 4, 5, 7, 9, 12, 16, 21, 27, 36, 47, 61, 80, 104, 135, 177, 230, 300]
+    groups = sw.buckets(widths, sw.MLP.cost, waste=2.0)
+    assert sorted(i for g in groups for i in g) == list(range(len(widths)))
+    floor = sw.MLP.cost(32)
+    for group in groups:
+        top = max(sw.MLP.cost(widths[group[0]]), floor)
+        assert top * len(group) <= 2.0 * sum(max(sw.MLP.cost(widths[i]), floor) for i in group)
+    assert len(groups) < len(widths)
+    assert set(range(8)) <= set(groups[-1])  # every width <= 32 in one group: overhead-bound
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(widths=[]), "widths must be"), (dict(widths=[0]), "widths must be"),
+    (dict(seeds=[-1]), "seeds must be"), (dict(label_noise=1.5), "label_noise"),
+    (dict(n_train=[10_000]), "n_train must"),
+])
+def test_bad_sweep_arguments(data, kwargs, message):
+    arguments = {"widths": [4], "seeds": [0], "config": SHORT, "progress": None, **kwargs}
+    widths = arguments.pop("widths")
+    with pytest.raises(ValueError, match=message):
+        sw.sweep(sw.MLP, widths, data, **arguments)
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="optimizer"):
+        sw.SweepConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="order"):
+        sw.SweepConfig(order="random")
+    with pytest.raises(ValueError, match="eval_every"):
+        sw.SweepConfig(chunk=100, eval_every=30)
