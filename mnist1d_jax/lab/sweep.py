@@ -36,7 +36,6 @@ import optax
 from ..checks import check_positive_int
 from ..draws import index_permutation, mix32
 from .models import conv1d, conv_output_length
-from .train import cross_entropy
 
 
 def corrupt_labels(key, y, fraction):
