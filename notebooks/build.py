@@ -329,16 +329,20 @@ datasets = [mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(
 def padded(a, rows):
     return np.concatenate([a, np.zeros((rows - len(a),) + a.shape[1:], a.dtype)])
 
-stacked = {"x": np.stack([padded(d["x"], max(sizes)) for d in datasets]),
-           "y": np.stack([padded(d["y"], max(sizes)) for d in datasets]),
-           "x_test": np.stack([d["x_test"] for d in datasets]),
-           "y_test": np.stack([d["y_test"] for d in datasets])}
-print({k: v.shape for k, v in stacked.items()})''',
+# int(num_samples * train_split) can round down by one, as in the reference: use the actual
+# sizes, and the first 1000 test examples of each dataset
+n_train = [len(d["y"]) for d in datasets]
+test_rows = min(len(d["y_test"]) for d in datasets)
+stacked = {"x": np.stack([padded(d["x"], max(n_train)) for d in datasets]),
+           "y": np.stack([padded(d["y"], max(n_train)) for d in datasets]),
+           "x_test": np.stack([d["x_test"][:test_rows] for d in datasets]),
+           "y_test": np.stack([d["y_test"][:test_rows] for d in datasets])}
+print("training sets", n_train, {k: v.shape for k, v in stacked.items()})''',
     "## Five variants x six sizes x three seeds",
     '''runs = {}
 for kind in sweep.POOLING:
     runs[kind] = sweep.sweep(sweep.pooling_family(kind), [20] * len(sizes), stacked,
-                             seeds=seeds, config=config, n_train=sizes, progress=None)
+                             seeds=seeds, config=config, n_train=n_train, progress=None)
     print(f"{kind:8s} {len(sizes)} sizes x {len(seeds)} seeds in {runs[kind]['wall_s']:.0f} s")
 accuracy = {kind: 100 - run["test_error"] for kind, run in runs.items()}
 print("final test accuracy (%), mean +- std over seeds")
