@@ -23,21 +23,25 @@ def blocked(*modules: str) -> str:
     return "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
 
 
-@pytest.mark.parametrize("module, extra, missing", [
-    ("mnist1d_jax.lab", "lab", "flax"), ("mnist1d_jax.lab.models", "lab", "flax"),
-    ("mnist1d_jax.lab.train", "lab", "flax"), ("mnist1d_jax.lab.meta", "lab", "flax"),
-    ("mnist1d_jax.plot", "plot", "matplotlib")])
-def test_a_missing_extra_is_one_line_naming_the_install_command(module, extra, missing):
-    done = python(blocked(missing) + f"""
-try:
-    import {module}
-except ImportError as error:
-    print(type(error).__name__, str(error))
+MODULES = [("mnist1d_jax.lab", "lab", "flax"), ("mnist1d_jax.lab.models", "lab", "flax"),
+           ("mnist1d_jax.lab.train", "lab", "flax"), ("mnist1d_jax.lab.meta", "lab", "flax"),
+           ("mnist1d_jax.lab.sweep", "lab", "flax"), ("mnist1d_jax.plot", "plot", "matplotlib")]
+
+
+def test_a_missing_extra_is_one_line_naming_the_install_command():
+    done = python(blocked("flax", "matplotlib") + f"""
+import importlib
+for module, _, _ in {MODULES!r}:
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        print(type(error).__name__, str(error))
 """)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
-        f"MissingExtra {module.rsplit('.', 1)[0] if 'lab.' in module else module} needs "
-        f"{missing}, which is not installed: pip install 'mnist1d-jax[{extra}]'"]
+    expected = [f"MissingExtra {'mnist1d_jax.lab' if '.lab' in module else module} needs "
+                f"{missing}, which is not installed: pip install 'mnist1d-jax[{extra}]'"
+                for module, extra, missing in MODULES]
+    assert done.stdout.splitlines() == expected
 
 
 def test_optax_missing_is_named_too():
