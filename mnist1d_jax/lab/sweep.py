@@ -52,10 +52,10 @@ def corrupt_labels(key, y, fraction):
 
 
 class Family(NamedTuple):
-    """A model family indexed by a width. `init(key, width, max_width, features) -> params`
-    (a pytree) and `apply(params, x, width, max_width) -> logits` (batch, 10), for x (batch, F);
-    `width` may be traced, `max_width` and `features` (the signal length F) are static.
-    `cost(width)` is the relative compute of one step."""
+    """A model family indexed by a width. `init(words, width, max_width, features) -> params`
+    (a dict of float32 NumPy arrays, from (SEED_WORDS, 4) uint32 seed `words`, on the host) and
+    `apply(params, x, width, max_width) -> logits` (batch, 10) for x (batch, F), `width` traced,
+    `max_width` static. `cost(width)` is the relative compute of one step."""
 
     name: str
     init: Callable
@@ -64,37 +64,37 @@ class Family(NamedTuple):
 
 
 def width_mask(width, max_width: int):
-    """(max_width,) float32: 1 for the first `width` units, 0 for the padding."""
-    return (jnp.arange(max_width) < width).astype(jnp.float32)
+    """(max_width,) float32: 1 for the first `width` units, 0 for the padding (NumPy for a
+    Python `width`, JAX for a traced one)."""
+    xp = np if isinstance(width, (int, np.integer)) else jnp
+    return (xp.arange(max_width) < width).astype(xp.float32)
 
 
-def unit_uniform(key, shape: tuple, bound):
-    """Uniform on `(-bound, bound)` of `shape`, the value at each index a hash of the key and
-    that index alone (not of `shape`), so a padded layer holds the narrow layer's values in its
-    leading block (PyTorch's default initialisation, whatever the padding). The hash is
-    `draws.mix32` applied axis by axis: cheap to compile, unlike a key split per element."""
-    seed = jax.random.bits(key, (len(shape) + 1,), jnp.uint32)
-    h = jnp.broadcast_to(seed[0], shape)
+def unit_uniform(words: np.ndarray, shape: tuple, bound: float) -> np.ndarray:
+    """Uniform on `(-bound, bound)` of `shape` (float32 NumPy), the value at each index a hash of
+    the seed `words` ((4,) uint32) and that index alone, not of `shape`: a padded layer holds the
+    narrow layer's values in its leading block (PyTorch's default initialisation, whatever the
+    padding). Computed on the host: no compilation per shape."""
+    words = np.asarray(words, np.uint32)
+    h = np.broadcast_to(words[0], shape)
     for axis, size in enumerate(shape):
-        index = jnp.arange(size, dtype=jnp.uint32).reshape(
+        index = np.arange(size, dtype=np.uint32).reshape(
             [size if a == axis else 1 for a in range(len(shape))])
-        h = mix32(h ^ mix32(index ^ seed[axis + 1]))
-    u = (h >> 8).astype(jnp.float32) * (2.0**-24)  # 24 random bits: uniform on [0, 1)
-    return (2 * u - 1) * bound
+        h = mix32(h ^ mix32(index ^ words[axis + 1]))
+    u = (h >> 8).astype(np.float32) * np.float32(2.0**-24)  # 24 random bits: [0, 1)
+    return ((2 * u - 1) * np.float32(bound)).astype(np.float32)
 
 
-def _mlp_init(key, width, max_width: int, features: int):
-    """MLP features-h-h-10 (`torch.nn.Linear` initialisation)."""
-    keys = jax.random.split(key, 6)
+def _mlp_init(words, width: int, max_width: int, features: int) -> dict:
+    """MLP features-h-h-10 (`torch.nn.Linear` initialisation); `words` (6, 4) seed words."""
     mask = width_mask(width, max_width)
-    inner = 1 / jnp.sqrt(width.astype(jnp.float32) if hasattr(width, "astype") else width)
-    outer = 1 / math.sqrt(features)
-    return {"w1": unit_uniform(keys[0], (features, max_width), outer) * mask,
-            "b1": unit_uniform(keys[1], (max_width,), outer) * mask,
-            "w2": unit_uniform(keys[2], (max_width, max_width), inner) * mask[:, None] * mask,
-            "b2": unit_uniform(keys[3], (max_width,), inner) * mask,
-            "w3": unit_uniform(keys[4], (max_width, 10), inner) * mask[:, None],
-            "b3": unit_uniform(keys[5], (10,), inner)}
+    inner, outer = 1 / math.sqrt(width), 1 / math.sqrt(features)
+    return {"w1": unit_uniform(words[0], (features, max_width), outer) * mask,
+            "b1": unit_uniform(words[1], (max_width,), outer) * mask,
+            "w2": unit_uniform(words[2], (max_width, max_width), inner) * mask[:, None] * mask,
+            "b2": unit_uniform(words[3], (max_width,), inner) * mask,
+            "w3": unit_uniform(words[4], (max_width, 10), inner) * mask[:, None],
+            "b3": unit_uniform(words[5], (10,), inner)}
 
 
 def _mlp_apply(params, x, width, max_width: int):
@@ -110,29 +110,27 @@ MLP = Family("mlp", _mlp_init, _mlp_apply, lambda w: (40 + w + 10) * w)
 CNN_KERNELS = (5, 3, 3)
 
 
-def _cnn_init(key, width, max_width: int, features: int):
+def _cnn_init(words, width: int, max_width: int, features: int) -> dict:
     """Three stride-2 convolutions of `width` channels (kernels 5, 3, 3, padding 1) and a linear
-    read-out (`torch.nn.Conv1d` / `Linear` initialisation)."""
-    keys = jax.random.split(key, 8)
+    read-out (`torch.nn.Conv1d` / `Linear` initialisation); `words` (8, 4) seed words."""
     mask = width_mask(width, max_width)
-    c = width.astype(jnp.float32) if hasattr(width, "astype") else float(width)
-    params, length, fan_in_mask, fan_in = {}, features, jnp.ones(1), 1.0
+    params, length, fan_in_mask, fan_in = {}, features, np.ones(1, np.float32), 1
     for i, size in enumerate(CNN_KERNELS):
-        bound = 1 / jnp.sqrt(fan_in * size)
+        bound = 1 / math.sqrt(fan_in * size)
         shape = (size, fan_in_mask.shape[0], max_width)
-        params[f"k{i}"] = unit_uniform(keys[2 * i], shape, bound) * fan_in_mask[:, None] * mask
-        params[f"b{i}"] = unit_uniform(keys[2 * i + 1], (max_width,), bound) * mask
-        length, fan_in_mask, fan_in = conv_output_length(length, size), mask, c
-    bound = 1 / jnp.sqrt(c * length)
-    params["w"] = _readout(keys[6], length, mask, bound)
-    params["b"] = unit_uniform(keys[7], (10,), bound)
+        params[f"k{i}"] = unit_uniform(words[2 * i], shape, bound) * fan_in_mask[:, None] * mask
+        params[f"b{i}"] = unit_uniform(words[2 * i + 1], (max_width,), bound) * mask
+        length, fan_in_mask, fan_in = conv_output_length(length, size), mask, width
+    bound = 1 / math.sqrt(width * length)
+    params["w"] = _readout(words[6], length, mask, bound)
+    params["b"] = unit_uniform(words[7], (10,), bound)
     return params
 
 
-def _readout(key, length: int, mask, bound):
+def _readout(words, length: int, mask, bound: float) -> np.ndarray:
     """A linear read-out of `length` positions x channels (flattened, channels last) to the 10
     classes: (length * max_width, 10), drawn per (position, channel, class)."""
-    weights = unit_uniform(key, (length, mask.shape[0], 10), bound) * mask[:, None]
+    weights = unit_uniform(words, (length, mask.shape[0], 10), bound) * mask[:, None]
     return weights.reshape(-1, 10)
 
 
@@ -172,19 +170,18 @@ def _pooling_features(kind: str, features: int) -> int:
     return features if kind == "none" else features // 4
 
 
-def _pooling_init(kind: str, key, width, max_width: int, features: int):
-    """Two 3-tap convolutions of `width` channels (padding 1) and a linear read-out."""
-    keys = jax.random.split(key, 6)
+def _pooling_init(kind: str, words, width: int, max_width: int, features: int) -> dict:
+    """Two 3-tap convolutions of `width` channels (padding 1) and a linear read-out; `words`
+    (6, 4) seed words."""
     mask = width_mask(width, max_width)
-    c = width.astype(jnp.float32) if hasattr(width, "astype") else float(width)
     length = _pooling_features(kind, features)
-    return {"k0": unit_uniform(keys[0], (3, 1, max_width), 1 / math.sqrt(3)) * mask,
-            "b0": unit_uniform(keys[1], (max_width,), 1 / math.sqrt(3)) * mask,
-            "k1": unit_uniform(keys[2], (3, max_width, max_width), 1 / jnp.sqrt(3 * c))
-            * mask[:, None] * mask,
-            "b1": unit_uniform(keys[3], (max_width,), 1 / jnp.sqrt(3 * c)) * mask,
-            "w": _readout(keys[4], length, mask, 1 / jnp.sqrt(length * c)),
-            "b": unit_uniform(keys[5], (10,), 1 / jnp.sqrt(length * c))}
+    inner, readout = 1 / math.sqrt(3 * width), 1 / math.sqrt(length * width)
+    return {"k0": unit_uniform(words[0], (3, 1, max_width), 1 / math.sqrt(3)) * mask,
+            "b0": unit_uniform(words[1], (max_width,), 1 / math.sqrt(3)) * mask,
+            "k1": unit_uniform(words[2], (3, max_width, max_width), inner) * mask[:, None] * mask,
+            "b1": unit_uniform(words[3], (max_width,), inner) * mask,
+            "w": _readout(words[4], length, mask, readout),
+            "b": unit_uniform(words[5], (10,), readout)}
 
 
 def _pooling_apply(kind: str, params, x, width, max_width: int):
@@ -334,11 +331,10 @@ def _test_error(family: Family, params, model: _Model, max_width: int):
                    jnp.ones(data["y_test"].shape[0]), model.width, max_width)[0]
 
 
-def _start(model: _Model, family: Family, max_width: int, config: SweepConfig, noise: float):
-    """One model's initial state and test error."""
+def _start(params, model: _Model, family: Family, max_width: int, config: SweepConfig,
+           noise: float):
+    """One model's initial state (from its initial `params`) and test error."""
     data = model.data
-    params = family.init(jax.random.fold_in(model.key, 2**31), model.width, max_width,
-                         data["x"].shape[-1])
     y = data["y"] if noise == 0 else corrupt_labels(model.noise_key, data["y"], noise)
     state = _State(params, config.transformation().init(params), y)
     return state, _test_error(family, params, model, max_width)
@@ -381,33 +377,31 @@ def _final(state: _State, model: _Model, family: Family, max_width: int) -> dict
             "test_loss": test[1]}
 
 
-def _per_model(fn, stacked: bool, with_state: bool):
-    """`fn([state,] model)` vmapped over the seeds (inner) and the configurations (outer): the
-    keys carry both axes, width and size the configurations', data too when `stacked`."""
+def _per_model(fn, stacked: bool):
+    """`fn(state, model)` vmapped over the seeds (inner) and the configurations (outer): states
+    and keys carry both axes, width and size the configurations', data too when `stacked`."""
     inner = _Model(None, None, 0, 0, None)
     outer = _Model(0, 0, 0, 0, 0 if stacked else None)
-    if with_state:
-        return jax.vmap(jax.vmap(fn, in_axes=(0, inner)), in_axes=(0, outer))
-    return jax.vmap(jax.vmap(fn, in_axes=(inner,)), in_axes=(outer,))
+    return jax.vmap(jax.vmap(fn, in_axes=(0, inner)), in_axes=(0, outer))
 
 
 @functools.partial(jax.jit, static_argnames=("family", "max_width", "config", "noise",
                                              "stacked"))
-def _start_all(model, family, max_width, config, noise, stacked):
-    return _per_model(lambda m: _start(m, family, max_width, config, noise), stacked,
-                      False)(model)
+def _start_all(params, model, family, max_width, config, noise, stacked):
+    return _per_model(lambda p, m: _start(p, m, family, max_width, config, noise),
+                      stacked)(params, model)
 
 
 @functools.partial(jax.jit, static_argnames=("family", "max_width", "config", "count",
                                              "stacked"), donate_argnums=(0,))
 def _chunk_all(state, start, model, family, max_width, config, count, stacked):
     return _per_model(lambda s, m: _chunk(s, start, m, family, max_width, config, count),
-                      stacked, True)(state, model)
+                      stacked)(state, model)
 
 
 @functools.partial(jax.jit, static_argnames=("family", "max_width", "stacked"))
 def _final_all(state, model, family, max_width, stacked):
-    return _per_model(lambda s, m: _final(s, m, family, max_width), stacked, True)(state, model)
+    return _per_model(lambda s, m: _final(s, m, family, max_width), stacked)(state, model)
 
 
 def label_noise_key(key, seed):
@@ -428,6 +422,15 @@ def _keys(key, seeds: np.ndarray, widths: np.ndarray, sizes: np.ndarray):
     noise_keys = jnp.broadcast_to(noise(jnp.asarray(seeds, jnp.uint32)),
                                   (len(widths), len(seeds)))
     return model_keys, noise_keys
+
+
+def _initial_params(family: Family, words: np.ndarray, widths: np.ndarray, max_width: int,
+                    features: int) -> dict:
+    """Every model's initial parameters, (configurations, seeds, ...), made on the host."""
+    per_model = [[family.init(w, int(width), max_width, features) for w in row]
+                 for row, width in zip(words, widths)]
+    return jax.tree.map(lambda *leaves: np.stack(leaves).reshape(
+        (len(widths), words.shape[1]) + leaves[0].shape), *[p for row in per_model for p in row])
 
 
 def _as_data(data: dict, stacked: bool) -> dict:
@@ -500,6 +503,8 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
                          "widths")
     key = jax.random.key(0) if key is None else key
     model_keys, noise_keys = _keys(key, seeds, widths, sizes)
+    words = np.asarray(jax.vmap(jax.vmap(
+        lambda k: jax.random.bits(jax.random.fold_in(k, 2**31), (8, 4), jnp.uint32)))(model_keys))
     eval_steps = np.concatenate([[0], config.eval_steps])
     out = {name: np.zeros((len(widths), len(seeds)), np.float32)
            for name in ("train_error", "train_loss", "test_error", "test_loss")}
@@ -511,7 +516,10 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         model = _Model(jnp.asarray(widths[group]), jnp.asarray(sizes[group]),
                        model_keys[group], noise_keys[group],
                        jax.tree.map(lambda a: a[group], data) if stacked else data)
-        state, first = _start_all(model, family, max_width, config, label_noise, stacked)
+        params = _initial_params(family, words[group], widths[group], max_width,
+                                 data["x"].shape[-1])
+        state, first = _start_all(params, model, family, max_width, config, label_noise,
+                                  stacked)
         curve = [np.asarray(first)[..., None]]
         for begin in range(0, config.steps, config.chunk):
             count = min(config.chunk, config.steps - begin)
