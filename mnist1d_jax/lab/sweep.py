@@ -11,9 +11,13 @@ bucket's largest width and masked:
   depend on the padding: a configuration trained in any bucket follows the narrow model's run, up
   to float rounding of sums that include the padded zeros (tested).
 
-Buckets keep the padded compute within a factor (`waste`) of the real one, and gather all the
-small models (whose steps cost the same, being overhead-bound) into one program. The training-set
-size is a traced quantity too: data are padded to the largest size and batches index within the
+Buckets keep the padded compute within a factor (`waste`, default 1: no padding beyond the
+floor) of the real one, and gather all the small models (whose steps cost the same, being
+overhead-bound) into one program. Measured on the 2-core CPU (1000 updates, compiled programs
+reused): widths 2-27 in one bucket, 0.58 ms per update for all ten; width 61 alone 0.13 ms,
+36/47/61 padded together 0.38 ms (no gain); 135-300 padded together 4.1 ms against 2.8 ms for
+the four alone: `vmap` pays where a step is overhead, not arithmetic. The training-set size is
+a traced quantity too: data are padded to the largest size and batches index within the
 first `n_train` rows, so one compiled program serves every size.
 
 Results are plain arrays with axes (configuration, seed) in the order given.
@@ -203,7 +207,7 @@ def pooling_family(kind: str) -> Family:
                   functools.partial(_pooling_apply, kind), lambda c: (3 + 3 * c) * c)
 
 
-def buckets(widths: Sequence[int], cost: Callable, waste: float = 2.0,
+def buckets(widths: Sequence[int], cost: Callable, waste: float = 1.0,
             floor: float | None = None) -> list[list[int]]:
     """Groups `widths` (indices into it, largest first) so that padding every member of a group
     to its largest width costs at most `waste` times the group's own compute, counting each
@@ -450,7 +454,7 @@ def _as_data(data: dict, stacked: bool) -> dict:
 
 def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
           config: SweepConfig = SweepConfig(), label_noise: float = 0.0,
-          n_train: Sequence[int] | None = None, key=None, waste: float = 2.0,
+          n_train: Sequence[int] | None = None, key=None, waste: float = 1.0,
           progress: Callable[[str], None] | None = print) -> dict:
     """Trains `family` at every width in `widths` for every seed, bucket by bucket.
 
