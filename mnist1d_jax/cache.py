@@ -38,10 +38,8 @@ def enable_compilation_cache(folder: str) -> bool:
     every compiled program, however quick its compilation. Returns whether the cache is on:
     `False`, and nothing changed, when the folder cannot be created or is not a folder."""
     try:
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)  # raises too where a file stands in the way
     except OSError:
-        return False
-    if not os.path.isdir(folder):
         return False
     import jax
 

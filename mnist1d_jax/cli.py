@@ -230,7 +230,8 @@ def _plot(namespace) -> None:
     from .plot import plot_overview, save_figure  # needs the plot extra: one line if missing
     from .dataset import make_dataset
 
-    changed = [f"{k}={v}" for k, v in args.as_dict().items() if v != getattr(DatasetArgs(), k)]
+    defaults = DatasetArgs().as_dict()
+    changed = [f"{k}={v}" for k, v in args.as_dict().items() if v != defaults[k]]
     title = (f"MNIST-1D, JAX generator, seed {args.seed}: "
              + (", ".join(changed) if changed else "the reference's default arguments"))
     figure = plot_overview(make_dataset(None, args), namespace.per_class, title=title)

@@ -1,7 +1,8 @@
 """The random draws of one example from a JAX key, and the keyed order of examples.
 
 A `Draws` holds everything random about one example; `transforms.transform(draws, ...)` is then
-deterministic (`reference.replay_numpy` gives the same fields from NumPy's `RandomState`). Draws for example `i` of a batch come from `jax.random.fold_in(key, i)`, so an
+deterministic (`reference.replay_numpy` gives the same fields from NumPy's `RandomState`).
+Draws for example `i` of a batch come from `jax.random.fold_in(key, i)`, so an
 example depends only on the key and its global index (not on batch size or device count).
 """
 
@@ -69,17 +70,20 @@ def _from_uniforms(u, args) -> Draws:
     slices = uniform_slices(args.layout.dilated_len)
     # The two noise vectors are adjacent: one inverse-CDF call over both (XLA vectorises one
     # loop; two shorter calls may round differently in their unvectorised tails).
-    noise = slice(slices["corr_noise"].start, slices["iid_noise"].stop)
-    normals = _standard_normal(u[noise])
-    field = {name: u[where] for name, where in slices.items()}
-    field.update({name: normals[where.start - noise.start:where.stop - noise.start]
-                  for name, where in slices.items() if name in ("corr_noise", "iid_noise")})
+    first = slices["corr_noise"].start
+    normals = _standard_normal(u[first:slices["iid_noise"].stop])
+
+    def normal(name):
+        return normals[slices[name].start - first:slices[name].stop - first]
+
+    def scalar(name):
+        return u[slices[name].start]
+
     low, high = args.padding
-    return Draws(padding=low + _uniform_int(field["padding"][0], high - low + 1),
-                 scale=field["scale"][0],
-                 shift=_uniform_int(field["shift"][0], args.max_translation),
-                 corr_noise=field["corr_noise"], iid_noise=field["iid_noise"],
-                 shear=field["shear"][0])
+    return Draws(padding=low + _uniform_int(scalar("padding"), high - low + 1),
+                 scale=scalar("scale"), shift=_uniform_int(scalar("shift"), args.max_translation),
+                 corr_noise=normal("corr_noise"), iid_noise=normal("iid_noise"),
+                 shear=scalar("shear"))
 
 
 def _count(args, labelled: bool) -> int:

@@ -329,10 +329,15 @@ def _errors(family: Family, params, x, y, valid, width, max_width: int):
     return 100 * (wrong * valid).sum() / count, (losses * valid).sum() / count
 
 
-def _test_error(family: Family, params, model: _Model, max_width: int):
+def _test_metrics(family: Family, params, model: _Model, max_width: int):
+    """Test error (%) and mean cross-entropy on the model's whole test set."""
     data = model.data
     return _errors(family, params, data["x_test"], data["y_test"],
-                   jnp.ones(data["y_test"].shape[0]), model.width, max_width)[0]
+                   jnp.ones(data["y_test"].shape[0]), model.width, max_width)
+
+
+def _test_error(family: Family, params, model: _Model, max_width: int):
+    return _test_metrics(family, params, model, max_width)[0]
 
 
 def _start(params, model: _Model, family: Family, max_width: int, config: SweepConfig,
@@ -375,8 +380,7 @@ def _final(state: _State, model: _Model, family: Family, max_width: int) -> dict
     data = model.data
     valid = (jnp.arange(state.y.shape[0]) < model.n_train).astype(jnp.float32)
     train = _errors(family, state.params, data["x"], state.y, valid, model.width, max_width)
-    test = _errors(family, state.params, data["x_test"], data["y_test"],
-                   jnp.ones(data["y_test"].shape[0]), model.width, max_width)
+    test = _test_metrics(family, state.params, model, max_width)
     return {"train_error": train[0], "train_loss": train[1], "test_error": test[0],
             "test_loss": test[1]}
 
