@@ -143,6 +143,13 @@ def test_bad_sweep_arguments(data, kwargs, message):
         sw.sweep(sw.MLP, widths, data, **arguments)
 
 
+def test_bad_family_and_config_types(data):
+    with pytest.raises(TypeError, match="family must be a sweep.Family"):
+        sw.sweep("mlp", [4], data, seeds=[0], config=SHORT, progress=None)
+    with pytest.raises(TypeError, match="config must be a sweep.SweepConfig"):
+        sw.sweep(sw.MLP, [4], data, seeds=[0], config={"steps": 10}, progress=None)
+
+
 def test_bad_config():
     with pytest.raises(ValueError, match="optimizer"):
         sw.SweepConfig(optimizer="rmsprop")

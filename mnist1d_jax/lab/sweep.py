@@ -487,6 +487,11 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
       `test_loss` after the last update; `test_error_curve` (C, S, E) at `eval_steps` (E,)
       (update counts, 0 first); `wall_s`, the seconds of the whole sweep, compilation included.
     """
+    if not isinstance(family, Family):
+        raise TypeError(f"family must be a sweep.Family (sweep.MLP, sweep.CNN or "
+                        f"sweep.pooling_family(kind)); got {family!r}")
+    if not isinstance(config, SweepConfig):
+        raise TypeError(f"config must be a sweep.SweepConfig; got {config!r}")
     widths = np.asarray(widths)
     seeds = np.asarray(seeds)
     if widths.ndim != 1 or widths.size == 0 or not np.issubdtype(widths.dtype, np.integer) \
