@@ -86,6 +86,7 @@ def test_a_sweep_equals_separate_runs(data, capsys):
                                alone["test_error_curve"][0, 0], atol=0.11)
     assert together["test_error_curve"].shape == (2, 2, 3)
     assert together["eval_steps"].tolist() == [0, 30, 60]
+    np.testing.assert_array_equal(together["test_error_curve"][..., -1], together["test_error"])
     assert together["test_error"][0, 0] != together["test_error"][0, 1]  # seeds differ
 
 

@@ -12,11 +12,13 @@ bucket's largest width and masked:
   to float rounding of sums that include the padded zeros (tested).
 
 Buckets keep the padded compute within a factor (`waste`, default 1: no padding beyond the
-floor) of the real one, and gather all the small models (whose steps cost the same, being
-overhead-bound) into one program. Measured on the 2-core CPU (1000 updates, compiled programs
-reused): widths 2-27 in one bucket, 0.58 ms per update for all ten; width 61 alone 0.13 ms,
-36/47/61 padded together 0.38 ms (no gain); 135-300 padded together 4.1 ms against 2.8 ms for
-the four alone: `vmap` pays where a step is overhead, not arithmetic. The training-set size is
+family's `floor`) of the real one, and gather the small models (whose steps cost about the same,
+being overhead-bound) into one program. Measured on the 2-core CPU, three seeds, compiled
+programs reused, ms per update of the whole bucket: MLP widths 2-27 in one bucket 1.5 against
+2.5 for the ten alone; 135-300 padded together 4.1 against 2.8 for the four alone (1 seed); CNN
+channels 2-30 in one bucket 31 against 24 in twelve buckets (floor 8), each of 18-30 channels
+alone 2.6: a vmapped CNN step gains nothing from sharing, so its floor is low. Each bucket's
+programs are compiled in background threads while earlier buckets train. The training-set size is
 a traced quantity too: data are padded to the largest size and batches index within the
 first `n_train` rows, so one compiled program serves every size.
 
@@ -25,6 +27,7 @@ Results are plain arrays with axes (configuration, seed) in the order given.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import math
@@ -59,12 +62,15 @@ class Family(NamedTuple):
     """A model family indexed by a width. `init(words, width, max_width, features) -> params`
     (a dict of float32 NumPy arrays, from (SEED_WORDS, 4) uint32 seed `words`, on the host) and
     `apply(params, x, width, max_width) -> logits` (batch, 10) for x (batch, F), `width` traced,
-    `max_width` static. `cost(width)` is the relative compute of one step."""
+    `max_width` static. `cost(width)` is the relative compute of one step; below width
+    `floor` a step costs about the same whatever its width (it is overhead, not arithmetic), so
+    such models share a program at little loss (`buckets`)."""
 
     name: str
     init: Callable
     apply: Callable
     cost: Callable
+    floor: int = 32
 
 
 def width_mask(width, max_width: int):
@@ -146,7 +152,7 @@ def _cnn_apply(params, x, width, max_width: int):
     return h.reshape(h.shape[0], -1) @ params["w"] + params["b"]
 
 
-CNN = Family("cnn", _cnn_init, _cnn_apply, lambda c: 15 * c * c + 25 * c)
+CNN = Family("cnn", _cnn_init, _cnn_apply, lambda c: 15 * c * c + 25 * c, floor=8)
 """The double-descent CNN: three stride-2 convolutions of `c` channels, kernels 5/3/3, padding
 1, ReLU, and a linear read-out of the 5 x `c` features."""
 
@@ -352,7 +358,8 @@ def _start(params, model: _Model, family: Family, max_width: int, config: SweepC
 def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
            config: SweepConfig, count: int):
     """`count` updates of one model from update `start`; the test error after the updates that
-    `config.eval_steps` records (NaN after the others)."""
+    `config.eval_steps` records before the last (NaN after the others; `_final` evaluates the
+    last)."""
     optimizer = config.transformation()
 
     def loss_fn(params, rows, weights):
@@ -367,7 +374,7 @@ def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
         state = state._replace(params=optax.apply_updates(state.params, updates),
                                opt_state=opt_state)
         done = step + 1
-        recorded = (done == config.steps) | (
+        recorded = (done < config.steps) & (  # the last: by `_final`
             (config.eval_every > 0) & (done % max(config.eval_every, 1) == 0))
         error = jax.lax.cond(recorded, lambda p: _test_error(family, p, model, max_width),
                              lambda p: jnp.float32(jnp.nan), state.params)
@@ -410,6 +417,26 @@ def _chunk_all(state, start, model, family, max_width, config, count, stacked):
 @functools.partial(jax.jit, static_argnames=("family", "max_width", "stacked"))
 def _final_all(state, model, family, max_width, stacked):
     return _per_model(lambda s, m: _final(s, m, family, max_width), stacked)(state, model)
+
+
+def _compile_bucket(pool, family: Family, max_width: int, config: SweepConfig, noise: float,
+                    stacked: bool, params, model: _Model) -> dict:
+    """Futures of a bucket's compiled programs, compiled by `pool` (XLA releases the GIL: later
+    buckets compile while earlier ones train): "start", "final", and the chunk of each update
+    count the sweep runs (`config.chunk`, and a shorter last one)."""
+    static = {"family": family, "max_width": max_width, "stacked": stacked}
+    state = jax.eval_shape(
+        lambda p, m: _start_all(p, m, config=config, noise=noise, **static)[0], params, model)
+    start = jnp.int32(0)
+    counts = {min(config.chunk, config.steps - begin) for begin in range(0, config.steps,
+                                                                           config.chunk)}
+    jobs = {"start": lambda: _start_all.lower(params, model, config=config, noise=noise,
+                                              **static),
+            **{count: functools.partial(lambda c: _chunk_all.lower(
+                state, start, model, config=config, count=c, **static), count)
+               for count in sorted(counts)},
+            "final": lambda: _final_all.lower(state, model, **static)}
+    return {name: pool.submit(lambda job: job().compile(), job) for name, job in jobs.items()}
 
 
 def label_noise_key(key, seed):
@@ -523,7 +550,8 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
            for name in ("train_error", "train_loss", "test_error", "test_loss")}
     out["test_error_curve"] = np.zeros((len(widths), len(seeds), len(eval_steps)), np.float32)
     start_time = time.perf_counter()
-    for group in buckets(widths.tolist(), family.cost, waste):
+    plans = []
+    for group in buckets(widths.tolist(), family.cost, waste, family.cost(family.floor)):
         group = np.asarray(group)
         max_width = int(widths[group].max())
         model = _Model(jnp.asarray(widths[group]), jnp.asarray(sizes[group]),
@@ -531,23 +559,30 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
                        jax.tree.map(lambda a: a[group], data) if stacked else data)
         params = _initial_params(family, words[group], widths[group], max_width,
                                  data["x"].shape[-1])
-        state, first = _start_all(params, model, family, max_width, config, label_noise,
-                                  stacked)
-        curve = [np.asarray(first)[..., None]]
-        for begin in range(0, config.steps, config.chunk):
-            count = min(config.chunk, config.steps - begin)
-            state, errors = _chunk_all(state, jnp.int32(begin), model, family, max_width,
-                                       config, count, stacked)
-            errors = np.asarray(errors)
-            curve.append(errors[..., ~np.isnan(errors[0, 0])])
-            if progress is not None:
-                progress(f"{family.name} widths {widths[group].min()}-{max_width} "
-                         f"({len(group)} x {len(seeds)} seeds): update {begin + count:,} of "
-                         f"{config.steps:,}, {time.perf_counter() - start_time:.0f} s")
-        final = jax.device_get(_final_all(state, model, family, max_width, stacked))
-        for name, values in final.items():
-            out[name][group] = values
-        out["test_error_curve"][group] = np.concatenate(curve, -1)
+        plans.append((group, max_width, model, params))
+    compiler = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+    try:
+        programs = [_compile_bucket(compiler, family, max_width, config, label_noise, stacked,
+                                    params, model) for _, max_width, model, params in plans]
+        for (group, max_width, model, params), compiled in zip(plans, programs):
+            state, first = compiled["start"].result()(params, model)
+            curve = [np.asarray(first)[..., None]]
+            for begin in range(0, config.steps, config.chunk):
+                count = min(config.chunk, config.steps - begin)
+                state, errors = compiled[count].result()(state, jnp.int32(begin), model)
+                errors = np.asarray(errors)
+                curve.append(errors[..., ~np.isnan(errors[0, 0])])
+                if progress is not None:
+                    progress(f"{family.name} widths {widths[group].min()}-{max_width} "
+                             f"({len(group)} x {len(seeds)} seeds): update {begin + count:,} "
+                             f"of {config.steps:,}, {time.perf_counter() - start_time:.0f} s")
+            final = jax.device_get(compiled["final"].result()(state, model))
+            for name, values in final.items():
+                out[name][group] = values
+            curve.append(final["test_error"][..., None])
+            out["test_error_curve"][group] = np.concatenate(curve, -1)
+    finally:
+        compiler.shutdown(cancel_futures=True)  # on an error, compile nothing more
     out["eval_steps"] = eval_steps
     out["wall_s"] = time.perf_counter() - start_time
     return out
