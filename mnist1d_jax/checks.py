@@ -107,6 +107,11 @@ def _host_available_bytes() -> int | None:
         return None
 
 
+def platform(devices=None) -> str:
+    """The platform ("cpu", "gpu", "tpu") of `devices` (JAX's default device when `None`)."""
+    return (jax.devices()[0] if devices is None else next(iter(devices))).platform
+
+
 def available_bytes(devices=None) -> int | None:
     """Memory that arrays may use: the smallest `bytes_limit` among `devices` (JAX's default
     device when `None`) where the device reports one (GPUs, TPUs), else the host's available

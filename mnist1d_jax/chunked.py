@@ -30,7 +30,7 @@ import numpy as np
 
 from . import recipe, stats
 from .args import NUM_CLASSES, Layout, as_args
-from .checks import check_count, check_key, check_memory
+from .checks import check_count, check_key, check_memory, platform
 from .io import atomic_folder, check_output, write_folder_metadata
 from .templates import get_templates
 
@@ -91,7 +91,8 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
     n, n_train, width = layout.num_examples, layout.num_train, layout.final_seq_length
     size = min(chunk_size, n)
     check_output(path, "folder")
-    check_memory(size * recipe.example_bytes(layout, np.float32), f"chunk_size={chunk_size}",
+    check_memory(size * recipe.example_bytes(layout, np.float32, platform()),
+                 f"chunk_size={chunk_size}",
                  "choose a smaller chunk_size")
     needed = dataset_bytes(layout)
     free = shutil.disk_usage(os.path.dirname(os.path.abspath(os.fspath(path)))).free

@@ -11,7 +11,8 @@ import numpy as np
 
 from . import recipe, stats
 from .args import MAX_NUM_SAMPLES, as_args
-from .checks import check_count, check_dtype, check_key, check_memory, check_sharding
+from .checks import (check_count, check_dtype, check_key, check_memory, check_sharding,
+                     platform)
 
 
 @functools.partial(jax.jit, static_argnames=("dtype",))
@@ -43,7 +44,7 @@ def make_dataset(key=None, args=None, *, dtype=jnp.float32) -> dict:
     dtype = check_dtype(dtype)
     key = jax.random.key(args.seed) if key is None else check_key(key)
     layout = args.layout
-    check_memory(layout.num_examples * recipe.example_bytes(layout, dtype),
+    check_memory(layout.num_examples * recipe.example_bytes(layout, dtype, platform()),
                  f"make_dataset with num_samples={args.num_samples}",
                  "write it to a folder in chunks instead (mnist1d_jax.chunked.write_dataset, or "
                  "mnist1d-jax generate --out FOLDER)")
@@ -92,8 +93,9 @@ def sample_batch(key, args, batch_size: int, *, sharding=None, dtype=jnp.float32
     batch_size = check_count(batch_size, "batch_size", MAX_NUM_SAMPLES)
     sharding = check_sharding(sharding, batch_size)
     shards = 1 if sharding is None else len(sharding.device_set)
-    check_memory(batch_size // shards * recipe.example_bytes(args.layout, dtype),
-                 f"sample_batch with batch_size={batch_size}",
-                 "draw smaller batches", None if sharding is None else sharding.device_set)
+    devices = None if sharding is None else sharding.device_set
+    per_example = recipe.example_bytes(args.layout, dtype, platform(devices))
+    check_memory(batch_size // shards * per_example, f"sample_batch with batch_size={batch_size}",
+                 "draw smaller batches", devices)
     return _sample(key, args.for_jit(), recipe.position_permutation(args), batch_size, dtype,
                    sharding)

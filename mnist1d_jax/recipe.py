@@ -101,13 +101,16 @@ def normalised_split(xs, ys, layout: Layout, dtype) -> dict:
             "t": normalise(jnp.asarray(t_grid(layout), dtype), 0, scale)}
 
 
-def example_bytes(layout: Layout, dtype) -> int:
-    """Estimated peak bytes per example while a batch is generated in memory: the draws
-    (`5 + 2 L` values), about three signals of length `L` alive at once, and the output with
-    its normalised copy. Used to refuse sizes that cannot fit before anything is traced."""
-    itemsize = np.dtype(dtype).itemsize
-    return itemsize * (2 * (5 + 2 * layout.dilated_len) + 3 * layout.dilated_len
-                       + 4 * layout.final_seq_length) + 16
+def example_bytes(layout: Layout, dtype, platform: str = "cpu") -> int:
+    """Estimated peak bytes per example while a batch is generated in memory, from XLA's buffer
+    assignment of the compiled programs (`memory_analysis()`, measured for several layouts; tested
+    on the CPU): temporaries of `11 L + F + 28` values on a CPU, where the transform steps are
+    not fused (`L = dilated_len`, `F = final_seq_length`), `2 L + F + 3` on a GPU (the draws
+    alone; measured on an H200), plus the output (`F` values and a label). Other platforms are
+    counted as the CPU. Used to refuse sizes that cannot fit before anything is traced."""
+    length, width = layout.dilated_len, layout.final_seq_length
+    temporaries = 2 * length + width + 3 if platform == "gpu" else 11 * length + width + 28
+    return np.dtype(dtype).itemsize * (temporaries + width) + 4
 
 
 def templates(dtype, int_dtype) -> dict:

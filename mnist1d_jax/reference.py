@@ -14,7 +14,7 @@ import numpy as np
 
 from . import recipe
 from .args import SCALE_FIELDS, as_args
-from .checks import check_memory
+from .checks import check_memory, platform
 from .draws import Draws
 from .io import check_format, check_output, load, save
 from .templates import get_templates
@@ -81,7 +81,7 @@ def reference_dataset(args=None, *, dtype="float64") -> dict:
     if dtype is None:
         raise ValueError("dtype must be 'float32' or 'float64'")
     layout = args.layout
-    check_memory(layout.num_examples * (recipe.example_bytes(layout, np.float64)
+    check_memory(layout.num_examples * (recipe.example_bytes(layout, np.float64, platform())
                                         + 8 * 2 * layout.dilated_len),
                  f"reference_dataset with num_samples={args.num_samples}")
     replay = replay_numpy(args)

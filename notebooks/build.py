@@ -249,7 +249,7 @@ widths = np.unique(np.geomspace(2, 300, 20, dtype=int))
 channels = np.concatenate((np.arange(2, 30, 2), np.arange(30, 101, 5)))
 seeds, epochs = [0, 1, 2], 500
 if FAST:
-    widths, channels, seeds, epochs = widths[[0, 8, 14]], channels[[0, 9, 18]], [0], 2
+    widths, channels, seeds, epochs = widths[[0, 14]], channels[[0, 18]], [0], 1
 steps = epochs * 4000 // 100
 config = sweep.SweepConfig(optimizer="sgd", learning_rate=0.01, momentum=0.9, batch_size=100,
                            steps=steps, order="epochs", chunk=steps // 4)
@@ -271,10 +271,11 @@ all_widths = np.unique(np.geomspace(2, 300, 20, dtype=int))
 reference_x = {"mlp": all_widths, "mlp, noisy": all_widths,
                "cnn, noisy": np.concatenate((np.arange(2, 30, 2), np.arange(30, 101, 5)))}''',
     "## The three sweeps",
-    '''runs = {}
+    '''runs, sizes_of = {}, {}
 for name, family, sizes, noise in (("mlp", sweep.MLP, widths, 0.0),
                                    ("mlp, noisy", sweep.MLP, widths, 0.15),
                                    ("cnn, noisy", sweep.CNN, channels, 0.15)):
+    sizes_of[name] = sizes
     runs[name] = sweep.sweep(family, sizes, data, seeds=seeds, config=config, label_noise=noise,
                              waste=waste, progress=None)
     print(f"{name}: {len(sizes)} sizes x {len(seeds)} seeds in {runs[name]['wall_s']:.0f} s "
@@ -283,19 +284,21 @@ for name, family, sizes, noise in (("mlp", sweep.MLP, widths, 0.0),
     "a first minimum, rise again near the width where the model first fits the noisy training "
     "set, and fall again at the largest widths; without noise the rise should be smaller.",
     '''def rise_and_fall(test):
-    """(first minimum, the peak after it, the last value) of a mean test-error curve."""
+    """Indices of the first minimum of a mean test-error curve (in its first half) and of the
+    peak after it."""
     first = int(np.argmin(test[: len(test) // 2 + 1]))
-    peak = first + int(np.argmax(test[first:]))
-    return test[first], test[peak], test[-1]
+    return first, first + int(np.argmax(test[first:]))
 
 for name, run in runs.items():
-    low, peak, last = rise_and_fall(run["test_error"].mean(1))
-    print(f"{name:11s} first minimum {low:5.1f}%, then up to {peak:5.1f}% (+{peak - low:4.1f}), "
-          f"last {last:5.1f}% ({last - peak:+5.1f} from the peak)")''',
+    test, x = run["test_error"].mean(1), sizes_of[name]
+    first, peak = rise_and_fall(test)
+    print(f"{name:11s} first minimum {test[first]:5.1f}% at {x[first]:3d}, then up to "
+          f"{test[peak]:5.1f}% at {x[peak]:3d} ({test[peak] - test[first]:+4.1f}), last "
+          f"{test[-1]:5.1f}% at {x[-1]} ({test[-1] - test[peak]:+5.1f} from the peak)")''',
     "## The figure: our three seeds (mean, min-max band) against the reference's single run",
     '''fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
 for ax, (name, run) in zip(axes, runs.items()):
-    x = widths if name.startswith("mlp") else channels
+    x = sizes_of[name]
     for key, style, label in (("test_error", "-", "test"), ("train_error", "--", "train")):
         line, = ax.plot(x, run[key].mean(1), style, label=f"{label} (mean of {len(seeds)} seeds)")
         ax.fill_between(x, run[key].min(1), run[key].max(1), color=line.get_color(), alpha=0.2)
