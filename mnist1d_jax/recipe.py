@@ -29,13 +29,20 @@ def class_labels(indices, layout: Layout):
     return (indices // (layout.num_samples // NUM_CLASSES)).astype(np.int32)
 
 
-def examples(draws: Draws, labels, args, dtype):
+def examples(draws: Draws, labels, args, dtype, bank=None):
     """The un-normalised signals (n, F) of `dtype` for batched `draws` and `labels` (n,): the
-    dilated template of each label, looked up in the (10, P, L) bank, then steps 3-8."""
+    dilated template of each label, looked up in the (10, P, L) `bank` (`dilation_bank`; default:
+    the ten templates'), then steps 3-8."""
     layout = args.layout
-    bank = transforms.dilation_bank(get_templates()["x"], layout.padding, layout.dilated_len)
+    bank = dilation_bank(get_templates()["x"], layout) if bank is None else bank
     x = jnp.asarray(bank, dtype)[labels, draws.padding - layout.padding[0]]
     return jax.vmap(transforms.transform_dilated, (0, 0, None))(draws, x, args)
+
+
+def dilation_bank(template_x, layout: Layout) -> np.ndarray:
+    """Every template (10, template_len) padded and dilated at every padding: (10, P, L) float64
+    NumPy (`transforms.dilation_bank`)."""
+    return transforms.dilation_bank(template_x, layout.padding, layout.dilated_len)
 
 
 def permute_positions(x, seq_permutation):
@@ -84,21 +91,22 @@ def normalise(x, mean, scale):
     return (x - mean) / scale
 
 
-def t_grid(layout: Layout):
-    """The reference's `t` before its division by the data's std: (F,) float64 NumPy."""
-    return transforms.transform_grid(get_templates()["t"], layout.dilated_len,
-                                     layout.final_seq_length)
+def t_grid(layout: Layout, template_t=None):
+    """The reference's `t` before its division by the data's std: (F,) float64 NumPy, from the
+    templates' grid `template_t` (template_len,) (default: the ten templates')."""
+    template_t = get_templates()["t"] if template_t is None else template_t
+    return transforms.transform_grid(template_t, layout.dilated_len, layout.final_seq_length)
 
 
-def normalised_split(xs, ys, layout: Layout, dtype) -> dict:
+def normalised_split(xs, ys, layout: Layout, dtype, template_t=None) -> dict:
     """A whole dataset from its un-normalised examples xs (n, F) and labels ys (n,) in output
-    order: normalised by the mean and std of all values, `t` divided by that std, split at
-    `num_train` (the reference's order of operations)."""
+    order: normalised by the mean and std of all values, `t` (from `template_t`, see `t_grid`)
+    divided by that std, split at `num_train` (the reference's order of operations)."""
     scale = stats.divisor(xs.std())
     xs = normalise(xs, xs.mean(), scale)
     split = layout.num_train
     return {"x": xs[:split], "x_test": xs[split:], "y": ys[:split], "y_test": ys[split:],
-            "t": normalise(jnp.asarray(t_grid(layout), dtype), 0, scale)}
+            "t": normalise(jnp.asarray(t_grid(layout, template_t), dtype), 0, scale)}
 
 
 def example_bytes(layout: Layout, dtype, platform: str = "cpu") -> int:

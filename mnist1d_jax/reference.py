@@ -29,57 +29,76 @@ class Replay(NamedTuple):
     seq_permutation: np.ndarray | None
 
 
+def draw_numpy(random, layout) -> Draws:
+    """One example's draws, as the reference's `transform` makes them from `random` (a
+    `np.random.RandomState`, or the `np.random` module for the global state): `rand()`
+    (padding), `rand()` (scale), `choice(max_translation)` (shift), `randn(L)` twice (correlated,
+    then iid noise), `rand()` (shear). NumPy int64 and float64 leaves."""
+    low, high = layout.padding
+    padding = np.int64(low + int(random.rand() * (high - low + 1)))
+    scale = np.float64(random.rand())
+    shift = np.int64(random.choice(layout.max_translation))
+    corr_noise, iid_noise = random.randn(layout.dilated_len), random.randn(layout.dilated_len)
+    return Draws(padding, scale, shift, corr_noise, iid_noise, np.float64(random.rand()))
+
+
 def replay_numpy(args) -> Replay:
     """Replays the reference's calls on `np.random.RandomState(args.seed)`.
 
-    Per example: `rand()` (padding), `rand()` (scale), `choice(max_translation)` (shift),
-    `randn(L)` (correlated noise), `randn(L)` (iid noise), `rand()` (shear); then
-    `permutation(n)`; then, if `shuffle_seq`, `permutation(final_seq_length)`. NumPy float64.
+    Per example `draw_numpy`, in class order; then `permutation(n)`; then, if `shuffle_seq`,
+    `permutation(final_seq_length)`. NumPy float64.
     """
     layout = args.layout
-    low, high = layout.padding
-    n, dilated_len = layout.num_examples, layout.dilated_len
     rs = np.random.RandomState(args.seed)
-    ints = np.empty((n, 2), np.int64)
-    uniforms = np.empty((n, 2))
-    normals = np.empty((n, 2, dilated_len))
-    for i in range(n):
-        ints[i, 0] = low + int(rs.rand() * (high - low + 1))
-        uniforms[i, 0] = rs.rand()
-        ints[i, 1] = rs.choice(layout.max_translation)
-        normals[i, 0] = rs.randn(dilated_len)
-        normals[i, 1] = rs.randn(dilated_len)
-        uniforms[i, 1] = rs.rand()
-    draws = Draws(ints[:, 0], uniforms[:, 0], ints[:, 1], normals[:, 0], normals[:, 1],
-                  uniforms[:, 1])
-    permutation = rs.permutation(n)
+    per_example = [draw_numpy(rs, layout) for _ in range(layout.num_examples)]
+    draws = Draws(*(np.stack(field) for field in zip(*per_example)))
+    permutation = rs.permutation(layout.num_examples)
     seq_permutation = rs.permutation(layout.final_seq_length) if layout.shuffle_seq else None
     return Replay(draws, permutation, seq_permutation)
 
 
 @functools.partial(jax.jit, static_argnames=("dtype",))
-def _from_replay(draws, permutation, seq_permutation, args, dtype) -> dict:
+def _from_replay(draws, permutation, seq_permutation, args, dtype, bank, template_t) -> dict:
     labels = recipe.class_labels(jnp.arange(args.layout.num_examples), args.layout)
-    xs = recipe.examples(draws, labels, args, dtype)[permutation]
+    xs = recipe.examples(draws, labels, args, dtype, bank)[permutation]
     return recipe.normalised_split(recipe.permute_positions(xs, seq_permutation),
-                                   labels[permutation], args.layout, dtype)
+                                   labels[permutation], args.layout, dtype, template_t)
 
 
-def reference_dataset(args=None, *, dtype="float64") -> dict:
-    """What the reference's `mnist1d.data.make_dataset(args)` returns, computed by this package's
-    transforms from draws replayed on `np.random.RandomState(args.seed)`.
+def check_templates(templates) -> dict:
+    """`templates` as float64 NumPy arrays: `x` (10, 12), `t` (12,), `y` the classes 0-9 in
+    order (the reference's `get_templates()` layout); `ValueError` naming what differs."""
+    try:
+        x, t, y = (np.asarray(templates[k]) for k in ("x", "t", "y"))
+    except (KeyError, TypeError, IndexError):
+        raise ValueError("template must be a dict with 'x' (10, 12), 't' (12,) and 'y' (10,), "
+                         "as get_templates() returns") from None
+    if x.shape != (10, 12) or t.shape != (12,) or x.dtype.kind not in "fiu" \
+            or t.dtype.kind not in "fiu" or not (np.isfinite(x).all() and np.isfinite(t).all()):
+        raise ValueError(f"template['x'] must be (10, 12) and template['t'] (12,) finite numbers; "
+                         f"got {x.shape} and {t.shape}")
+    if y.tolist() != list(range(10)):
+        raise ValueError(f"template['y'] must be the classes 0..9 in order; got {y.tolist()}")
+    return {"x": x.astype(np.float64), "t": t.astype(np.float64), "y": y}
+
+
+def reference_dataset(args=None, *, dtype="float64", templates=None) -> dict:
+    """What the reference's `mnist1d.data.make_dataset(args, templates)` returns, computed by this
+    package's transforms from draws replayed on `np.random.RandomState(args.seed)`.
 
     For the default arguments this is the original published MNIST-1D dataset. float64 is enabled
-    only locally, for this call.
+    only locally, for this call. `templates`: other digit shapes in the layout of
+    `get_templates()` (default: those).
 
     Returns:
       dict of NumPy arrays in the reference's layout: `x`, `x_test` of `dtype`; `y`, `y_test` int64;
-      `t`; `templates` (the reference's float64 templates).
+      `t`; `templates` (float64).
     """
     args = as_args(args)
     dtype = np.dtype(dtype) if dtype in ("float32", "float64", np.float32, np.float64) else None
     if dtype is None:
         raise ValueError("dtype must be 'float32' or 'float64'")
+    templates = get_templates() if templates is None else check_templates(templates)
     layout = args.layout
     check_memory(layout.num_examples * (recipe.example_bytes(layout, np.float64, platform())
                                         + 8 * 2 * layout.dilated_len),
@@ -89,10 +108,11 @@ def reference_dataset(args=None, *, dtype="float64") -> dict:
     scales = {name: np.asarray(getattr(args, name), dtype) for name in SCALE_FIELDS}
     with jax.enable_x64(True):
         data = _from_replay(draws, replay.permutation, replay.seq_permutation,
-                            args.replace(**scales).for_jit(), dtype)
+                            args.replace(**scales).for_jit(), dtype,
+                            recipe.dilation_bank(templates["x"], layout), templates["t"])
         data = jax.tree.map(np.asarray, data)
     data["y"], data["y_test"] = data["y"].astype(np.int64), data["y_test"].astype(np.int64)
-    return {**data, "templates": get_templates()}
+    return {**data, "templates": templates}
 
 
 def default_path(args) -> str:

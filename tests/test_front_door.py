@@ -58,9 +58,20 @@ data = mnist1d_jax.make_dataset(None, mnist1d_jax.get_dataset_args(num_samples=1
 batch = mnist1d_jax.sample_batch(jax.random.key(0), None, 8)
 mnist1d_jax.save(data, {str(tmp_path / 'd.npz')!r})
 print(mnist1d_jax.load({str(tmp_path / 'd.npz')!r})["x"].shape, batch["x"].shape)
+import mnist1d_jax.compat as mnist1d  # the reference's API needs no extra either
+args = mnist1d.get_dataset_args()
+args.num_samples = 50
+print(mnist1d.data.make_dataset(args)["x"].shape)
+try:
+    mnist1d.plot_signals(data["x"], data["t"])
+except ImportError as error:
+    print(error)
 """)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "(80, 40) (8, 40)"
+    assert done.stdout.splitlines() == [
+        "(80, 40) (8, 40)", "(40, 40)",
+        "mnist1d_jax.compat.utils.plot_signals needs matplotlib, which is not installed: "
+        "pip install 'mnist1d-jax[plot]'"]
 
 
 def test_cli_plot_without_matplotlib_exits_2_with_one_line(tmp_path):

@@ -1,0 +1,69 @@
+"""`mnist1d.data`: `get_dataset_args`, `get_templates`, `make_dataset`, `get_dataset`, offline.
+
+`make_dataset(args)` equals the reference's for the same arguments (float64, its NumPy draws
+replayed by `mnist1d_jax.reference_dataset`). `get_dataset` never touches the network: with
+`download=True` it rebuilds the published dataset exactly when the file is missing.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .. import reference
+from ..args import get_dataset_args as _defaults
+from ..io import load
+from ..templates import get_templates
+from .transform import transform
+from .utils import ObjectView, from_pickle, set_seed, to_pickle
+
+__all__ = ["ObjectView", "from_pickle", "get_dataset", "get_dataset_args", "get_templates",
+           "make_dataset", "set_seed", "to_pickle", "transform"]
+
+URL = "https://github.com/greydanus/mnist1d/raw/master/mnist1d_data.pkl"
+"""Where the reference downloads the published dataset from (never fetched here)."""
+
+
+def get_dataset_args(as_dict=False):
+    """The default arguments, as the reference gives them: an `ObjectView` (attribute assignment,
+    e.g. `args.num_samples = 16_000`) or, with `as_dict=True`, a dict; `url` included."""
+    fields = {**_defaults(as_dict=True), "url": URL}
+    fields["padding"] = list(fields["padding"])
+    return fields if as_dict else ObjectView(fields)
+
+
+def make_dataset(args=None, template=None):
+    """The reference's `make_dataset(args, template)`: `x`, `x_test` (float64), `y`, `y_test`
+    (int64), `t`, `templates`, equal to the reference's output for the same arguments."""
+    return reference.reference_dataset(args, templates=template)
+
+
+def get_dataset(args, path=None, verbose=True, download=True, regenerate=False, **kwargs):
+    """The reference's cached dataset: loads `path` (default `./mnist1d_data.pkl`) if it exists.
+
+    Where the file is missing, `download=True` writes the published dataset there (rebuilt
+    exactly, not downloaded), else `make_dataset(args, **kwargs)`; `regenerate=True` rebuilds from
+    `args` and replaces the file (only a dataset file is ever replaced). A file that is not an
+    MNIST-1D dataset raises `ValueError` instead of being overwritten, as the reference would.
+    """
+    if download and regenerate:
+        raise ValueError("You can either download the o.g. MNIST1D dataset or generate your own "
+                         "- but not both (download=True and regenerate=True)")
+    path = "./mnist1d_data.pkl" if path is None else path
+    if os.path.lexists(path) and not regenerate:
+        if download and verbose:
+            print("File already exists. Skipping download.")
+        data = load(path)
+        data.pop("args", None)
+        if verbose:
+            print(f"Successfully loaded data from {path}")
+        return data
+    if download:
+        data = reference.reference_dataset()  # the published dataset, for any args
+        if verbose:
+            print(f"Rebuilt the published MNIST-1D dataset (no download). Saving to {path}")
+    else:
+        if verbose:
+            print(f"Did or could not load data from {path}. Rebuilding dataset...")
+        data = make_dataset(args, **kwargs)
+    to_pickle(data, path)
+    return data

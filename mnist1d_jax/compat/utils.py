@@ -1,0 +1,84 @@
+"""`mnist1d.utils`: `set_seed`, `to_pickle`, `from_pickle` (safe), `ObjectView`, `plot_signals`."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+
+import numpy as np
+
+from ..io import atomic_open, check_output, safe_unpickle
+from .transform import transform
+
+
+def set_seed(seed) -> None:
+    """Seeds Python's `random` and NumPy's global random state, as the reference does (this is
+    the one function here that changes global state, because that is what it is for)."""
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def to_pickle(thing, path) -> None:
+    """Pickles `thing` to `path` (protocol 3, as the reference), atomically. An existing file is
+    replaced only if it is an MNIST-1D dataset (`ValueError` otherwise)."""
+    check_output(path, ".pkl")
+    with atomic_open(path) as handle:
+        pickle.dump(thing, handle, protocol=3)
+
+
+def from_pickle(path):
+    """Reads a pickle of data (NumPy arrays, numbers, strings, dicts, lists, tuples) without
+    executing anything; a pickle that would import or call anything else raises `ValueError`."""
+    with open(path, "rb") as handle:
+        try:
+            return safe_unpickle(handle)
+        except (pickle.UnpicklingError, EOFError) as error:
+            raise ValueError(f"{os.fspath(path)!r} was not loaded: {error}") from None
+
+
+class ObjectView:
+    """A dict seen as an object: `ObjectView(d).key is d["key"]`; attribute assignment writes
+    into `d` (the reference's arguments object)."""
+
+    def __init__(self, d):
+        self.__dict__ = d
+
+    def __repr__(self):
+        return f"ObjectView({self.__dict__!r})"
+
+
+def plot_signals(xs, t, labels=None, args=None, ratio=2.6, do_transform=False, dark_mode=False,
+                 zoom=1):
+    """The reference's figure of the first ten signals xs (n, F) against t (F,), shown and
+    returned. `do_transform=True` first passes each through `transform(x, t, args)` (random, from
+    NumPy's global state, as in the reference). Needs the `plot` extra."""
+    from ..extras import require
+
+    require("plot", "mnist1d_jax.compat.utils.plot_signals", "matplotlib")
+    import matplotlib.pyplot as plt
+
+    if do_transform and args is None:
+        raise ValueError("plot_signals(do_transform=True) needs args")
+    fig = plt.figure(figsize=[15, 1.5 * ratio], dpi=60)
+    for ix in range(10):
+        x, tt = xs[ix], t
+        ax = plt.subplot(1, 10, ix + 1)
+        if do_transform:
+            x, tt = transform(x, tt, args)
+        if dark_mode:
+            ax.plot(x, tt, "wo", linewidth=6)
+            ax.set_facecolor("k")
+        else:
+            ax.plot(x, tt, "k-", linewidth=2)
+        if labels is not None:
+            ax.set_title(f"label={labels[ix]}", fontsize=22)
+        ax.set_xlim(-zoom, zoom)
+        ax.set_ylim(-zoom, zoom)
+        ax.invert_yaxis()
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.subplots_adjust(wspace=0, hspace=0)
+    fig.tight_layout()
+    plt.show()
+    return fig
