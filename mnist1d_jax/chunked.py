@@ -44,7 +44,7 @@ def _chunk(key, start, args, seq_permutation, size: int):
     `start .. start + size - 1` (positions past the end repeat the last one)."""
     positions = jnp.minimum(start + jnp.arange(size, dtype=jnp.uint32),
                             jnp.uint32(args.layout.num_examples - 1))
-    return recipe.ordered_examples(key, positions, seq_permutation, args, jnp.float32)
+    return recipe.ordered_examples(key, positions, seq_permutation, args, jnp.float32)[:2]
 
 
 def dataset_bytes(layout: Layout) -> int:

@@ -68,21 +68,25 @@ def ordered_examples(key, positions, seq_permutation, args, dtype):
     shard) equals the same rows of the whole.
 
     Returns:
-      x (c, F) of `dtype`, positions permuted by `seq_permutation` (F,) when given; y (c,) int32.
+      x (c, F) of `dtype`, positions permuted by `seq_permutation` (F,) when given; y (c,) int32;
+      the examples' `Draws` (leaves (c, ...); unused outputs cost nothing under `jit`).
     """
     k_draws, k_order = jax.random.split(key)
     index = index_permutation(k_order, positions, args.layout.num_examples)
     labels = class_labels(index, args.layout)
     draws = jax.vmap(lambda i: draw(jax.random.fold_in(k_draws, i), args, dtype))(index)
-    return permute_positions(examples(draws, labels, args, dtype), seq_permutation), labels
+    x = permute_positions(examples(draws, labels, args, dtype), seq_permutation)
+    return x, labels, draws
 
 
 def stream_examples(key, indices, seq_permutation, args, dtype):
     """Un-normalised examples of a stream: example `i` of `indices` (c,) and its uniformly random
-    label both come from `fold_in(key, i)` alone. Returns x (c, F) of `dtype`, y (c,) int32."""
+    label both come from `fold_in(key, i)` alone. Returns x (c, F) of `dtype`, y (c,) int32 and
+    the examples' `Draws`."""
     labels, draws = jax.vmap(lambda i: draw_labelled(jax.random.fold_in(key, i), args, dtype))(
         indices)
-    return permute_positions(examples(draws, labels, args, dtype), seq_permutation), labels
+    x = permute_positions(examples(draws, labels, args, dtype), seq_permutation)
+    return x, labels, draws
 
 
 def normalise(x, mean, scale):

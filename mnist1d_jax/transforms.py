@@ -116,9 +116,14 @@ def dilation_bank(templates: np.ndarray, padding: tuple[int, int], dilated_len: 
     return np.stack([interpolate(buffer, InterpTable(*row)) for row in zip(*tables)], axis=1)
 
 
+def scale_factor(u, scale_coeff):
+    """The amplitude factor `1 + scale_coeff * (u - 0.5)` of a uniform draw u."""
+    return 1 + scale_coeff * (u - 0.5)
+
+
 def scale(x, u, scale_coeff):
-    """Step 3: multiply by `1 + scale_coeff * (u - 0.5)`. x: (L,), u: () uniform in [0, 1)."""
-    return x * (1 + scale_coeff * (u - 0.5))
+    """Step 3: multiply by `scale_factor(u, scale_coeff)`. x: (L,), u: () uniform in [0, 1)."""
+    return x * scale_factor(u, scale_coeff)
 
 
 def translate(x, shift):
@@ -197,10 +202,16 @@ def iid_noise(x, noise, iid_noise_scale):
     return x + iid_noise_scale * noise
 
 
+def shear_coefficient(u, shear_scale):
+    """The slope `shear_scale * (u - 0.5)` of the shear for a uniform draw u."""
+    return shear_scale * (u - 0.5)
+
+
 def shear(x, u, shear_scale):
-    """Step 7: subtract `shear_scale * (u - 0.5) * linspace(-0.5, 0.5, L)`. u: () uniform."""
+    """Step 7: subtract `shear_coefficient(u, shear_scale) * linspace(-0.5, 0.5, L)`. u: ()
+    uniform."""
     ramp = jnp.asarray(np.linspace(-0.5, 0.5, x.shape[-1]), x.dtype)
-    return x - shear_scale * (u - 0.5) * ramp
+    return x - shear_coefficient(u, shear_scale) * ramp
 
 
 def subsample(x, final_seq_length: int):

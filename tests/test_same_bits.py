@@ -86,7 +86,7 @@ def test_any_chunk_of_positions_equals_the_same_rows_of_the_whole():
 
     @jax.jit
     def rows(positions):
-        return recipe.ordered_examples(key, positions, seq, args, jnp.float32)
+        return recipe.ordered_examples(key, positions, seq, args, jnp.float32)[:2]
 
     whole_x, whole_y = rows(jnp.arange(1000, dtype=jnp.uint32))
     part = jnp.asarray([999, 3, 500, 0, 3], jnp.uint32)
