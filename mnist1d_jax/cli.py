@@ -1,4 +1,4 @@
-"""The `mnist1d-jax` command line: `generate`, `plot`, `info`."""
+"""The `mnist1d-jax` command line: `generate`, `plot`, `info`, `verify`."""
 
 from __future__ import annotations
 
@@ -239,6 +239,35 @@ def _plot(namespace) -> None:
     print(f"wrote {namespace.out}")
 
 
+def _verify(namespace) -> int:
+    """Prints a line per array and a verdict; 0 when the file is the published dataset."""
+    from .verify import REBUILD_TOLERANCE, verify
+
+    try:
+        report = verify(namespace.path, namespace.tolerance)
+    except OSError as error:  # unreadable input is exit 2, as a malformed file
+        raise ValueError(f"cannot read {namespace.path!r}: {error.strerror or error}") from None
+    for name, entry in report.items():
+        shape = "x".join(map(str, entry["shape"])) or "scalar"
+        if entry["identical"]:
+            verdict = "identical"
+        elif entry["max_abs_diff"] is None:
+            verdict = "differs: not the published shape"
+        else:
+            verdict = (f"differs: max |file - rebuild| = {entry['max_abs_diff']:.3g} (the rebuild "
+                       f"is within {REBUILD_TOLERANCE:g} of the published values)")
+        print(f"{name:12s} {shape:>8s}  sha256 {entry['sha256'][:16]}  {verdict}")
+    failed = [name for name, entry in report.items() if not entry["match"]]
+    if failed:
+        print(f"{namespace.path}: not the published MNIST-1D dataset ({len(failed)} of "
+              f"{len(report)} arrays differ: {', '.join(failed)})")
+        return 1
+    print(f"{namespace.path}: the published MNIST-1D dataset"
+          + ("" if all(e["identical"] for e in report.values())
+             else f" (within {namespace.tolerance:g})"))
+    return 0
+
+
 def _add_cache_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", action=argparse.BooleanOptionalAction, default=True,
                         help="keep compiled programs in JAX's persistent compilation cache under "
@@ -288,6 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
                                             "dataset file")
     info.add_argument("path", help=".pkl, .npz or folder")
     info.set_defaults(run=_info)
+
+    verify = commands.add_parser("verify", help="is a file the published MNIST-1D dataset? "
+                                                "(exit 0 yes, 1 no, 2 unreadable)")
+    verify.add_argument("path", help=".pkl, .npz or folder")
+    verify.add_argument("--tolerance", type=float, default=0.0,
+                        help="accept arrays surely within this absolute difference of the "
+                             "published values (default 0: the published bytes only)")
+    verify.set_defaults(run=_verify)
     return parser
 
 
@@ -320,7 +357,7 @@ def main(argv=None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         _use_cache(namespace)
-        namespace.run(namespace)
+        status = namespace.run(namespace)
     except (TypeError, ValueError, FileNotFoundError, ImportError) as error:
         parser.exit(2, f"{prefix}{_message(error)}\n")
     except BrokenPipeError:  # the reader of the output went away (`| head`): stop quietly
@@ -337,7 +374,7 @@ def main(argv=None) -> int:
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,76 @@
+"""Is a file the published MNIST-1D dataset? Per array: the SHA-256 of its bytes in a canonical
+dtype and layout (little-endian float64 or int64, C order) against the digests of the published
+`mnist1d_data.pkl` recorded here, and, where a digest differs, the largest absolute difference from
+the exact rebuild (`reference_dataset()`)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from .io import load
+
+PUBLISHED = {  # name: (canonical dtype, shape, SHA-256 of the canonical bytes)
+    "x": ("<f8", (4000, 40), "76a0fc450d42c1bab3e99da3327c7735feb09f5236bec6fbaeaa1b9a41195252"),
+    "x_test": ("<f8", (1000, 40),
+               "546e12e851d831f762b6daf43956bc62fe233620cdec483f8789359f94c842d9"),
+    "y": ("<i8", (4000,), "d97dc7aecec8ad6b5d8f143ba3e9c4bd7e25c420d7dfc2eb990591cfc0ed3e15"),
+    "y_test": ("<i8", (1000,), "8de99be3ff9dab15ae0dc072c3d6ced7cf6b33d365888ce4a386fc944489452c"),
+    "t": ("<f8", (40,), "84b830bf54825bb3e0bc2f4152a3ec900578a3494e3ff53f1b3c7adacb69620b"),
+    "templates_x": ("<f8", (10, 12),
+                    "9a9af77384d2dd8a49699d4b38acd88ca1ebe36d21c0544a046e236f7e5c6872"),
+    "templates_t": ("<f8", (12,), "6d4deb0533705109beb1111e23f335af5e3bfb23a087410ae48479b36dde9f29"),
+    "templates_y": ("<i8", (10,), "23c379d6c0f22ef64cdef873fd530df1f1419b4a3935e9323d5f1d82ca697b6a"),
+}
+"""The published file (sha256 e95257676e9fb045...6aa5 of greydanus/mnist1d's mnist1d_data.pkl)."""
+
+REBUILD_TOLERANCE = 1e-12
+"""The rebuild's largest distance from the published values (tested; measured 1.3e-15)."""
+
+
+def digest(array, dtype: str) -> str:
+    """SHA-256 (hex) of `array`'s values as `dtype`, C order."""
+    return hashlib.sha256(np.ascontiguousarray(np.asarray(array), dtype=dtype).tobytes()).hexdigest()
+
+
+def _arrays(data: dict) -> dict:
+    return {**{k: data[k] for k in ("x", "x_test", "y", "y_test", "t")},
+            **{f"templates_{k}": data["templates"][k] for k in ("x", "t", "y")}}
+
+
+def verify(path, tolerance: float = 0.0) -> dict:
+    """Compares the dataset at `path` (any format `load` reads) with the published one.
+
+    Returns:
+      `{name: {"shape", "sha256", "identical", "max_abs_diff", "match"}}` per array (`x`, `x_test`,
+      `y`, `y_test`, `t`, `templates_x`, `templates_t`, `templates_y`): `identical` when the
+      digest is the published one; `max_abs_diff` from the exact rebuild where it is not (None
+      where the shapes differ too; the rebuild is itself within `REBUILD_TOLERANCE` of the
+      published values); `match` when identical, or surely within `tolerance` of the published
+      values (`max_abs_diff + REBUILD_TOLERANCE <= tolerance`).
+
+    Raises:
+      ValueError: `path` is not a readable MNIST-1D dataset. FileNotFoundError: nothing there.
+    """
+    if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < float("inf")):
+        raise ValueError(f"tolerance must be a finite number >= 0; got {tolerance!r}")
+    arrays = _arrays(load(path))
+    rebuilt = None
+    report = {}
+    for name, (dtype, shape, published) in PUBLISHED.items():
+        array = np.asarray(arrays[name])
+        entry = {"shape": array.shape, "sha256": digest(array, dtype)}
+        entry["identical"] = entry["shape"] == shape and entry["sha256"] == published
+        entry["max_abs_diff"] = 0.0 if entry["identical"] else None
+        if not entry["identical"] and array.shape == shape:
+            if rebuilt is None:
+                from .reference import reference_dataset
+                rebuilt = _arrays(reference_dataset())
+            entry["max_abs_diff"] = float(np.max(np.abs(
+                array.astype(np.float64) - np.asarray(rebuilt[name], np.float64)), initial=0.0))
+        entry["match"] = entry["identical"] or (  # within `tolerance` of the published values
+            entry["max_abs_diff"] is not None
+            and entry["max_abs_diff"] + REBUILD_TOLERANCE <= tolerance)
+        report[name] = entry
+    return report
