@@ -5,7 +5,7 @@ metalearning) needs the `lab` extra and `mnist1d_jax.plot` the `plot` extra.
 """
 
 from .args import DatasetArgs, get_dataset_args
-from .dataset import latents, make_dataset, sample_batch
+from .dataset import latents, make_dataset, sample_batch, sample_rows
 from .draws import Draws, draw, draw_batch
 from .io import load, save
 from .reference import get_dataset, reference_dataset, replay_numpy
@@ -15,5 +15,5 @@ from .transforms import transform
 __all__ = [
     "DatasetArgs", "Draws", "draw", "draw_batch", "get_dataset", "get_dataset_args",
     "get_templates", "latents", "load", "make_dataset", "reference_dataset", "replay_numpy",
-    "sample_batch", "save", "transform",
+    "sample_batch", "sample_rows", "save", "transform",
 ]

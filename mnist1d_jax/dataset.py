@@ -88,18 +88,24 @@ def make_dataset(key=None, args=None, *, dtype=jnp.float32, with_draws=False) ->
     return {**data, "templates": {k: jnp.asarray(v) for k, v in templates.items()}}
 
 
-@functools.partial(jax.jit, static_argnames=("batch_size", "dtype", "sharding", "with_draws"))
-def _sample(key, args, seq_permutation, batch_size: int, dtype, sharding,
-            with_draws: bool = False) -> dict:
-    index = jnp.arange(batch_size, dtype=jnp.uint32)
-    if sharding is not None:
-        index = jax.lax.with_sharding_constraint(index, sharding)
+def _stream_rows(key, index, seq_permutation, args, dtype, with_draws: bool) -> dict:
+    """Examples `index` (c,) of the stream from `key`, normalised by the population statistics."""
     x, labels, draws = recipe.stream_examples(key, index, seq_permutation, args, dtype)
     mean, std = stats.mean_and_std(args)
     batch = {"x": recipe.normalise(x, jnp.asarray(mean, dtype), stats.divisor(std.astype(dtype))),
              "y": labels}
     if with_draws:
         batch["draws"] = draws
+    return batch
+
+
+@functools.partial(jax.jit, static_argnames=("batch_size", "dtype", "sharding", "with_draws"))
+def _sample(key, args, seq_permutation, batch_size: int, dtype, sharding,
+            with_draws: bool = False) -> dict:
+    index = jnp.arange(batch_size, dtype=jnp.uint32)
+    if sharding is not None:
+        index = jax.lax.with_sharding_constraint(index, sharding)
+    batch = _stream_rows(key, index, seq_permutation, args, dtype, with_draws)
     if sharding is not None:
         batch = jax.lax.with_sharding_constraint(batch, sharding)
     return batch
@@ -142,3 +148,44 @@ def sample_batch(key, args, batch_size: int, *, sharding=None, dtype=jnp.float32
                  "draw smaller batches", devices)
     return _sample(key, args.for_jit(), recipe.position_permutation(args), batch_size, dtype,
                    sharding, with_draws)
+
+
+@functools.partial(jax.jit, static_argnames=("dtype",))
+def _rows(key, args, seq_permutation, index, dtype) -> dict:
+    return _stream_rows(key, index, seq_permutation, args, dtype, False)
+
+
+def sample_rows(key, args, indices, *, dtype=jnp.float32) -> dict:
+    """Rows `indices` of the stream that `sample_batch(key, args, ...)` draws from: row `j` is
+    example `indices[j]`, made from `fold_in(key, indices[j])` alone, so it equals row
+    `indices[j]` of any `sample_batch(key, args, m)` with `m > indices[j]`. For loaders that
+    fetch records by index (Grain, PyTorch); one compilation per length of `indices`.
+
+    Args:
+      key: a JAX PRNG key. args: `DatasetArgs`, a mapping, or `None`.
+      indices: (c,) integers in [0, 2**32 - 1].
+      dtype: `float32` or `float64`.
+
+    Returns:
+      dict with `x` (c, final_seq_length) and `y` (c,) int32.
+    """
+    args = as_args(args)
+    key = check_key(key)
+    dtype = check_dtype(dtype)
+    indices = np.asarray(indices)
+    if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or (
+            indices.size and (indices.min() < 0 or indices.max() > 2**32 - 1)):
+        raise ValueError(f"indices must be a 1-D sequence of integers in [0, 2**32 - 1]; got "
+                         f"shape {indices.shape}, dtype {indices.dtype}")
+    check_memory(len(indices) * recipe.example_bytes(args.layout, dtype, platform()),
+                 f"sample_rows with {len(indices)} indices", "ask for fewer rows at a time")
+    # at least MIN_ROWS rows per program: XLA compiles a one-row program differently (on the
+    # CPU its rows differed from sample_batch's in the last bit; 2 to 127 rows were identical)
+    count = len(indices)
+    padded = np.concatenate([indices, np.zeros(max(MIN_ROWS - count, 0), indices.dtype)])
+    rows = _rows(key, args.for_jit(), recipe.position_permutation(args),
+                 jnp.asarray(padded.astype(np.uint32)), dtype)
+    return rows if count >= MIN_ROWS else {k: v[:count] for k, v in rows.items()}
+
+
+MIN_ROWS = 8

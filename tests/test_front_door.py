@@ -25,11 +25,13 @@ def blocked(*modules: str) -> str:
 
 MODULES = [("mnist1d_jax.lab", "lab", "flax"), ("mnist1d_jax.lab.models", "lab", "flax"),
            ("mnist1d_jax.lab.train", "lab", "flax"), ("mnist1d_jax.lab.meta", "lab", "flax"),
-           ("mnist1d_jax.lab.sweep", "lab", "flax"), ("mnist1d_jax.plot", "plot", "matplotlib")]
+           ("mnist1d_jax.lab.sweep", "lab", "flax"), ("mnist1d_jax.plot", "plot", "matplotlib"),
+           ("mnist1d_jax.adapters.torch", "torch", "torch"),
+           ("mnist1d_jax.adapters.grain", "grain", "grain")]
 
 
 def test_a_missing_extra_is_one_line_naming_the_install_command():
-    done = python(blocked("flax", "matplotlib") + f"""
+    done = python(blocked("flax", "matplotlib", "torch", "grain") + f"""
 import importlib
 for module, _, _ in {MODULES!r}:
     try:

@@ -94,3 +94,13 @@ def test_any_chunk_of_positions_equals_the_same_rows_of_the_whole():
     np.testing.assert_array_equal(part_y, whole_y[np.asarray(part)])
     np.testing.assert_allclose(part_x, whole_x[np.asarray(part)], rtol=0, atol=1e-6)
     np.testing.assert_array_equal(np.bincount(whole_y, minlength=10), [100] * 10)
+
+
+@pytest.mark.parametrize("count", [1, 3, 8, 100])
+def test_rows_by_index_are_the_batch_rows_bit_for_bit(count):
+    key = jax.random.key(5)
+    batch = mnist1d_jax.sample_batch(key, None, 1000)
+    indices = np.random.default_rng(count).choice(1000, count, replace=False)
+    rows = mnist1d_jax.sample_rows(key, None, indices)
+    np.testing.assert_array_equal(rows["x"], np.asarray(batch["x"])[indices])
+    np.testing.assert_array_equal(rows["y"], np.asarray(batch["y"])[indices])
