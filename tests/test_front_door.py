@@ -27,11 +27,12 @@ MODULES = [("mnist1d_jax.lab", "lab", "flax"), ("mnist1d_jax.lab.models", "lab",
            ("mnist1d_jax.lab.train", "lab", "flax"), ("mnist1d_jax.lab.meta", "lab", "flax"),
            ("mnist1d_jax.lab.sweep", "lab", "flax"), ("mnist1d_jax.plot", "plot", "matplotlib"),
            ("mnist1d_jax.adapters.torch", "torch", "torch"),
-           ("mnist1d_jax.adapters.grain", "grain", "grain")]
+           ("mnist1d_jax.adapters.grain", "grain", "grain"),
+           ("mnist1d_jax.adapters.parquet", "parquet", "pyarrow")]
 
 
 def test_a_missing_extra_is_one_line_naming_the_install_command():
-    done = python(blocked("flax", "matplotlib", "torch", "grain") + f"""
+    done = python(blocked("flax", "matplotlib", "torch", "grain", "pyarrow") + f"""
 import importlib
 for module, _, _ in {MODULES!r}:
     try:
