@@ -1,6 +1,8 @@
 """Every notebook runs top to bottom (in its fast mode: MNIST1D_FAST=1, a few steps), and its
 figures appear in its outputs: those committed (from a full run) and those of the fast run."""
 
+import concurrent.futures
+import os
 import pathlib
 
 import nbformat
@@ -39,13 +41,39 @@ def test_committed_outputs_hold_every_figure(path):
     assert figure_cells(notebook) and figure_cells(notebook) == plotting_cells(notebook)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_executes_and_draws_its_figures(path, monkeypatch):
-    monkeypatch.setenv("MNIST1D_FAST", "1")
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's own (inline) backend
+def execute(path):
+    """`path` run top to bottom in a fresh kernel; returns the notebook with its outputs."""
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def executed():
+    """Every notebook in its fast mode, two kernels at a time (each is mostly single-threaded
+    compilation, so two share the CI machine's two cores well)."""
+    env = {"MNIST1D_FAST": "1"}
+    saved = {k: os.environ.get(k) for k in (*env, "MPLBACKEND")}
+    os.environ.update(env)
+    os.environ.pop("MPLBACKEND", None)  # the kernel's own (inline) backend
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {path: pool.submit(execute, path) for path in NOTEBOOKS}
+            yield {path: future.exception() or future.result() for path, future in futures.items()}
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_executes_and_draws_its_figures(path, executed):
+    notebook = executed[path]
+    if isinstance(notebook, BaseException):
+        raise notebook
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code and all(cell.execution_count for cell in code)
     errors = [o for cell in code for o in cell.get("outputs", []) if o.output_type == "error"]
