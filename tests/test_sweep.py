@@ -60,8 +60,7 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
                       {k: jnp.asarray(v) for k, v in data.items()})
         words = np.random.default_rng(2).integers(0, 2**32, (8, 4), dtype=np.uint32)
         params = sw.MLP.init(words, 6, max_width, 40)
-        state, _ = jax.jit(lambda p, m: sw._start(p, m, sw.MLP, max_width, SHORT, 0.15))(params,
-                                                                                       m)
+        state = jax.jit(lambda p, m: sw._start(p, m, SHORT, 0.15))(params, m)
         state, _ = jax.jit(lambda s: sw._chunk(s, 0, m, sw.MLP, max_width, SHORT, 60))(state)
         model[max_width] = state.params
     wide, narrow = model[20], model[6]

@@ -346,19 +346,17 @@ def _test_error(family: Family, params, model: _Model, max_width: int):
     return _test_metrics(family, params, model, max_width)[0]
 
 
-def _start(params, model: _Model, family: Family, max_width: int, config: SweepConfig,
-           noise: float):
-    """One model's initial state (from its initial `params`) and test error."""
+def _start(params, model: _Model, config: SweepConfig, noise: float) -> _State:
+    """One model's initial state from its initial `params`: optimizer state, noisy labels."""
     data = model.data
     y = data["y"] if noise == 0 else corrupt_labels(model.noise_key, data["y"], noise)
-    state = _State(params, config.transformation().init(params), y)
-    return state, _test_error(family, params, model, max_width)
+    return _State(params, config.transformation().init(params), y)
 
 
 def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
            config: SweepConfig, count: int):
     """`count` updates of one model from update `start`; the test error after the updates that
-    `config.eval_steps` records before the last (NaN after the others; `_final` evaluates the
+    `config.eval_steps` records before the last (NaN after the others; `_evaluate` gives the
     last)."""
     optimizer = config.transformation()
 
@@ -373,9 +371,10 @@ def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         state = state._replace(params=optax.apply_updates(state.params, updates),
                                opt_state=opt_state)
+        if not config.eval_every:  # only the final error (by `_evaluate`): no evaluation here
+            return state, jnp.float32(jnp.nan)
         done = step + 1
-        recorded = (done < config.steps) & (  # the last: by `_final`
-            (config.eval_every > 0) & (done % max(config.eval_every, 1) == 0))
+        recorded = (done < config.steps) & (done % config.eval_every == 0)
         error = jax.lax.cond(recorded, lambda p: _test_error(family, p, model, max_width),
                              lambda p: jnp.float32(jnp.nan), state.params)
         return state, error
@@ -383,7 +382,9 @@ def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
     return jax.lax.scan(update, state, start + jnp.arange(count))
 
 
-def _final(state: _State, model: _Model, family: Family, max_width: int) -> dict:
+def _evaluate(state: _State, model: _Model, family: Family, max_width: int) -> dict:
+    """Train and test error (%) and loss of one model (at the start and after the last update:
+    one compiled program for both)."""
     data = model.data
     valid = (jnp.arange(state.y.shape[0]) < model.n_train).astype(jnp.float32)
     train = _errors(family, state.params, data["x"], state.y, valid, model.width, max_width)
@@ -400,11 +401,9 @@ def _per_model(fn, stacked: bool):
     return jax.vmap(jax.vmap(fn, in_axes=(0, inner)), in_axes=(0, outer))
 
 
-@functools.partial(jax.jit, static_argnames=("family", "max_width", "config", "noise",
-                                             "stacked"))
-def _start_all(params, model, family, max_width, config, noise, stacked):
-    return _per_model(lambda p, m: _start(p, m, family, max_width, config, noise),
-                      stacked)(params, model)
+@functools.partial(jax.jit, static_argnames=("config", "noise", "stacked"))
+def _start_all(params, model, config, noise, stacked):
+    return _per_model(lambda p, m: _start(p, m, config, noise), stacked)(params, model)
 
 
 @functools.partial(jax.jit, static_argnames=("family", "max_width", "config", "count",
@@ -415,27 +414,27 @@ def _chunk_all(state, start, model, family, max_width, config, count, stacked):
 
 
 @functools.partial(jax.jit, static_argnames=("family", "max_width", "stacked"))
-def _final_all(state, model, family, max_width, stacked):
-    return _per_model(lambda s, m: _final(s, m, family, max_width), stacked)(state, model)
+def _evaluate_all(state, model, family, max_width, stacked):
+    return _per_model(lambda s, m: _evaluate(s, m, family, max_width), stacked)(state, model)
 
 
 def _compile_bucket(pool, family: Family, max_width: int, config: SweepConfig, noise: float,
                     stacked: bool, params, model: _Model) -> dict:
     """Futures of a bucket's compiled programs, compiled by `pool` (XLA releases the GIL: later
-    buckets compile while earlier ones train): "start", "final", and the chunk of each update
-    count the sweep runs (`config.chunk`, and a shorter last one)."""
+    buckets compile while earlier ones train): "start", "evaluate" (at the start and the end),
+    and the chunk of each update count the sweep runs (`config.chunk`, and a shorter last one)."""
     static = {"family": family, "max_width": max_width, "stacked": stacked}
     state = jax.eval_shape(
-        lambda p, m: _start_all(p, m, config=config, noise=noise, **static)[0], params, model)
+        lambda p, m: _start_all(p, m, config=config, noise=noise, stacked=stacked), params, model)
     start = jnp.int32(0)
     counts = {min(config.chunk, config.steps - begin) for begin in range(0, config.steps,
                                                                            config.chunk)}
     jobs = {"start": lambda: _start_all.lower(params, model, config=config, noise=noise,
-                                              **static),
+                                              stacked=stacked),
+            "evaluate": lambda: _evaluate_all.lower(state, model, **static),
             **{count: functools.partial(lambda c: _chunk_all.lower(
                 state, start, model, config=config, count=c, **static), count)
-               for count in sorted(counts)},
-            "final": lambda: _final_all.lower(state, model, **static)}
+               for count in sorted(counts)}}
     return {name: pool.submit(lambda job: job().compile(), job) for name, job in jobs.items()}
 
 
@@ -565,7 +564,8 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         programs = [_compile_bucket(compiler, family, max_width, config, label_noise, stacked,
                                     params, model) for _, max_width, model, params in plans]
         for (group, max_width, model, params), compiled in zip(plans, programs):
-            state, first = compiled["start"].result()(params, model)
+            state = compiled["start"].result()(params, model)
+            first = compiled["evaluate"].result()(state, model)["test_error"]
             curve = [np.asarray(first)[..., None]]
             for begin in range(0, config.steps, config.chunk):
                 count = min(config.chunk, config.steps - begin)
@@ -576,7 +576,7 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
                     progress(f"{family.name} widths {widths[group].min()}-{max_width} "
                              f"({len(group)} x {len(seeds)} seeds): update {begin + count:,} "
                              f"of {config.steps:,}, {time.perf_counter() - start_time:.0f} s")
-            final = jax.device_get(compiled["final"].result()(state, model))
+            final = jax.device_get(compiled["evaluate"].result()(state, model))
             for name, values in final.items():
                 out[name][group] = values
             curve.append(final["test_error"][..., None])
