@@ -2,9 +2,9 @@
 loop (its `fit_model`, restated in `torch_double_descent.py`), same CPU, same run, same work.
 
 The same models and settings as the notebook (4000 training examples, SGD 0.01 with momentum 0.9,
-batches of 100 reshuffled every epoch, 15% label noise where noted), with fewer epochs and
-widths and channel counts spread over the whole range; every configuration and seed is trained
-by both, for the same number of updates. JAX times include compilation. Run with two threads
+batches of 100 reshuffled every epoch, 15% label noise where noted, three seeds per point), with
+fewer epochs (100 of 500 by default) and widths and channel counts spread over the whole range;
+every configuration and seed is trained by both, for the same number of updates. JAX times include compilation. Run with two threads
 for PyTorch (`torch.set_num_threads`), the CI machine's cores.
 
     python benchmarks/sweeps.py [--epochs N] [--seeds K] [--json PATH]
@@ -51,8 +51,8 @@ def torch_sweep(kind: str, sizes, data: dict, noisy_labels: dict, seeds, epochs:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--json", type=json_path, help="write the results to this file")
     options = parser.parse_args(argv)
 
