@@ -15,8 +15,11 @@ from mnist1d_jax import chunked, io
 # Writes a folder in many small chunks, announcing on stdout when the first chunk is written
 # (the temporary then exists), then slowing down so that the signal arrives mid-run.
 SLOW_WRITER = textwrap.dedent("""
-    import sys, time, mnist1d_jax
+    import signal, sys, time, mnist1d_jax
     from mnist1d_jax import chunked, cli
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal (a shell's background job, such as a
+    # test run started with `&`, inherits SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     original = chunked._write_rows
     def slow(*args, **kwargs):
         original(*args, **kwargs)

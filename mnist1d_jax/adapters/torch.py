@@ -34,6 +34,17 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info  # noqa: 
 CLASSES = [str(digit) for digit in range(10)]
 
 
+def _item(dataset, x, target: int):
+    """One item as torchvision gives it: x (F,) or (1, F) and the label, each transformed."""
+    if dataset.channels_first:
+        x = x.unsqueeze(0)
+    if dataset.transform is not None:
+        x = dataset.transform(x)
+    if dataset.target_transform is not None:
+        target = dataset.target_transform(target)
+    return x, target
+
+
 class MNIST1D(Dataset):
     """MNIST-1D as a map-style dataset.
 
@@ -73,14 +84,7 @@ class MNIST1D(Dataset):
         return len(self.targets)
 
     def __getitem__(self, index: int):
-        x, target = self.data[index], int(self.targets[index])
-        if self.channels_first:
-            x = x.unsqueeze(0)
-        if self.transform is not None:
-            x = self.transform(x)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return x, target
+        return _item(self, self.data[index], int(self.targets[index]))
 
     def __repr__(self) -> str:
         split = "train" if self.train else "test"
@@ -151,10 +155,4 @@ class MNIST1DStream(IterableDataset):
             rows = sample_rows(key, self.args, np.arange(start, stop))
             xs = torch.from_numpy(np.array(rows["x"]))
             for x, target in zip(xs, np.asarray(rows["y"]).tolist()):
-                if self.channels_first:
-                    x = x.unsqueeze(0)
-                if self.transform is not None:
-                    x = self.transform(x)
-                if self.target_transform is not None:
-                    target = self.target_transform(target)
-                yield x, target
+                yield _item(self, x, target)
