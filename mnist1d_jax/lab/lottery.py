@@ -162,7 +162,8 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
       data: `x` (n, F), `y`, `x_test`, `y_test`.
       sparsities: (S,) the sparsity of each round, e.g. `np.linspace(0, 1, 100)`.
       trials: independent trials. methods: a subset of `METHODS`.
-      keep: the round whose masks are returned as `ticket` (default: the last below 0.92).
+      keep: the round whose masks are returned as `ticket` (default: the round nearest to
+        sparsity 0.91, where the reference reports its results).
 
     Returns:
       dict of NumPy arrays, axes (method, trial, ...): `test_accuracy` (M, T, S, E) after
@@ -178,7 +179,7 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
     if unknown or not methods:
         raise ValueError(f"methods must be a non-empty subset of {METHODS}; got {methods}")
     check_positive_int(trials, "trials")
-    keep = int(np.flatnonzero(sparsities < 0.92)[-1]) if keep is None else int(keep)
+    keep = int(np.argmin(np.abs(sparsities - 0.91))) if keep is None else int(keep)
     if not 0 <= keep < len(sparsities):
         raise ValueError(f"keep must be a round in [0, {len(sparsities)}); got {keep}")
     data = {k: jnp.asarray(data[k], jnp.int32 if k.startswith("y") else jnp.float32)
