@@ -6,6 +6,7 @@ traced, compiled or allocated. The dataset arguments' own checks live with them 
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import jax
@@ -61,6 +62,14 @@ def check_integer(value, name: str, minimum: int, maximum: int) -> int:
 def check_count(value, name: str, maximum: int) -> int:
     """An integer in `[1, maximum]` (`check_integer`)."""
     return check_integer(value, name, 1, maximum)
+
+
+def check_positive_number(value, name: str) -> float:
+    """A finite number > 0, or `ValueError` naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
+    return float(value)
 
 
 def check_positive_int(value, name: str) -> int:

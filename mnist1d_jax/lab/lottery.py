@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..checks import check_positive_int
+from ..checks import check_positive_int, check_positive_number
 from .models import uniform
 from .train import accuracy, cross_entropy, cyclic_batch
 
@@ -44,9 +44,7 @@ class TicketConfig:
     def __post_init__(self):
         for name in ("batch_size", "total_steps", "eval_every", "hidden"):
             check_positive_int(getattr(self, name), name)
-        if not math.isfinite(self.learning_rate) or self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be a finite number > 0; got "
-                             f"{self.learning_rate}")
+        check_positive_number(self.learning_rate, "learning_rate")
 
     @property
     def eval_steps(self) -> np.ndarray:

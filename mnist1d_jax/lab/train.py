@@ -28,7 +28,7 @@ import optax
 from flax import nnx
 
 from ..args import as_args
-from ..checks import check_key, check_positive_int
+from ..checks import check_key, check_positive_int, check_positive_number
 from ..dataset import sample_batch
 
 __all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "print_pair",
@@ -59,8 +59,7 @@ class TrainConfig:
         if self.total_steps % self.eval_every:
             raise ValueError(f"eval_every must divide total_steps; got eval_every="
                              f"{self.eval_every}, total_steps={self.total_steps}")
-        if not np.isfinite(self.learning_rate) or self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be a finite number > 0; got {self.learning_rate}")
+        check_positive_number(self.learning_rate, "learning_rate")
         if not np.isfinite(self.weight_decay) or self.weight_decay < 0:
             raise ValueError(f"weight_decay must be a finite number >= 0; got {self.weight_decay}")
 
