@@ -26,6 +26,7 @@ def blocked(*modules: str) -> str:
 MODULES = [("mnist1d_jax.lab", "lab", "flax"), ("mnist1d_jax.lab.models", "lab", "flax"),
            ("mnist1d_jax.lab.train", "lab", "flax"), ("mnist1d_jax.lab.meta", "lab", "flax"),
            ("mnist1d_jax.lab.sweep", "lab", "flax"), ("mnist1d_jax.lab.lottery", "lab", "flax"),
+           ("mnist1d_jax.lab.contrastive", "lab", "flax"),
            ("mnist1d_jax.plot", "plot", "matplotlib"),
            ("mnist1d_jax.adapters.torch", "torch", "torch"),
            ("mnist1d_jax.adapters.grain", "grain", "grain"),

@@ -2,7 +2,7 @@
 
 Needs the `lab` extra: `pip install 'mnist1d-jax[lab]'`. Importing any part of it without Flax or
 optax raises one `ImportError` line naming that command. Modules: `models`, `train`, `meta`,
-`sweep`, `lottery`.
+`sweep`, `lottery`, `contrastive`.
 """
 
 from ..extras import require

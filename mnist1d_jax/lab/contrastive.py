@@ -1,0 +1,225 @@
+"""Self-supervised contrastive learning (the reference's `self-supervised-learning.ipynb`,
+SimCLR), compiled, with views that only a generator can make.
+
+- `augment`: the reference's augmentation of signals x (n, F): remove each row's offset and
+  linear trend, shift circularly by up to `maxshift - 1` positions, add a random slope and offset.
+- `generator_views`: the two positives of a pair made by the generator itself: the same class
+  (so the same template) through two independent sets of draws (padding, scale, shift, noise,
+  shear): exactly the invariances the dataset was built with.
+- `init_params` / `features`: the reference's `SimCLR` model as a parameter pytree: three
+  convolutions of 25 channels (kernels 5, 3, 3, stride 2, padding 1; 125 features) and a
+  projector 125 -> 125 (ReLU) -> 16.
+- `info_nce`: the reference's loss (half-batch repulsion, temperature 0.5).
+- `train`: Adam (0.01), batches of 100, every epoch a fresh permutation of the training set: one
+  compiled scan over all updates. Views: "augment" (the reference's), "generator", or "both"
+  (generator views, then augmented).
+- `knn_probe`, `linear_probe`: accuracy of a k-nearest-neighbour (cosine, k = 10) and a
+  logistic-regression probe (standardised features, L2 as scikit-learn's default C = 1) on
+  features of the training set, evaluated on the test set.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..args import as_args
+from ..draws import draw, draw_labelled
+from ..recipe import examples, normalise
+from ..stats import divisor, mean_and_std
+from .models import conv1d, uniform
+
+VIEWS = ("augment", "generator", "both")
+
+
+def _ramp(length: int):
+    return jnp.arange(length, dtype=jnp.float32) - (length - 1) / 2
+
+
+def augment(key, x, offsets_std: float = 0.3, slopes_std: float = 0.04, maxshift: int = 10):
+    """The reference's `augment(x, maxshift=10)` for x (n, F), from `key`: (n, F)."""
+    n, length = x.shape
+    t = _ramp(length)
+    slopes = (x * t).sum(1, keepdims=True) / (t * t).sum()
+    centred = x - x.mean(1, keepdims=True) - slopes * t
+    k_shift, k_slope, k_offset = jax.random.split(key, 3)
+    shifts = jax.random.randint(k_shift, (n,), 0, maxshift)
+    rolled = jax.vmap(jnp.roll)(centred, shifts)
+    return (rolled + slopes_std * jax.random.normal(k_slope, (n, 1)) * t
+            + offsets_std * jax.random.normal(k_offset, (n, 1)))
+
+
+def generator_views(key, args, n: int):
+    """Two views of `n` generated examples: example `i` has a uniformly random class (from
+    `fold_in(key, i)`) and two independent sets of draws for it. Normalised as `sample_batch`.
+
+    Returns (x1 (n, F), x2 (n, F), y (n,) int32)."""
+    args = as_args(args) if not hasattr(args, "layout") else args
+    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n, dtype=jnp.uint32))
+    labels, first = jax.vmap(lambda k: draw_labelled(k, args))(keys)
+    second = jax.vmap(lambda k: draw(jax.random.fold_in(k, 1), args))(keys)
+    mean, std = mean_and_std(args)
+    mean, scale = jnp.asarray(mean, jnp.float32), divisor(std.astype(jnp.float32))
+
+    def view(draws):
+        return normalise(examples(draws, labels, args, jnp.float32), mean, scale)
+    return view(first), view(second), labels
+
+
+def _linear(key, fan_in: int, fan_out: int) -> dict:
+    init = uniform(1 / math.sqrt(fan_in))
+    k_w, k_b = jax.random.split(key)
+    return {"w": init(k_w, (fan_in, fan_out)), "b": init(k_b, (fan_out,))}
+
+
+def init_params(key, channels: int = 25, hidden: int = 125, output: int = 16) -> dict:
+    """The reference's SimCLR model, `torch.nn` initialisation: conv kernels (size, in, out)."""
+    keys = jax.random.split(key, 5)
+    params = {}
+    for i, (size, fan_in) in enumerate(((5, 1), (3, channels), (3, channels))):
+        init = uniform(1 / math.sqrt(fan_in * size))
+        k_w, k_b = jax.random.split(keys[i])
+        params[f"conv{i + 1}"] = {"w": init(k_w, (size, fan_in, channels)),
+                                  "b": init(k_b, (channels,))}
+    params["linear1"] = _linear(keys[3], channels * 5, hidden)
+    params["linear2"] = _linear(keys[4], hidden, output)
+    return params
+
+
+def features(params, x) -> list:
+    """Every layer's features of x (n, F): [conv1, conv2, conv3 (flattened), projector hidden,
+    projector output]; the encoder's output is the third (125 for F = 40)."""
+    h = x[..., None]
+    layers = []
+    for name in ("conv1", "conv2", "conv3"):
+        h = jax.nn.relu(conv1d(h, params[name]["w"], params[name]["b"]))
+        layers.append(h.reshape(h.shape[0], -1))
+    p1 = jax.nn.relu(layers[-1] @ params["linear1"]["w"] + params["linear1"]["b"])
+    p2 = p1 @ params["linear2"]["w"] + params["linear2"]["b"]
+    return layers + [p1, p2]
+
+
+def info_nce(z1, z2, tau: float = 0.5):
+    """The reference's InfoNCE: rows normalised, scores `z1 @ z2.T / tau`, mean over rows of
+    `-score[i, i] + log sum_j exp(score[i, j])`."""
+    o1 = z1 / jnp.maximum(jnp.linalg.norm(z1, axis=1, keepdims=True), 1e-12)
+    o2 = z2 / jnp.maximum(jnp.linalg.norm(z2, axis=1, keepdims=True), 1e-12)
+    scores = o1 @ o2.T / tau
+    return jnp.mean(-jnp.diag(scores) + jax.nn.logsumexp(scores, axis=1))
+
+
+@functools.partial(jax.jit, static_argnames=("views", "epochs", "batch_size", "learning_rate",
+                                             "tau", "maxshift"))
+def _train(key, x, args, views: str, epochs: int, batch_size: int, learning_rate: float,
+           tau: float, maxshift: int):
+    k_init, k_run = jax.random.split(key)
+    params = init_params(k_init)
+    optimizer = optax.adam(learning_rate)
+    per_epoch = x.shape[0] // batch_size
+
+    def pair(step, k):
+        if views == "augment":
+            epoch, batch = step // per_epoch, step % per_epoch
+            order = jax.random.permutation(jax.random.fold_in(k_run, epoch), x.shape[0])
+            xb = x[jax.lax.dynamic_slice_in_dim(order, batch * batch_size, batch_size)]
+            return xb, xb
+        x1, x2, _ = generator_views(k, args, batch_size)
+        return x1, x2
+
+    def step(carry, index):
+        params, state = carry
+        k = jax.random.fold_in(jax.random.fold_in(k_run, 2**31), index)
+        x1, x2 = pair(index, k)
+        if views != "generator":
+            x1 = augment(jax.random.fold_in(k, 1), x1, maxshift=maxshift)
+            x2 = augment(jax.random.fold_in(k, 2), x2, maxshift=maxshift)
+
+        def loss_fn(p):
+            return info_nce(features(p, x1)[-1], features(p, x2)[-1], tau)
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, state = optimizer.update(grads, state, params)
+        return (optax.apply_updates(params, updates), state), loss
+
+    (params, _), losses = jax.lax.scan(step, (params, optimizer.init(params)),
+                                       jnp.arange(epochs * per_epoch))
+    return params, losses.reshape(epochs, per_epoch).mean(1)
+
+
+def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 200,
+          batch_size: int = 100, learning_rate: float = 0.01, tau: float = 0.5,
+          maxshift: int = 10):
+    """Contrastive training of the reference's SimCLR model (one compiled scan).
+
+    Args:
+      key: a JAX key (initialisation, batch order, augmentations, generated views).
+      data: `x` (n, F): the training signals ("augment" and the epochs' length use them).
+      views: "augment" (the reference's), "generator" (`generator_views` of `args`), "both".
+      args: the generator's arguments for generated views (default: the defaults).
+
+    Returns:
+      (params, loss per epoch (epochs,)) as NumPy.
+    """
+    if views not in VIEWS:
+        raise ValueError(f"views must be one of {VIEWS}; got {views!r}")
+    x = jnp.asarray(data["x"], jnp.float32)
+    params, losses = _train(key, x, as_args(args), views, int(epochs), int(batch_size),
+                            float(learning_rate), float(tau), int(maxshift))
+    return jax.tree.map(np.asarray, params), np.asarray(losses)
+
+
+def knn_probe(train_features, train_labels, test_features, test_labels, k: int = 10) -> float:
+    """Test accuracy (%) of a k-nearest-neighbour vote with cosine similarity (NumPy)."""
+    def unit(a):
+        a = np.asarray(a, np.float64)
+        return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    similarity = unit(test_features) @ unit(train_features).T
+    nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    votes = np.asarray(train_labels)[nearest]
+    predicted = np.array([np.bincount(row, minlength=10).argmax() for row in votes])
+    return float(100 * np.mean(predicted == np.asarray(test_labels)))
+
+
+def linear_probe(train_features, train_labels, test_features, test_labels, c: float = 1.0,
+                 iterations: int = 300) -> float:
+    """Test accuracy (%) of multinomial logistic regression on standardised features with
+    scikit-learn's default penalty (`C * sum of log-losses + |W|^2 / 2`), fitted by L-BFGS."""
+    mean, std = train_features.mean(0), train_features.std(0)
+    std = np.where(std > 0, std, 1.0)
+    xs = jnp.asarray((train_features - mean) / std, jnp.float32)
+    xt = jnp.asarray((test_features - mean) / std, jnp.float32)
+    y = jnp.asarray(train_labels)
+    n = xs.shape[0]
+
+    def objective(params):
+        logits = xs @ params["w"] + params["b"]
+        data_term = optax.softmax_cross_entropy_with_integer_labels(logits, y).sum()
+        return (c * data_term + 0.5 * jnp.sum(params["w"] ** 2)) / n
+
+    params = {"w": jnp.zeros((xs.shape[1], 10)), "b": jnp.zeros(10)}
+    params = _lbfgs(objective, params, iterations)
+    predicted = np.asarray(jnp.argmax(xt @ params["w"] + params["b"], 1))
+    return float(100 * np.mean(predicted == np.asarray(test_labels)))
+
+
+def _lbfgs(objective, params, iterations: int):
+    solver = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(objective)
+
+    @jax.jit
+    def run(params):
+        def step(carry, _):
+            params, state = carry
+            value, grad = value_and_grad(params, state=state)
+            updates, state = solver.update(grad, state, params, value=value, grad=grad,
+                                           value_fn=objective)
+            return (optax.apply_updates(params, updates), state), None
+        (params, _), _ = jax.lax.scan(step, (params, solver.init(params)), None,
+                                      length=iterations)
+        return params
+    return run(params)

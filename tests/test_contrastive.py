@@ -1,0 +1,74 @@
+"""Contrastive learning: the loss against a direct NumPy restatement, the reference's
+augmentation, generator views (same class and template, independent draws), training, probes."""
+
+import jax
+import numpy as np
+import pytest
+
+import mnist1d_jax
+from mnist1d_jax.draws import draw, draw_labelled
+from mnist1d_jax.lab import contrastive as cl
+
+
+def test_info_nce_equals_a_direct_numpy_restatement():
+    rng = np.random.default_rng(0)
+    z1, z2 = rng.normal(size=(7, 5)), rng.normal(size=(7, 5))
+    o1 = z1 / np.linalg.norm(z1, axis=1, keepdims=True)
+    o2 = z2 / np.linalg.norm(z2, axis=1, keepdims=True)
+    sims = np.exp(o1 @ o2.T / 0.5)
+    expected = np.mean(-np.log(np.diag(sims)) + np.log(sims.sum(axis=1)))
+    np.testing.assert_allclose(cl.info_nce(z1.astype(np.float32), z2.astype(np.float32)),
+                               expected, rtol=1e-5)
+
+
+def test_augment_removes_offset_and_trend_then_shifts_circularly():
+    x = np.asarray(mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(num_samples=100))
+                   ["x"][:20], np.float32)
+    t = np.arange(40) - 19.5
+    flat = np.asarray(cl.augment(jax.random.key(0), x, 0.0, 0.0, maxshift=1))
+    np.testing.assert_allclose(flat.mean(1), 0, atol=1e-5)
+    np.testing.assert_allclose((flat * t).sum(1), 0, atol=1e-3)
+    shifted = np.asarray(cl.augment(jax.random.key(1), x, 0.0, 0.0, maxshift=10))
+    shifts = [[s for s in range(10) if np.allclose(np.roll(f, s), g, atol=1e-5)]
+              for f, g in zip(flat, shifted)]
+    assert all(len(s) == 1 for s in shifts) and len({s[0] for s in shifts}) > 3
+    noisy = np.asarray(cl.augment(jax.random.key(1), x))  # random slope and offset added
+    assert 0.1 < (noisy - shifted).mean(1).std() < 0.6
+
+
+def test_generator_views_share_class_and_template_with_independent_draws():
+    args = mnist1d_jax.get_dataset_args()
+    key = jax.random.key(3)
+    x1, x2, y = cl.generator_views(key, args, 256)
+    batch = mnist1d_jax.sample_batch(key, args, 256)  # view 1 is the stream's own example
+    np.testing.assert_array_equal(y, batch["y"])
+    np.testing.assert_allclose(x1, batch["x"], atol=1e-5)
+    keys = [jax.random.fold_in(key, i) for i in range(256)]
+    first = [draw_labelled(k, args)[1] for k in keys]
+    second = [draw(jax.random.fold_in(k, 1), args) for k in keys]
+    shift1 = np.array([int(d.shift) for d in first])
+    shift2 = np.array([int(d.shift) for d in second])
+    assert abs(np.corrcoef(shift1, shift2)[0, 1]) < 0.2 and (shift1 != shift2).mean() > 0.9
+    assert np.abs(np.asarray(x1) - np.asarray(x2)).mean() > 0.3
+
+
+@pytest.mark.parametrize("views", cl.VIEWS)
+def test_training_runs_and_lowers_the_loss(views):
+    data = mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(num_samples=300),
+                                         dtype="float32")
+    params, losses = cl.train(jax.random.key(0), data, views=views, epochs=4, batch_size=60)
+    assert losses.shape == (4,) and np.isfinite(losses).all() and losses[-1] < losses[0]
+    layers = cl.features(params, data["x_test"])
+    assert [f.shape[1] for f in layers] == [19 * 25, 10 * 25, 125, 125, 16]
+
+
+def test_probes_on_features_that_separate_the_classes():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(10, 8)) * 5
+    y, y_test = rng.integers(0, 10, 300), rng.integers(0, 10, 100)
+    f, f_test = centres[y] + rng.normal(size=(300, 8)), centres[y_test] + rng.normal(size=(100, 8))
+    assert cl.knn_probe(f, y, f_test, y_test) > 95
+    assert cl.linear_probe(f, y, f_test, y_test) > 95
+    assert cl.linear_probe(rng.normal(size=(300, 8)), y, rng.normal(size=(100, 8)), y_test) < 30
+    with pytest.raises(ValueError, match="views must be one of"):
+        cl.train(jax.random.key(0), {"x": f}, views="mixup")
