@@ -62,6 +62,13 @@ def test_training_runs_and_lowers_the_loss(views):
     assert [f.shape[1] for f in layers] == [19 * 25, 10 * 25, 125, 125, 16]
 
 
+def test_pixel_space_probes_give_the_reference_notebooks_numbers(reference_pickle):
+    d = reference_pickle  # the reference: kNN 59.6% (Euclidean, k = 10), linear 32.8%
+    assert cl.knn_probe(d["x"], d["y"], d["x_test"], d["y_test"], metric="euclidean") == 59.6
+    assert cl.linear_probe(d["x"], d["y"], d["x_test"], d["y_test"]) == pytest.approx(32.8,
+                                                                                     abs=0.3)
+
+
 def test_probes_on_features_that_separate_the_classes():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(10, 8)) * 5

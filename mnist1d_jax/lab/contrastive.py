@@ -13,9 +13,9 @@ SimCLR), compiled, with views that only a generator can make.
 - `train`: Adam (0.01), batches of 100, every epoch a fresh permutation of the training set: one
   compiled scan over all updates. Views: "augment" (the reference's), "generator", or "both"
   (generator views, then augmented).
-- `knn_probe`, `linear_probe`: accuracy of a k-nearest-neighbour (cosine, k = 10) and a
-  logistic-regression probe (standardised features, L2 as scikit-learn's default C = 1) on
-  features of the training set, evaluated on the test set.
+- `knn_probe`, `linear_probe`: accuracy of a k-nearest-neighbour vote (k = 10; cosine or
+  Euclidean) and of a logistic-regression probe (standardised features, L2 as scikit-learn's
+  default C = 1) fitted on the training set's features, on the test set's.
 """
 
 from __future__ import annotations
@@ -173,13 +173,20 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
     return jax.tree.map(np.asarray, params), np.asarray(losses)
 
 
-def knn_probe(train_features, train_labels, test_features, test_labels, k: int = 10) -> float:
-    """Test accuracy (%) of a k-nearest-neighbour vote with cosine similarity (NumPy)."""
-    def unit(a):
-        a = np.asarray(a, np.float64)
-        return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    similarity = unit(test_features) @ unit(train_features).T
-    nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+def knn_probe(train_features, train_labels, test_features, test_labels, k: int = 10,
+              metric: str = "cosine") -> float:
+    """Test accuracy (%) of a k-nearest-neighbour majority vote (NumPy), by cosine similarity
+    (the reference's probe of learned features) or Euclidean distance (its pixel-space probe)."""
+    a, b = np.asarray(test_features, np.float64), np.asarray(train_features, np.float64)
+    if metric == "cosine":
+        a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+        b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+        distance = -a @ b.T
+    elif metric == "euclidean":
+        distance = (a * a).sum(1)[:, None] - 2 * a @ b.T + (b * b).sum(1)[None]
+    else:
+        raise ValueError(f"metric must be 'cosine' or 'euclidean'; got {metric!r}")
+    nearest = np.argsort(distance, axis=1, kind="stable")[:, :k]
     votes = np.asarray(train_labels)[nearest]
     predicted = np.array([np.bincount(row, minlength=10).argmax() for row in votes])
     return float(100 * np.mean(predicted == np.asarray(test_labels)))
