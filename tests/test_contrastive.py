@@ -64,7 +64,8 @@ def test_training_runs_and_lowers_the_loss(views):
 
 def test_pixel_space_probes_give_the_reference_notebooks_numbers(reference_pickle):
     d = reference_pickle  # the reference: kNN 59.6% (Euclidean, k = 10), linear 32.8%
-    assert cl.knn_probe(d["x"], d["y"], d["x_test"], d["y_test"], metric="euclidean") == 59.6
+    assert cl.knn_probe(d["x"], d["y"], d["x_test"], d["y_test"],
+                        metric="euclidean") == pytest.approx(59.6)  # 596 of 1000
     assert cl.linear_probe(d["x"], d["y"], d["x_test"], d["y_test"]) == pytest.approx(32.8,
                                                                                      abs=0.3)
 
