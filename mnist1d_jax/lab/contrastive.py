@@ -48,8 +48,8 @@ def augment(key, x, offsets_std: float = 0.3, slopes_std: float = 0.04, maxshift
     slopes = (x * t).sum(1, keepdims=True) / (t * t).sum()
     centred = x - x.mean(1, keepdims=True) - slopes * t
     k_shift, k_slope, k_offset = jax.random.split(key, 3)
-    shifts = jax.random.randint(k_shift, (n,), 0, maxshift)
-    rolled = jax.vmap(jnp.roll)(centred, shifts)
+    shifts = jax.random.randint(k_shift, (n, 1), 0, maxshift)
+    rolled = jnp.take_along_axis(centred, (jnp.arange(length) - shifts) % length, axis=1)
     return (rolled + slopes_std * jax.random.normal(k_slope, (n, 1)) * t
             + offsets_std * jax.random.normal(k_offset, (n, 1)))
 
@@ -122,19 +122,14 @@ def _train(key, x, args, views: str, epochs: int, batch_size: int, learning_rate
     optimizer = optax.adam(learning_rate)
     per_epoch = x.shape[0] // batch_size
 
-    def pair(step, k):
-        if views == "augment":
-            epoch, batch = step // per_epoch, step % per_epoch
-            order = jax.random.permutation(jax.random.fold_in(k_run, epoch), x.shape[0])
-            xb = x[jax.lax.dynamic_slice_in_dim(order, batch * batch_size, batch_size)]
-            return xb, xb
-        x1, x2, _ = generator_views(k, args, batch_size)
-        return x1, x2
-
-    def step(carry, index):
+    def step(carry, inputs):
         params, state = carry
+        index, rows = inputs
         k = jax.random.fold_in(jax.random.fold_in(k_run, 2**31), index)
-        x1, x2 = pair(index, k)
+        if views == "augment":
+            x1 = x2 = x[rows]
+        else:
+            x1, x2, _ = generator_views(k, args, batch_size)
         if views != "generator":
             x1 = augment(jax.random.fold_in(k, 1), x1, maxshift=maxshift)
             x2 = augment(jax.random.fold_in(k, 2), x2, maxshift=maxshift)
@@ -146,9 +141,16 @@ def _train(key, x, args, views: str, epochs: int, batch_size: int, learning_rate
         updates, state = optimizer.update(grads, state, params)
         return (optax.apply_updates(params, updates), state), loss
 
-    (params, _), losses = jax.lax.scan(step, (params, optimizer.init(params)),
-                                       jnp.arange(epochs * per_epoch))
-    return params, losses.reshape(epochs, per_epoch).mean(1)
+    def epoch(carry, e):  # a fresh order of the training set each epoch, as the reference
+        order = jax.random.permutation(jax.random.fold_in(k_run, e), x.shape[0])
+        batches = order[:per_epoch * batch_size].reshape(per_epoch, batch_size)
+        carry, losses = jax.lax.scan(step, carry, (e * per_epoch + jnp.arange(per_epoch),
+                                                   batches))
+        return carry, losses.mean()
+
+    (params, _), losses = jax.lax.scan(epoch, (params, optimizer.init(params)),
+                                       jnp.arange(epochs))
+    return params, losses
 
 
 def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 200,

@@ -1,0 +1,63 @@
+"""SimCLR training, reduced: `mnist1d_jax.lab.contrastive.train` against the reference's PyTorch
+loop (restated in `torch_contrastive.py`; 2 threads), same CPU, same run, same work (the
+reference's model, augmentations, loss, Adam 0.01, batches of 100 over the published training
+set, `--epochs` epochs, `--seeds` seeds). JAX times include compilation.
+
+    python benchmarks/contrastive.py [--epochs 20] [--seeds 1] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import json_path, print_table, write_json  # noqa: E402
+
+import mnist1d_jax  # noqa: E402
+from mnist1d_jax.lab import contrastive  # noqa: E402
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--json", type=json_path, help="write the results to this file")
+    options = parser.parse_args(argv)
+
+    import jax
+
+    data = {k: np.asarray(v, np.float32) if k.startswith("x") else np.asarray(v) for k, v in
+            mnist1d_jax.reference_dataset().items() if k in ("x", "y")}
+    start = time.perf_counter()
+    ours = [contrastive.train(jax.random.key(seed), data, epochs=options.epochs)[1]
+            for seed in range(options.seeds)]
+    ours_s = time.perf_counter() - start
+
+    import torch
+    import torch_contrastive
+
+    torch.set_num_threads(2)
+    theirs = [torch_contrastive.train(data["x"], options.epochs, seed)
+              for seed in range(options.seeds)]
+    theirs_s = sum(run["seconds"] for run in theirs)
+    results = {"epochs": options.epochs, "seeds": options.seeds, "mnist1d_jax_s": ours_s,
+               "reference_loop_s": theirs_s, "speedup": theirs_s / ours_s,
+               "per_epoch_s": {"mnist1d_jax": ours_s / options.epochs / options.seeds,
+                               "reference_loop": theirs_s / options.epochs / options.seeds},
+               "final_loss": {"mnist1d_jax": [float(l[-1]) for l in ours],
+                              "reference_loop": [run["losses"][-1] for run in theirs]}}
+    print_table([(f"{options.seeds} seed(s) x {options.epochs} epochs x 40 batches",
+                  f"{ours_s:.1f} s", f"{theirs_s:.1f} s", f"{results['speedup']:.1f}x")],
+                header=("work", "mnist1d_jax (compiled)", "reference loop", "speed-up"))
+    if options.json:
+        write_json(options.json, results)
+    return results
+
+
+if __name__ == "__main__":
+    main()
