@@ -40,6 +40,16 @@ def json_path(value: str) -> str:
     return value
 
 
+def parse_counts(doc: str, argv=None, **defaults: int) -> argparse.Namespace:
+    """Command-line options of a benchmark: one `--NAME N` integer per keyword (with its
+    default) and `--json PATH`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, default in defaults.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    parser.add_argument("--json", type=json_path, help="write the results to this file")
+    return parser.parse_args(argv)
+
+
 def write_json(path, payload: dict) -> None:
     """Writes `payload` (plus the machine description) as indented JSON, atomically."""
     from mnist1d_jax.io import atomic_open
@@ -54,3 +64,14 @@ def print_table(rows: list[tuple], header: tuple) -> None:
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
     for row in (header, tuple("-" * w for w in widths), *rows):
         print("  ".join(str(c).rjust(w) for c, w in zip(row, widths)))
+
+
+def report_against_reference(work: str, ours_s: float, theirs_s: float, results: dict,
+                             json_file=None) -> dict:
+    """Prints one row (work, our seconds, the reference loop's, the ratio) and writes `results`
+    to `json_file` when given; returns `results`."""
+    print_table([(work, f"{ours_s:.1f} s", f"{theirs_s:.1f} s", f"{theirs_s / ours_s:.1f}x")],
+                header=("work", "mnist1d_jax (compiled)", "reference loop", "speed-up"))
+    if json_file:
+        write_json(json_file, results)
+    return results

@@ -8,7 +8,6 @@ set, `--epochs` epochs, `--seeds` seeds). JAX times include compilation.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -16,18 +15,14 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import json_path, print_table, write_json  # noqa: E402
+from common import parse_counts, report_against_reference  # noqa: E402
 
 import mnist1d_jax  # noqa: E402
 from mnist1d_jax.lab import contrastive  # noqa: E402
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--json", type=json_path, help="write the results to this file")
-    options = parser.parse_args(argv)
+    options = parse_counts(__doc__, argv, epochs=20, seeds=1)
 
     import jax
 
@@ -51,13 +46,9 @@ def main(argv=None) -> dict:
                                "reference_loop": theirs_s / options.epochs / options.seeds},
                "final_loss": {"mnist1d_jax": [float(l[-1]) for l in ours],
                               "reference_loop": [run["losses"][-1] for run in theirs]}}
-    print_table([(f"{options.seeds} seed(s) x {options.epochs} epochs x 40 batches",
-                  f"{ours_s:.1f} s", f"{theirs_s:.1f} s", f"{results['speedup']:.1f}x")],
-                header=("work", "mnist1d_jax (compiled)", "reference loop", "speed-up"))
-    if options.json:
-        write_json(options.json, results)
-    return results
-
+    return report_against_reference(
+        f"{options.seeds} seed(s) x {options.epochs} epochs x 40 batches", ours_s, theirs_s,
+        results, options.json)
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,6 @@ sparsity range; both methods, `--trials` trials. JAX times include compilation.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -18,18 +17,14 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import json_path, print_table, write_json  # noqa: E402
+from common import parse_counts, report_against_reference  # noqa: E402
 
 import mnist1d_jax  # noqa: E402
 from mnist1d_jax.lab import lottery  # noqa: E402
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--trials", type=int, default=1)
-    parser.add_argument("--json", type=json_path, help="write the results to this file")
-    options = parser.parse_args(argv)
+    options = parse_counts(__doc__, argv, rounds=4, trials=1)
 
     import jax
 
@@ -60,14 +55,9 @@ def main(argv=None) -> dict:
                                    for i, m in enumerate(lottery.METHODS)},
                    "reference_loop": {m: np.mean([r["best"] for r in runs], 0).tolist()
                                       for m, runs in theirs.items()}}}
-    print_table([(f"2 methods x {options.trials} trials x {options.rounds} rounds x "
-                  f"{config.total_steps + 1} steps", f"{ours_s:.1f} s", f"{theirs_s:.1f} s",
-                  f"{results['speedup']:.1f}x")],
-                header=("work", "mnist1d_jax (compiled)", "reference loop", "speed-up"))
-    if options.json:
-        write_json(options.json, results)
-    return results
-
+    return report_against_reference(
+        f"2 methods x {options.trials} trials x {options.rounds} rounds x "
+        f"{config.total_steps + 1} steps", ours_s, theirs_s, results, options.json)
 
 if __name__ == "__main__":
     main()

@@ -12,14 +12,13 @@ for PyTorch (`torch.set_num_threads`), the CI machine's cores.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import json_path, print_table, write_json  # noqa: E402
+from common import parse_counts, print_table, write_json  # noqa: E402
 
 import mnist1d_jax  # noqa: E402
 from mnist1d_jax.lab import sweep  # noqa: E402
@@ -50,11 +49,7 @@ def torch_sweep(kind: str, sizes, data: dict, noisy_labels: dict, seeds, epochs:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--json", type=json_path, help="write the results to this file")
-    options = parser.parse_args(argv)
+    options = parse_counts(__doc__, argv, epochs=100, seeds=3)
 
     import jax
 
