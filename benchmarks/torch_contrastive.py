@@ -12,6 +12,7 @@ import time
 import numpy as np
 import torch
 from torch import nn
+from torch_reference import ConvBase
 
 
 def augment(x, offsets_std=0.3, slopes_std=0.04, maxshift=10):
@@ -28,18 +29,16 @@ def augment(x, offsets_std=0.3, slopes_std=0.04, maxshift=10):
     return new + torch.normal(0, offsets_std, size=(n, 1))
 
 
-class SimCLR(nn.Module):
-    def __init__(self, output_dim=16, channels=25, hidden_dim=125):
-        super().__init__()
-        self.conv1 = nn.Conv1d(1, channels, 5, stride=2, padding=1)
-        self.conv2 = nn.Conv1d(channels, channels, 3, stride=2, padding=1)
-        self.conv3 = nn.Conv1d(channels, channels, 3, stride=2, padding=1)
-        self.linear1 = nn.Linear(channels * 5, hidden_dim)
+class SimCLR(ConvBase):
+    """The reference's encoder (the paper's CNN: three convolutions of 25 channels, 125
+    features) with its projector: the base's linear layer 125 -> 125, ReLU, then 125 -> 16."""
+
+    def __init__(self, output_dim=16, hidden_dim=125):
+        super().__init__(output_size=hidden_dim)
         self.linear2 = nn.Linear(hidden_dim, output_dim)
 
     def forward(self, x):
-        h = self.conv3(self.conv2(self.conv1(x.view(-1, 1, x.shape[-1])).relu()).relu()).relu()
-        return self.linear2(self.linear1(h.view(h.shape[0], -1)).relu())
+        return self.linear2(super().forward(x).relu())
 
 
 def train(x: np.ndarray, epochs: int, seed: int, batch_size=100, lr=0.01, tau=0.5) -> dict:

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import recipe, stats, transforms
+from . import recipe, transforms
 from .args import MAX_NUM_SAMPLES, as_args
 from .checks import (check_count, check_dtype, check_key, check_memory, check_sharding,
                      platform)
@@ -91,9 +91,7 @@ def make_dataset(key=None, args=None, *, dtype=jnp.float32, with_draws=False) ->
 def _stream_rows(key, index, seq_permutation, args, dtype, with_draws: bool) -> dict:
     """Examples `index` (c,) of the stream from `key`, normalised by the population statistics."""
     x, labels, draws = recipe.stream_examples(key, index, seq_permutation, args, dtype)
-    mean, std = stats.mean_and_std(args)
-    batch = {"x": recipe.normalise(x, jnp.asarray(mean, dtype), stats.divisor(std.astype(dtype))),
-             "y": labels}
+    batch = {"x": recipe.normalise_by_population(x, args, dtype), "y": labels}
     if with_draws:
         batch["draws"] = draws
     return batch

@@ -95,6 +95,13 @@ def normalise(x, mean, scale):
     return (x - mean) / scale
 
 
+def normalise_by_population(x, args, dtype):
+    """x normalised by the exact population mean and std for `args` (`stats.mean_and_std`): how
+    streamed examples, which have no dataset of their own to take statistics from, are scaled."""
+    mean, std = stats.mean_and_std(args)
+    return normalise(x, jnp.asarray(mean, dtype), stats.divisor(std.astype(dtype)))
+
+
 def t_grid(layout: Layout, template_t=None):
     """The reference's `t` before its division by the data's std: (F,) float64 NumPy, from the
     templates' grid `template_t` (template_len,) (default: the ten templates')."""

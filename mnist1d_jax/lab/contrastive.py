@@ -29,9 +29,8 @@ import numpy as np
 import optax
 
 from ..args import as_args
-from ..draws import draw, draw_labelled
-from ..recipe import examples, normalise
-from ..stats import divisor, mean_and_std
+from ..draws import draw
+from ..recipe import examples, normalise_by_population, stream_examples
 from .models import conv1d, uniform
 
 VIEWS = ("augment", "generator", "both")
@@ -59,16 +58,14 @@ def generator_views(key, args, n: int):
     `fold_in(key, i)`) and two independent sets of draws for it. Normalised as `sample_batch`.
 
     Returns (x1 (n, F), x2 (n, F), y (n,) int32)."""
-    args = as_args(args) if not hasattr(args, "layout") else args
-    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n, dtype=jnp.uint32))
-    labels, first = jax.vmap(lambda k: draw_labelled(k, args))(keys)
-    second = jax.vmap(lambda k: draw(jax.random.fold_in(k, 1), args))(keys)
-    mean, std = mean_and_std(args)
-    mean, scale = jnp.asarray(mean, jnp.float32), divisor(std.astype(jnp.float32))
-
-    def view(draws):
-        return normalise(examples(draws, labels, args, jnp.float32), mean, scale)
-    return view(first), view(second), labels
+    args = as_args(args)
+    index = jnp.arange(n, dtype=jnp.uint32)
+    x1, labels, _ = stream_examples(key, index, None, args, jnp.float32)
+    second = jax.vmap(lambda i: draw(jax.random.fold_in(jax.random.fold_in(key, i), 1), args))(
+        index)
+    x2 = examples(second, labels, args, jnp.float32)
+    return (normalise_by_population(x1, args, jnp.float32),
+            normalise_by_population(x2, args, jnp.float32), labels)
 
 
 def _linear(key, fan_in: int, fan_out: int) -> dict:
@@ -202,33 +199,31 @@ def linear_probe(train_features, train_labels, test_features, test_labels, c: fl
     std = np.where(std > 0, std, 1.0)
     xs = jnp.asarray((train_features - mean) / std, jnp.float32)
     xt = jnp.asarray((test_features - mean) / std, jnp.float32)
-    y = jnp.asarray(train_labels)
-    n = xs.shape[0]
-
-    def objective(params):
-        logits = xs @ params["w"] + params["b"]
-        data_term = optax.softmax_cross_entropy_with_integer_labels(logits, y).sum()
-        return (c * data_term + 0.5 * jnp.sum(params["w"] ** 2)) / n
-
-    params = {"w": jnp.zeros((xs.shape[1], 10)), "b": jnp.zeros(10)}
-    params = _lbfgs(objective, params, iterations)
+    params = _fit_logistic(xs, jnp.asarray(train_labels), c, iterations)
     predicted = np.asarray(jnp.argmax(xt @ params["w"] + params["b"], 1))
     return float(100 * np.mean(predicted == np.asarray(test_labels)))
 
 
-def _lbfgs(objective, params, iterations: int):
+@functools.partial(jax.jit, static_argnames=("iterations",))
+def _fit_logistic(xs, y, c, iterations: int) -> dict:
+    """Weights (F, 10) and bias of multinomial logistic regression on xs (n, F), labels y (n,):
+    `iterations` L-BFGS steps on `(c * sum of log-losses + |W|^2 / 2) / n`. Compiled once per
+    feature shape."""
+    def objective(params):
+        logits = xs @ params["w"] + params["b"]
+        data_term = optax.softmax_cross_entropy_with_integer_labels(logits, y).sum()
+        return (c * data_term + 0.5 * jnp.sum(params["w"] ** 2)) / xs.shape[0]
+
     solver = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(objective)
 
-    @jax.jit
-    def run(params):
-        def step(carry, _):
-            params, state = carry
-            value, grad = value_and_grad(params, state=state)
-            updates, state = solver.update(grad, state, params, value=value, grad=grad,
-                                           value_fn=objective)
-            return (optax.apply_updates(params, updates), state), None
-        (params, _), _ = jax.lax.scan(step, (params, solver.init(params)), None,
-                                      length=iterations)
-        return params
-    return run(params)
+    def step(carry, _):
+        params, state = carry
+        value, grad = value_and_grad(params, state=state)
+        updates, state = solver.update(grad, state, params, value=value, grad=grad,
+                                       value_fn=objective)
+        return (optax.apply_updates(params, updates), state), None
+
+    params = {"w": jnp.zeros((xs.shape[1], 10)), "b": jnp.zeros(10)}
+    (params, _), _ = jax.lax.scan(step, (params, solver.init(params)), None, length=iterations)
+    return params

@@ -281,6 +281,13 @@ class SweepConfig:
         return optax.sgd(self.learning_rate, momentum=self.momentum or None)
 
     @property
+    def chunks(self) -> list[tuple[int, int]]:
+        """(first update, number of updates) of each compiled call: `chunk` at a time, the
+        last possibly shorter."""
+        return [(begin, min(self.chunk, self.steps - begin))
+                for begin in range(0, self.steps, self.chunk)]
+
+    @property
     def eval_steps(self) -> np.ndarray:
         """The update counts after which the test error is recorded: every `eval_every`, and
         the last (a sweep adds 0, the initial model)."""
@@ -427,8 +434,7 @@ def _compile_bucket(pool, family: Family, max_width: int, config: SweepConfig, n
     state = jax.eval_shape(
         lambda p, m: _start_all(p, m, config=config, noise=noise, stacked=stacked), params, model)
     start = jnp.int32(0)
-    counts = {min(config.chunk, config.steps - begin) for begin in range(0, config.steps,
-                                                                           config.chunk)}
+    counts = {count for _, count in config.chunks}
     jobs = {"start": lambda: _start_all.lower(params, model, config=config, noise=noise,
                                               stacked=stacked),
             "evaluate": lambda: _evaluate_all.lower(state, model, **static),
@@ -567,8 +573,7 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
             state = compiled["start"].result()(params, model)
             first = compiled["evaluate"].result()(state, model)["test_error"]
             curve = [np.asarray(first)[..., None]]
-            for begin in range(0, config.steps, config.chunk):
-                count = min(config.chunk, config.steps - begin)
+            for begin, count in config.chunks:
                 state, errors = compiled[count].result()(state, jnp.int32(begin), model)
                 errors = np.asarray(errors)
                 curve.append(errors[..., ~np.isnan(errors[0, 0])])
