@@ -58,6 +58,10 @@ def corrupt_labels(key, y, fraction):
 # Model families: params padded to `max_width`, units at index >= `width` masked
 
 
+OVERHEAD_WIDTH = 32
+"""Below this width an MLP step on the CPU costs its overhead, not its arithmetic (measured)."""
+
+
 class Family(NamedTuple):
     """A model family indexed by a width. `init(words, width, max_width, features) -> params`
     (a dict of float32 NumPy arrays, from (SEED_WORDS, 4) uint32 seed `words`, on the host) and
@@ -70,7 +74,7 @@ class Family(NamedTuple):
     init: Callable
     apply: Callable
     cost: Callable
-    floor: int = 32
+    floor: int = OVERHEAD_WIDTH
 
 
 def width_mask(width, max_width: int):
@@ -217,9 +221,9 @@ def buckets(widths: Sequence[int], cost: Callable, waste: float = 1.0,
             floor: float | None = None) -> list[list[int]]:
     """Groups `widths` (indices into it, largest first) so that padding every member of a group
     to its largest width costs at most `waste` times the group's own compute, counting each
-    model as at least `floor` (default: the cost of width 32: below it, a step costs its
-    overhead, not its arithmetic)."""
-    floor = cost(32) if floor is None else floor
+    model as at least `floor` (default: the cost of width `OVERHEAD_WIDTH`, below which a step
+    costs its overhead, not its arithmetic)."""
+    floor = cost(OVERHEAD_WIDTH) if floor is None else floor
     order = sorted(range(len(widths)), key=lambda i: -widths[i])
     groups: list[list[int]] = []
     for i in order:
