@@ -470,7 +470,7 @@ NOTEBOOKS["self-supervised-learning"] = [
     "regression on standardised features) on every layer, three seeds per kind of view.",
     FAST + '''
 import time
-import jax, numpy as np
+import jax, jax.numpy as jnp, numpy as np
 import matplotlib.pyplot as plt
 import mnist1d_jax
 from mnist1d_jax.lab import contrastive
@@ -496,16 +496,15 @@ print(f"kNN {knn:.1f}%, linear {lin:.1f}%")''',
     return linear, contrastive.knn_probe(train[-1], data["y"], test[-1], data["y_test"])
 
 results, trained = {}, {}
+keys = jnp.stack([jax.random.key(seed) for seed in seeds])  # one run per seed, side by side
 for views in kinds:
     start = time.perf_counter()
-    runs = []
-    for seed in seeds:
-        params, losses = contrastive.train(jax.random.key(seed), data, views=views, epochs=epochs)
-        runs.append(probe_all(params))
-        trained[views, seed] = params
-    results[views] = runs
-    print(f"{views:9s} {len(seeds)} seeds in {time.perf_counter() - start:.0f} s, final loss "
-          f"{losses[-1]:.3f}")
+    params, losses = contrastive.train(keys, data, views=views, epochs=epochs)
+    for i, seed in enumerate(seeds):
+        trained[views, seed] = jax.tree.map(lambda leaf: leaf[i], params)
+    results[views] = [probe_all(trained[views, seed]) for seed in seeds]
+    print(f"{views:9s} {len(seeds)} seeds in {time.perf_counter() - start:.0f} s (training and "
+          f"probes), final loss {losses[:, -1].mean():.3f}")
 print("\\nlinear probe, test accuracy (%), mean +- std over seeds")
 print("views     " + "".join(f"{n:>14s}" for n in layers) + "   kNN (projector)")
 for views, runs in results.items():

@@ -56,11 +56,11 @@ def test_a_masked_model_is_the_narrow_model(family, width, padded):
 def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
     model = {}
     for max_width in (6, 20):
-        m = sw._Model(jnp.int32(6), jnp.int32(600), jax.random.key(2), jax.random.key(3),
+        m = sw._Model(jnp.int32(6), jnp.int32(600), jax.random.key(2),
                       {k: jnp.asarray(v) for k, v in data.items()})
-        words = np.random.default_rng(2).integers(0, 2**32, (8, 4), dtype=np.uint32)
-        params = sw.MLP.init(words, 6, max_width, 40)
-        state = jax.jit(lambda p, m: sw._start(p, m, SHORT, 0.15))(params, m)
+        words = np.random.default_rng(2).integers(0, 2**32, (1, 1, 8, 4), dtype=np.uint32)
+        state = jax.tree.map(lambda a: a[0, 0], sw._initial_state(
+            sw.MLP, SHORT, words, np.array([6]), max_width, 40, data["y"][None, None]))
         state, _ = jax.jit(lambda s: sw._chunk(s, 0, m, sw.MLP, max_width, SHORT, 60))(state)
         model[max_width] = state.params
     wide, narrow = model[20], model[6]
@@ -104,7 +104,7 @@ def test_training_set_size_is_traced_and_equals_truncated_data(data):
 
 def test_epochs_visit_every_training_row_once():
     config = sw.SweepConfig(batch_size=30, steps=8, order="epochs")
-    model = sw._Model(jnp.int32(1), jnp.int32(100), jax.random.key(0), jax.random.key(0),
+    model = sw._Model(jnp.int32(1), jnp.int32(100), jax.random.key(0),
                       {"y": jnp.zeros(128, jnp.int32)})
     epochs = []
     for epoch in range(2):  # ceil(100 / 30) = 4 updates per epoch, the last one short
@@ -157,3 +157,43 @@ def test_bad_config():
         sw.SweepConfig(order="random")
     with pytest.raises(ValueError, match="eval_every"):
         sw.SweepConfig(chunk=100, eval_every=30)
+
+
+def test_model_keys_and_labels_are_jaxs_derivation(data):
+    key, seeds, widths, sizes = jax.random.key(5), np.array([0, 3]), np.array([4, 9, 4]), \
+        np.array([600, 600, 200])
+    keys, words = sw._model_keys(key, seeds, widths, sizes)
+    for c, (width, size) in enumerate(zip(widths, sizes)):
+        for s, seed in enumerate(seeds):
+            expected = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, seed),
+                                                             width), size)
+            np.testing.assert_array_equal(keys[c, s], jax.random.key_data(expected))
+            np.testing.assert_array_equal(words[c, s], jax.random.bits(
+                jax.random.fold_in(expected, 2**31), (8, 4), jnp.uint32))
+    labels = sw._training_labels(key, seeds, data["y"], 0.3)  # shared labels: (1, S, N)
+    assert labels.shape == (1, 2, len(data["y"]))
+    for s, seed in enumerate(seeds):
+        np.testing.assert_array_equal(labels[0, s], sw.corrupt_labels(
+            sw.label_noise_key(key, seed), data["y"], 0.3))
+    stacked = sw._training_labels(key, seeds, np.stack([data["y"], data["y"][::-1]]), 0.3)
+    assert stacked.shape == (2, 2, len(data["y"]))
+    np.testing.assert_array_equal(stacked[1, 1], sw.corrupt_labels(
+        sw.label_noise_key(key, 3), data["y"][::-1], 0.3))
+    clean = sw._training_labels(key, seeds, data["y"], 0.0)
+    np.testing.assert_array_equal(clean, np.broadcast_to(data["y"], clean.shape))
+
+
+def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
+    runs = [sw.sweep(sw.MLP, [3, 40, 70], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
+                     progress=None, workers=workers) for workers in (1, 3)]
+    for name in ("train_error", "test_error", "train_loss", "test_loss", "test_error_curve"):
+        np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)
+
+
+def test_a_sweep_needs_one_threefry_key(data):
+    for key in (jnp.array([0, 5], jnp.uint32), jax.random.split(jax.random.key(0), 2),
+                jax.random.key(0, impl="rbg")):
+        with pytest.raises(TypeError, match="key must be one threefry JAX key"):
+            sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, key=key, progress=None)
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, workers=0, progress=None)

@@ -31,7 +31,8 @@ import optax
 from ..args import as_args
 from ..draws import draw
 from ..recipe import examples, normalise_by_population, stream_examples
-from .models import conv1d, uniform
+from . import cpu
+from .models import conv1d
 
 VIEWS = ("augment", "generator", "both")
 
@@ -41,16 +42,20 @@ def _ramp(length: int):
 
 
 def augment(key, x, offsets_std: float = 0.3, slopes_std: float = 0.04, maxshift: int = 10):
-    """The reference's `augment(x, maxshift=10)` for x (n, F), from `key`: (n, F)."""
+    """The reference's `augment(x, maxshift=10)` for x (n, F), from `key`: (n, F).
+
+    Every row's shift, slope and offset come from one `jax.random.uniform` call (the normals as
+    `jax.random.normal` makes them from its uniforms): random numbers are slow to compile on
+    CPUs, so the training step has few places that draw them."""
     n, length = x.shape
     t = _ramp(length)
     slopes = (x * t).sum(1, keepdims=True) / (t * t).sum()
     centred = x - x.mean(1, keepdims=True) - slopes * t
-    k_shift, k_slope, k_offset = jax.random.split(key, 3)
-    shifts = jax.random.randint(k_shift, (n, 1), 0, maxshift)
+    u = jax.random.uniform(key, (3, n, 1), minval=np.nextafter(np.float32(-1), np.float32(0)))
+    shifts = jnp.minimum(((u[0] + 1) * (maxshift / 2)).astype(jnp.int32), maxshift - 1)
+    normals = np.sqrt(2).astype(np.float32) * jax.scipy.special.erfinv(u[1:])
     rolled = jnp.take_along_axis(centred, (jnp.arange(length) - shifts) % length, axis=1)
-    return (rolled + slopes_std * jax.random.normal(k_slope, (n, 1)) * t
-            + offsets_std * jax.random.normal(k_offset, (n, 1)))
+    return rolled + slopes_std * normals[0] * t + offsets_std * normals[1]
 
 
 def generator_views(key, args, n: int):
@@ -68,24 +73,22 @@ def generator_views(key, args, n: int):
             normalise_by_population(x2, args, jnp.float32), labels)
 
 
-def _linear(key, fan_in: int, fan_out: int) -> dict:
-    init = uniform(1 / math.sqrt(fan_in))
-    k_w, k_b = jax.random.split(key)
-    return {"w": init(k_w, (fan_in, fan_out)), "b": init(k_b, (fan_out,))}
+def _layer_shapes(channels: int, hidden: int, output: int) -> list:
+    """(layer, weight shape, fan-in) of the SimCLR model; conv kernels (size, in, out)."""
+    return [("conv1", (5, 1, channels), 5), ("conv2", (3, channels, channels), 3 * channels),
+            ("conv3", (3, channels, channels), 3 * channels),
+            ("linear1", (channels * 5, hidden), channels * 5), ("linear2", (hidden, output), hidden)]
 
 
 def init_params(key, channels: int = 25, hidden: int = 125, output: int = 16) -> dict:
-    """The reference's SimCLR model, `torch.nn` initialisation: conv kernels (size, in, out)."""
-    keys = jax.random.split(key, 5)
-    params = {}
-    for i, (size, fan_in) in enumerate(((5, 1), (3, channels), (3, channels))):
-        init = uniform(1 / math.sqrt(fan_in * size))
-        k_w, k_b = jax.random.split(keys[i])
-        params[f"conv{i + 1}"] = {"w": init(k_w, (size, fan_in, channels)),
-                                  "b": init(k_b, (channels,))}
-    params["linear1"] = _linear(keys[3], channels * 5, hidden)
-    params["linear2"] = _linear(keys[4], hidden, output)
-    return params
+    """The reference's SimCLR model, `torch.nn` initialisation (weights and biases uniform on
+    `(-1, 1) / sqrt(fan-in)`): one `jax.random.uniform` call, cut into the layers."""
+    layers = _layer_shapes(channels, hidden, output)
+    sizes = [n for _, shape, _ in layers for n in (math.prod(shape), shape[-1])]
+    u = jax.random.uniform(key, (sum(sizes),), minval=-1.0)
+    parts = iter(jnp.split(u, np.cumsum(sizes)[:-1]))
+    return {name: {"w": next(parts).reshape(shape) / math.sqrt(fan_in),
+                   "b": next(parts) / math.sqrt(fan_in)} for name, shape, fan_in in layers}
 
 
 def features(params, x) -> list:
@@ -119,20 +122,23 @@ def _train(key, x, args, views: str, epochs: int, batch_size: int, learning_rate
     optimizer = optax.adam(learning_rate)
     per_epoch = x.shape[0] // batch_size
 
+    k_steps = jax.random.fold_in(k_run, 2**31)
+
     def step(carry, inputs):
         params, state = carry
         index, rows = inputs
-        k = jax.random.fold_in(jax.random.fold_in(k_run, 2**31), index)
+        k = jax.random.fold_in(k_steps, index)
         if views == "augment":
-            x1 = x2 = x[rows]
+            pair = jnp.concatenate([x[rows], x[rows]])
         else:
             x1, x2, _ = generator_views(k, args, batch_size)
-        if views != "generator":
-            x1 = augment(jax.random.fold_in(k, 1), x1, maxshift=maxshift)
-            x2 = augment(jax.random.fold_in(k, 2), x2, maxshift=maxshift)
+            pair = jnp.concatenate([x1, x2])
+        if views != "generator":  # both views augmented independently, in one call
+            pair = augment(jax.random.fold_in(k, 1), pair, maxshift=maxshift)
 
-        def loss_fn(p):
-            return info_nce(features(p, x1)[-1], features(p, x2)[-1], tau)
+        def loss_fn(p):  # both views through the model as one batch
+            z = features(p, pair)[-1]
+            return info_nce(z[:batch_size], z[batch_size:], tau)
 
         loss, grads = jax.value_and_grad(loss_fn)(params)
         updates, state = optimizer.update(grads, state, params)
@@ -153,23 +159,35 @@ def _train(key, x, args, views: str, epochs: int, batch_size: int, learning_rate
 def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 200,
           batch_size: int = 100, learning_rate: float = 0.01, tau: float = 0.5,
           maxshift: int = 10):
-    """Contrastive training of the reference's SimCLR model (one compiled scan).
+    """Contrastive training of the reference's SimCLR model (one compiled scan per run).
 
     Args:
-      key: a JAX key (initialisation, batch order, augmentations, generated views).
+      key: a JAX key, or an array of S keys (one run per key: seeds). The runs share one
+        compiled program and execute side by side, one per CPU core (`cpu.run_all`).
       data: `x` (n, F): the training signals ("augment" and the epochs' length use them).
       views: "augment" (the reference's), "generator" (`generator_views` of `args`), "both".
       args: the generator's arguments for generated views (default: the defaults).
 
     Returns:
-      (params, loss per epoch (epochs,)) as NumPy.
+      (params, loss per epoch (epochs,)) as NumPy; with S keys every leaf has a leading axis S.
     """
     if views not in VIEWS:
         raise ValueError(f"views must be one of {VIEWS}; got {views!r}")
+    if not (hasattr(key, "dtype") and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+            and key.ndim <= 1):
+        raise TypeError(f"key must be a JAX key (jax.random.key) or a 1-D array of them; got "
+                        f"{key!r}")
     x = jnp.asarray(data["x"], jnp.float32)
-    params, losses = _train(key, x, as_args(args), views, int(epochs), int(batch_size),
-                            float(learning_rate), float(tau), int(maxshift))
-    return jax.tree.map(np.asarray, params), np.asarray(losses)
+    args = as_args(args)
+    static = dict(views=views, epochs=int(epochs), batch_size=int(batch_size),
+                  learning_rate=float(learning_rate), tau=float(tau), maxshift=int(maxshift))
+    keys = key.reshape(-1)
+    program = _train.lower(keys[0], x, args, **static).compile(
+        compiler_options=cpu.compiler_options())
+    runs = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
+    if key.ndim == 0:
+        return runs[0]
+    return jax.tree.map(lambda *leaves: np.stack(leaves), *runs)
 
 
 def knn_probe(train_features, train_labels, test_features, test_labels, k: int = 10,

@@ -42,6 +42,7 @@ import optax
 
 from ..checks import check_positive_int
 from ..draws import index_permutation, mix32
+from . import cpu, host_keys
 from .models import conv1d, conv_output_length
 
 
@@ -314,7 +315,6 @@ class _Model(NamedTuple):
     width: jax.Array
     n_train: jax.Array
     key: jax.Array        # initialisation and batch order: (seed, width, n_train)
-    noise_key: jax.Array  # label noise: (seed) only, shared by a seed's configurations
     data: dict
 
 
@@ -357,18 +357,10 @@ def _test_error(family: Family, params, model: _Model, max_width: int):
     return _test_metrics(family, params, model, max_width)[0]
 
 
-def _start(params, model: _Model, config: SweepConfig, noise: float) -> _State:
-    """One model's initial state from its initial `params`: optimizer state, noisy labels."""
-    data = model.data
-    y = data["y"] if noise == 0 else corrupt_labels(model.noise_key, data["y"], noise)
-    return _State(params, config.transformation().init(params), y)
-
-
 def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
            config: SweepConfig, count: int):
     """`count` updates of one model from update `start`; the test error after the updates that
-    `config.eval_steps` records before the last (NaN after the others; `_evaluate` gives the
-    last)."""
+    `config.eval_steps` records before the last (NaN after the others; `_run` gives the last)."""
     optimizer = config.transformation()
 
     def loss_fn(params, rows, weights):
@@ -382,7 +374,7 @@ def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         state = state._replace(params=optax.apply_updates(state.params, updates),
                                opt_state=opt_state)
-        if not config.eval_every:  # only the final error (by `_evaluate`): no evaluation here
+        if not config.eval_every:  # only the final error (by `_run`): no evaluation here
             return state, jnp.float32(jnp.nan)
         done = step + 1
         recorded = (done < config.steps) & (done % config.eval_every == 0)
@@ -393,59 +385,78 @@ def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
     return jax.lax.scan(update, state, start + jnp.arange(count))
 
 
+METRICS = ("train_error", "train_loss", "test_error", "test_loss")
+"""What a sweep reports of each model at the start and after the last update."""
+
+
 def _evaluate(state: _State, model: _Model, family: Family, max_width: int) -> dict:
-    """Train and test error (%) and loss of one model (at the start and after the last update:
-    one compiled program for both)."""
+    """Train and test error (%) and loss of one model (`METRICS`)."""
     data = model.data
     valid = (jnp.arange(state.y.shape[0]) < model.n_train).astype(jnp.float32)
     train = _errors(family, state.params, data["x"], state.y, valid, model.width, max_width)
     test = _test_metrics(family, state.params, model, max_width)
-    return {"train_error": train[0], "train_loss": train[1], "test_error": test[0],
-            "test_loss": test[1]}
+    return dict(zip(METRICS, train + test))
+
+
+def _run(state: _State, start, model: _Model, family: Family, max_width: int,
+         config: SweepConfig, count: int):
+    """One compiled call of a model's training: its metrics before the updates (when `start`
+    is 0, else NaN), `count` updates from `start` (`_chunk`), and its metrics after them (when
+    they end the run, else NaN). One program per bucket and chunk length does it all."""
+    def evaluate_if(condition, state):
+        return jax.lax.cond(condition, lambda s: _evaluate(s, model, family, max_width),
+                            lambda s: {name: jnp.float32(jnp.nan) for name in METRICS}, state)
+
+    before = evaluate_if(start == 0, state)
+    state, errors = _chunk(state, start, model, family, max_width, config, count)
+    return state, (before, errors, evaluate_if(start + count == config.steps, state))
 
 
 def _per_model(fn, stacked: bool):
     """`fn(state, model)` vmapped over the seeds (inner) and the configurations (outer): states
     and keys carry both axes, width and size the configurations', data too when `stacked`."""
-    inner = _Model(None, None, 0, 0, None)
-    outer = _Model(0, 0, 0, 0, 0 if stacked else None)
+    inner = _Model(None, None, 0, None)
+    outer = _Model(0, 0, 0, 0 if stacked else None)
     return jax.vmap(jax.vmap(fn, in_axes=(0, inner)), in_axes=(0, outer))
-
-
-@functools.partial(jax.jit, static_argnames=("config", "noise", "stacked"))
-def _start_all(params, model, config, noise, stacked):
-    return _per_model(lambda p, m: _start(p, m, config, noise), stacked)(params, model)
 
 
 @functools.partial(jax.jit, static_argnames=("family", "max_width", "config", "count",
                                              "stacked"), donate_argnums=(0,))
-def _chunk_all(state, start, model, family, max_width, config, count, stacked):
-    return _per_model(lambda s, m: _chunk(s, start, m, family, max_width, config, count),
+def _run_all(state, start, model, family, max_width, config, count, stacked):
+    return _per_model(lambda s, m: _run(s, start, m, family, max_width, config, count),
                       stacked)(state, model)
 
 
-@functools.partial(jax.jit, static_argnames=("family", "max_width", "stacked"))
-def _evaluate_all(state, model, family, max_width, stacked):
-    return _per_model(lambda s, m: _evaluate(s, m, family, max_width), stacked)(state, model)
+def _compile_bucket(pool, family: Family, max_width: int, config: SweepConfig, stacked: bool,
+                    state: _State, model: _Model) -> dict:
+    """Futures of a bucket's compiled programs (`_run_all`), one per update count that the sweep
+    runs (`config.chunk`, and a shorter last one), compiled by `pool` (XLA releases the GIL:
+    later buckets compile while earlier ones train), with the lab's `cpu.compiler_options()`."""
+    counts = sorted({count for _, count in config.chunks})
+    options = cpu.compiler_options()
+    return {count: pool.submit(lambda c: _run_all.lower(
+        state, jnp.int32(0), model, family=family, max_width=max_width, config=config,
+        count=c, stacked=stacked).compile(compiler_options=options), count) for count in counts}
 
 
-def _compile_bucket(pool, family: Family, max_width: int, config: SweepConfig, noise: float,
-                    stacked: bool, params, model: _Model) -> dict:
-    """Futures of a bucket's compiled programs, compiled by `pool` (XLA releases the GIL: later
-    buckets compile while earlier ones train): "start", "evaluate" (at the start and the end),
-    and the chunk of each update count the sweep runs (`config.chunk`, and a shorter last one)."""
-    static = {"family": family, "max_width": max_width, "stacked": stacked}
-    state = jax.eval_shape(
-        lambda p, m: _start_all(p, m, config=config, noise=noise, stacked=stacked), params, model)
-    start = jnp.int32(0)
-    counts = {count for _, count in config.chunks}
-    jobs = {"start": lambda: _start_all.lower(params, model, config=config, noise=noise,
-                                              stacked=stacked),
-            "evaluate": lambda: _evaluate_all.lower(state, model, **static),
-            **{count: functools.partial(lambda c: _chunk_all.lower(
-                state, start, model, config=config, count=c, **static), count)
-               for count in sorted(counts)}}
-    return {name: pool.submit(lambda job: job().compile(), job) for name, job in jobs.items()}
+def _train_bucket(compiled: dict, state: _State, model: _Model, config: SweepConfig,
+                  report: Callable[[int], None] | None):
+    """Trains one bucket from `state` with its compiled programs (`_compile_bucket`): the
+    final metrics (dict of (configurations, seeds) arrays) and the test-error curve
+    (configurations, seeds, evaluations), the initial error first. `report(updates done)`
+    after each chunk."""
+    curve = []
+    for begin, count in config.chunks:
+        state, (before, errors, after) = compiled[count].result()(state, jnp.int32(begin), model)
+        if begin == 0:
+            curve.append(np.asarray(before["test_error"])[..., None])
+        errors = np.asarray(errors)
+        curve.append(errors[..., ~np.isnan(errors[0, 0])])
+        if report is not None:
+            report(begin + count)
+    final = jax.device_get(after)
+    curve.append(final["test_error"][..., None])
+    return final, np.concatenate(curve, -1)
 
 
 def label_noise_key(key, seed):
@@ -454,27 +465,51 @@ def label_noise_key(key, seed):
     return jax.random.fold_in(jax.random.fold_in(key, seed), 2**32 - 1)
 
 
-def _keys(key, seeds: np.ndarray, widths: np.ndarray, sizes: np.ndarray):
-    """(C, S) model keys from (seed, width, size) and (C, S) label-noise keys from the seed."""
-    def model_key(seed, width, size):
-        return jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, seed), width), size)
+def _model_keys(key, seeds: np.ndarray, widths: np.ndarray, sizes: np.ndarray):
+    """Each model's key data (C, S, 2), `fold_in` of (seed, width, size) into `key`, and its
+    initialisation words (C, S, 8, 4) uint32 (`bits` of `fold_in(model key, 2**31)`): JAX's
+    derivation computed on the host (`host_keys`), so nothing compiles before training."""
+    if not (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ()
+            and "threefry" in str(jax.random.key_impl(key))):
+        raise TypeError(f"key must be one threefry JAX key such as jax.random.key(0); got {key!r}")
+    base = np.asarray(jax.random.key_data(key))
+    per_seed = host_keys.fold_in(base, seeds.astype(np.uint32))[None]      # (1, S, 2)
+    keys = host_keys.fold_in(per_seed, widths.astype(np.uint32)[:, None])  # (C, S, 2)
+    keys = host_keys.fold_in(keys, sizes.astype(np.uint32)[:, None])
+    return keys, host_keys.bits(host_keys.fold_in(keys, 2**31), (8, 4))
 
-    per_config = jax.vmap(jax.vmap(model_key, (0, None, None)), (None, 0, 0))
-    noise = jax.vmap(lambda seed: label_noise_key(key, seed))
-    model_keys = per_config(jnp.asarray(seeds, jnp.uint32), jnp.asarray(widths, jnp.uint32),
-                            jnp.asarray(sizes, jnp.uint32))
-    noise_keys = jnp.broadcast_to(noise(jnp.asarray(seeds, jnp.uint32)),
-                                  (len(widths), len(seeds)))
-    return model_keys, noise_keys
+
+@functools.partial(jax.jit, static_argnames=("noise",))
+def _noisy_labels(key, seeds, y, noise: float):
+    """Each seed's training labels with label noise (`corrupt_labels` with
+    `label_noise_key(key, seed)`, per label set): (S, N) for y (N,), (C, S, N) for y (C, N)."""
+    per_seed = jax.vmap(lambda seed, labels: corrupt_labels(label_noise_key(key, seed), labels,
+                                                            noise), (0, None))
+    return per_seed(seeds, y) if y.ndim == 1 else jax.vmap(per_seed, (None, 0))(seeds, y)
 
 
-def _initial_params(family: Family, words: np.ndarray, widths: np.ndarray, max_width: int,
-                    features: int) -> dict:
-    """Every model's initial parameters, (configurations, seeds, ...), made on the host."""
+def _training_labels(key, seeds: np.ndarray, y, noise: float) -> np.ndarray:
+    """The labels every seed trains on: (C, S, N) for labels y (C, N) per configuration, else
+    (1, S, N)."""
+    y = np.asarray(y)
+    if noise == 0:
+        labels = np.broadcast_to(y[..., None, :], y.shape[:-1] + (len(seeds), y.shape[-1]))
+    else:
+        labels = np.asarray(_noisy_labels(key, jnp.asarray(seeds, jnp.uint32), y, noise))
+    return labels if y.ndim == 2 else labels[None]
+
+
+def _initial_state(family: Family, config: SweepConfig, words: np.ndarray, widths: np.ndarray,
+                   max_width: int, features: int, labels) -> _State:
+    """Every model's initial state, (configurations, seeds, ...): parameters made on the host,
+    the optimizer's state (zeros, as `optax.sgd` and `optax.adam` start), the training labels
+    `labels` (configurations, seeds, N) (or their `jax.ShapeDtypeStruct`, to compile)."""
     per_model = [[family.init(w, int(width), max_width, features) for w in row]
                  for row, width in zip(words, widths)]
-    return jax.tree.map(lambda *leaves: np.stack(leaves).reshape(
+    params = jax.tree.map(lambda *leaves: np.stack(leaves).reshape(
         (len(widths), words.shape[1]) + leaves[0].shape), *[p for row in per_model for p in row])
+    shapes = jax.eval_shape(jax.vmap(jax.vmap(config.transformation().init)), params)
+    return _State(params, jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), shapes), labels)
 
 
 def _as_data(data: dict, stacked: bool) -> dict:
@@ -495,7 +530,7 @@ def _as_data(data: dict, stacked: bool) -> dict:
 def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
           config: SweepConfig = SweepConfig(), label_noise: float = 0.0,
           n_train: Sequence[int] | None = None, key=None, waste: float = 1.0,
-          progress: Callable[[str], None] | None = print) -> dict:
+          progress: Callable[[str], None] | None = print, workers: int | None = None) -> dict:
     """Trains `family` at every width in `widths` for every seed, bucket by bucket.
 
     Args:
@@ -513,9 +548,12 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         test labels are never touched.
       n_train: (C,) training-set sizes: configuration `c` trains on its first `n_train[c]` rows
         (traced: every size shares a compiled program). Default: all N rows.
-      key: a JAX key (default `jax.random.key(0)`).
+      key: a threefry JAX key (default `jax.random.key(0)`).
       waste: at most this factor of padded compute per bucket (`buckets`).
-      progress: called with one line after every compiled chunk of updates (`None`: silent).
+      progress: called with one line after every compiled chunk of updates (`None`: silent);
+        from the thread that trains the bucket.
+      workers: buckets trained at once (default `cpu.workers()`: the CPU cores, on a CPU; 1 on
+        an accelerator). On a CPU a bucket's program uses about one core (`cpu`).
 
     Returns:
       dict of NumPy arrays, axes (configuration, seed) in the order given: `train_error`,
@@ -540,6 +578,7 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
                          f"{seeds.tolist()}")
     if not 0 <= label_noise <= 1:
         raise ValueError(f"label_noise must be in [0, 1]; got {label_noise}")
+    workers = cpu.workers() if workers is None else check_positive_int(workers, "workers")
     stacked = np.ndim(data.get("x")) == 3
     data = _as_data(data, stacked)
     n_max = data["x"].shape[-2]
@@ -551,45 +590,43 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         raise ValueError(f"stacked data hold {data['x'].shape[0]} datasets for {len(widths)} "
                          "widths")
     key = jax.random.key(0) if key is None else key
-    model_keys, noise_keys = _keys(key, seeds, widths, sizes)
-    words = np.asarray(jax.vmap(jax.vmap(
-        lambda k: jax.random.bits(jax.random.fold_in(k, 2**31), (8, 4), jnp.uint32)))(model_keys))
-    eval_steps = np.concatenate([[0], config.eval_steps])
-    out = {name: np.zeros((len(widths), len(seeds)), np.float32)
-           for name in ("train_error", "train_loss", "test_error", "test_loss")}
-    out["test_error_curve"] = np.zeros((len(widths), len(seeds), len(eval_steps)), np.float32)
     start_time = time.perf_counter()
+    model_keys, words = _model_keys(key, seeds, widths, sizes)
+    model_keys = jax.random.wrap_key_data(model_keys)
+    eval_steps = np.concatenate([[0], config.eval_steps])
+    out = {name: np.zeros((len(widths), len(seeds)), np.float32) for name in METRICS}
+    out["test_error_curve"] = np.zeros((len(widths), len(seeds), len(eval_steps)), np.float32)
     plans = []
     for group in buckets(widths.tolist(), family.cost, waste, family.cost(family.floor)):
         group = np.asarray(group)
         max_width = int(widths[group].max())
-        model = _Model(jnp.asarray(widths[group]), jnp.asarray(sizes[group]),
-                       model_keys[group], noise_keys[group],
+        model = _Model(jnp.asarray(widths[group]), jnp.asarray(sizes[group]), model_keys[group],
                        jax.tree.map(lambda a: a[group], data) if stacked else data)
-        params = _initial_params(family, words[group], widths[group], max_width,
-                                 data["x"].shape[-1])
-        plans.append((group, max_width, model, params))
+        labels = jax.ShapeDtypeStruct((len(group), len(seeds), n_max), jnp.int32)
+        state = _initial_state(family, config, words[group], widths[group], max_width,
+                               data["x"].shape[-1], labels)
+        plans.append((group, max_width, model, state))
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     try:
-        programs = [_compile_bucket(compiler, family, max_width, config, label_noise, stacked,
-                                    params, model) for _, max_width, model, params in plans]
-        for (group, max_width, model, params), compiled in zip(plans, programs):
-            state = compiled["start"].result()(params, model)
-            first = compiled["evaluate"].result()(state, model)["test_error"]
-            curve = [np.asarray(first)[..., None]]
-            for begin, count in config.chunks:
-                state, errors = compiled[count].result()(state, jnp.int32(begin), model)
-                errors = np.asarray(errors)
-                curve.append(errors[..., ~np.isnan(errors[0, 0])])
-                if progress is not None:
-                    progress(f"{family.name} widths {widths[group].min()}-{max_width} "
-                             f"({len(group)} x {len(seeds)} seeds): update {begin + count:,} "
-                             f"of {config.steps:,}, {time.perf_counter() - start_time:.0f} s")
-            final = jax.device_get(compiled["evaluate"].result()(state, model))
+        labels = compiler.submit(_training_labels, key, seeds, data["y"], float(label_noise))
+        programs = [_compile_bucket(compiler, family, max_width, config, stacked, state, model)
+                    for _, max_width, model, state in plans]
+
+        def train_bucket(plan_and_programs):
+            (group, max_width, model, state), compiled = plan_and_programs
+            every = labels.result()
+            state = state._replace(y=every[group] if stacked else np.broadcast_to(
+                every, (len(group),) + every.shape[1:]))
+            report = None if progress is None else (lambda done: progress(
+                f"{family.name} widths {widths[group].min()}-{max_width} ({len(group)} x "
+                f"{len(seeds)} seeds): update {done:,} of {config.steps:,}, "
+                f"{time.perf_counter() - start_time:.0f} s"))
+            final, curve = _train_bucket(compiled, state, model, config, report)
             for name, values in final.items():
                 out[name][group] = values
-            curve.append(final["test_error"][..., None])
-            out["test_error_curve"][group] = np.concatenate(curve, -1)
+            out["test_error_curve"][group] = curve
+
+        cpu.run_all(train_bucket, zip(plans, programs), workers)
     finally:
         compiler.shutdown(cancel_futures=True)  # on an error, compile nothing more
     out["eval_steps"] = eval_steps
