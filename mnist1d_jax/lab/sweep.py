@@ -17,10 +17,16 @@ being overhead-bound) into one program. Measured on the 2-core CPU, three seeds,
 programs reused, ms per update of the whole bucket: MLP widths 2-27 in one bucket 1.5 against
 2.5 for the ten alone; 135-300 padded together 4.1 against 2.8 for the four alone (1 seed); CNN
 channels 2-30 in one bucket 31 against 24 in twelve buckets (floor 8), each of 18-30 channels
-alone 2.6: a vmapped CNN step gains nothing from sharing, so its floor is low. Each bucket's
-programs are compiled in background threads while earlier buckets train. The training-set size is
-a traced quantity too: data are padded to the largest size and batches index within the
-first `n_train` rows, so one compiled program serves every size.
+alone 2.6: a vmapped CNN step gains nothing from sharing, so its floor is low.
+
+A bucket is one program per chunk length (`_run_all`: the metrics before the first update, the
+updates, the metrics after the last), compiled in background threads while earlier buckets train;
+on a CPU the buckets train side by side, one per core (`cpu.run_all`). Nothing compiles before the
+first bucket's program: keys and initialisation words come from `host_keys` (JAX's derivation in
+NumPy), states are made on the host, and the noisy labels' small program compiles beside the
+first bucket's. The training-set size is a traced quantity too: data are padded to the largest
+size and batches index within the first `n_train` rows, so one compiled program serves every
+size.
 
 Results are plain arrays with axes (configuration, seed) in the order given.
 """
