@@ -191,7 +191,7 @@ def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
 
 
 def test_a_sweep_needs_one_threefry_key(data):
-    for key in (jnp.array([0, 5], jnp.uint32), jax.random.split(jax.random.key(0), 2),
+    for key in (0, jnp.array([0, 5], jnp.uint32), jax.random.split(jax.random.key(0), 2),
                 jax.random.key(0, impl="rbg")):
         with pytest.raises(TypeError, match="key must be one threefry JAX key"):
             sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, key=key, progress=None)

@@ -475,7 +475,8 @@ def _model_keys(key, seeds: np.ndarray, widths: np.ndarray, sizes: np.ndarray):
     """Each model's key data (C, S, 2), `fold_in` of (seed, width, size) into `key`, and its
     initialisation words (C, S, 8, 4) uint32 (`bits` of `fold_in(model key, 2**31)`): JAX's
     derivation computed on the host (`host_keys`), so nothing compiles before training."""
-    if not (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ()
+    if not (hasattr(key, "dtype") and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+            and key.shape == ()
             and "threefry" in str(jax.random.key_impl(key))):
         raise TypeError(f"key must be one threefry JAX key such as jax.random.key(0); got {key!r}")
     base = np.asarray(jax.random.key_data(key))
