@@ -174,9 +174,9 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
     if views not in VIEWS:
         raise ValueError(f"views must be one of {VIEWS}; got {views!r}")
     if not (hasattr(key, "dtype") and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-            and key.ndim <= 1):
-        raise TypeError(f"key must be a JAX key (jax.random.key) or a 1-D array of them; got "
-                        f"{key!r}")
+            and key.ndim <= 1 and key.size > 0):
+        raise TypeError(f"key must be a JAX key (jax.random.key) or a non-empty 1-D array of "
+                        f"them; got {key!r}")
     x = jnp.asarray(data["x"], jnp.float32)
     args = as_args(args)
     static = dict(views=views, epochs=int(epochs), batch_size=int(batch_size),
