@@ -95,9 +95,11 @@ def test_several_keys_run_side_by_side_and_equal_separate_runs():
         np.testing.assert_array_equal(losses[i], alone_losses)
         for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(alone)):
             np.testing.assert_array_equal(a[i], b)
-    for key in (np.array([0, 3], np.uint32), keys[:0], jnp.stack([keys, keys])):
+    for key in (np.array([0, 3, 1], np.uint32), 3, keys[:0], jnp.stack([keys, keys])):
         with pytest.raises(TypeError, match="key must be a JAX key"):
             cl.train(key, data, epochs=1)
+    legacy = cl.train(jax.random.PRNGKey(3), data, epochs=2, batch_size=60)[1]  # raw uint32 key
+    np.testing.assert_array_equal(legacy, losses[0])
 
 
 def test_init_params_is_torchs_uniform_initialisation():

@@ -191,9 +191,14 @@ def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
 
 
 def test_a_sweep_needs_one_threefry_key(data):
-    for key in (0, jnp.array([0, 5], jnp.uint32), jax.random.split(jax.random.key(0), 2),
-                jax.random.key(0, impl="rbg")):
-        with pytest.raises(TypeError, match="key must be one threefry JAX key"):
+    for key in (0, jax.random.split(jax.random.key(0), 2)):
+        with pytest.raises(TypeError, match="key must be a single JAX PRNG key"):
             sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, key=key, progress=None)
+    with pytest.raises(TypeError, match="key must be a threefry JAX key"):
+        sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, key=jax.random.key(0, impl="rbg"),
+                 progress=None)
+    legacy, typed = (sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, key=key,
+                              progress=None) for key in (jax.random.PRNGKey(7), jax.random.key(7)))
+    np.testing.assert_array_equal(legacy["test_error_curve"], typed["test_error_curve"])
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, workers=0, progress=None)

@@ -29,6 +29,7 @@ import numpy as np
 import optax
 
 from ..args import as_args
+from ..checks import check_key
 from ..draws import draw
 from ..recipe import examples, normalise_by_population, stream_examples
 from . import cpu
@@ -156,14 +157,30 @@ def _train(key, x, args, views: str, epochs: int, batch_size: int, learning_rate
     return params, losses
 
 
+def _keys(key):
+    """(S,) typed keys of `train`'s `key` (one key, checked by `check_key`, or a non-empty 1-D
+    array of typed keys) and whether it was one key."""
+    if getattr(key, "ndim", None) == 1 and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.size:
+            return key, False
+    else:
+        try:
+            return check_key(key)[None], True
+        except TypeError:
+            pass
+    raise TypeError(f"key must be a JAX key (jax.random.key or jax.random.PRNGKey) or a non-empty "
+                    f"1-D array of jax.random.key keys; got {key!r}")
+
+
 def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 200,
           batch_size: int = 100, learning_rate: float = 0.01, tau: float = 0.5,
           maxshift: int = 10):
     """Contrastive training of the reference's SimCLR model (one compiled scan per run).
 
     Args:
-      key: a JAX key, or an array of S keys (one run per key: seeds). The runs share one
-        compiled program and execute side by side, one per CPU core (`cpu.run_all`).
+      key: a JAX key (`jax.random.key` or `jax.random.PRNGKey`), or a 1-D array of S keys (one
+        run per key: seeds). The runs share one compiled program and execute side by side, one
+        per CPU core (`cpu.run_all`).
       data: `x` (n, F): the training signals ("augment" and the epochs' length use them).
       views: "augment" (the reference's), "generator" (`generator_views` of `args`), "both".
       args: the generator's arguments for generated views (default: the defaults).
@@ -173,19 +190,15 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
     """
     if views not in VIEWS:
         raise ValueError(f"views must be one of {VIEWS}; got {views!r}")
-    if not (hasattr(key, "dtype") and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-            and key.ndim <= 1 and key.size > 0):
-        raise TypeError(f"key must be a JAX key (jax.random.key) or a non-empty 1-D array of "
-                        f"them; got {key!r}")
+    keys, single = _keys(key)
     x = jnp.asarray(data["x"], jnp.float32)
     args = as_args(args)
     static = dict(views=views, epochs=int(epochs), batch_size=int(batch_size),
                   learning_rate=float(learning_rate), tau=float(tau), maxshift=int(maxshift))
-    keys = key.reshape(-1)
     program = _train.lower(keys[0], x, args, **static).compile(
         compiler_options=cpu.compiler_options())
     runs = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
-    if key.ndim == 0:
+    if single:
         return runs[0]
     return jax.tree.map(lambda *leaves: np.stack(leaves), *runs)
 
