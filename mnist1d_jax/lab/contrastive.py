@@ -195,8 +195,7 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
     args = as_args(args)
     static = dict(views=views, epochs=int(epochs), batch_size=int(batch_size),
                   learning_rate=float(learning_rate), tau=float(tau), maxshift=int(maxshift))
-    program = _train.lower(keys[0], x, args, **static).compile(
-        compiler_options=cpu.compiler_options())
+    program = cpu.compile(_train.lower(keys[0], x, args, **static))
     runs = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
     if single:
         return runs[0]

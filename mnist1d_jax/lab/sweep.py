@@ -437,12 +437,11 @@ def _compile_bucket(pool, family: Family, max_width: int, config: SweepConfig, s
                     state: _State, model: _Model) -> dict:
     """Futures of a bucket's compiled programs (`_run_all`), one per update count that the sweep
     runs (`config.chunk`, and a shorter last one), compiled by `pool` (XLA releases the GIL:
-    later buckets compile while earlier ones train), with the lab's `cpu.compiler_options()`."""
+    later buckets compile while earlier ones train), with the lab's options (`cpu.compile`)."""
     counts = sorted({count for _, count in config.chunks})
-    options = cpu.compiler_options()
-    return {count: pool.submit(lambda c: _run_all.lower(
+    return {count: pool.submit(lambda c: cpu.compile(_run_all.lower(
         state, jnp.int32(0), model, family=family, max_width=max_width, config=config,
-        count=c, stacked=stacked).compile(compiler_options=options), count) for count in counts}
+        count=c, stacked=stacked)), count) for count in counts}
 
 
 def _train_bucket(compiled: dict, state: _State, model: _Model, config: SweepConfig,
