@@ -202,3 +202,16 @@ def test_a_sweep_needs_one_threefry_key(data):
     np.testing.assert_array_equal(legacy["test_error_curve"], typed["test_error_curve"])
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, workers=0, progress=None)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_the_host_made_optimizer_state_is_optaxs_initial_state(optimizer):
+    config = sw.SweepConfig(optimizer=optimizer, steps=10, chunk=10)
+    words = np.random.default_rng(3).integers(0, 2**32, (2, 3, 8, 4), dtype=np.uint32)
+    state = sw._initial_state(sw.CNN, config, words, np.array([3, 5]), 5, 40,
+                              np.zeros((2, 3, 7), np.int32))
+    expected = jax.vmap(jax.vmap(config.transformation().init))(state.params)
+    assert jax.tree.structure(state.opt_state) == jax.tree.structure(expected)
+    for made, init in zip(jax.tree.leaves(state.opt_state), jax.tree.leaves(expected)):
+        assert made.shape == init.shape and made.dtype == init.dtype
+        np.testing.assert_array_equal(made, init)
