@@ -14,6 +14,7 @@ import numpy as np
 
 from .args import FIELD_NAMES, DatasetArgs
 from .cache import OFF_VARIABLE
+from .verify import DEFAULT_TOLERANCE
 
 _FLAG_HELP = {
     "num_samples": "total examples (num_samples // 10 per class)",
@@ -126,10 +127,23 @@ class _CompileTimer:
         return False
 
 
+def _what_was_made(args: DatasetArgs, reference: bool) -> str:
+    """The kind of data `generate` writes, for its summary line: a user who asks for the default
+    dataset must not mistake JAX draws for the published file."""
+    if not reference:
+        return (f"JAX draws, seed {args.seed}: not the published dataset; `--reference` "
+                f"rebuilds that one")
+    if args == DatasetArgs():
+        return (f"reference replay, seed {args.seed}: the published dataset, within "
+                f"{DEFAULT_TOLERANCE:g} of its values (`mnist1d-jax verify` checks a file)")
+    return f"reference replay, seed {args.seed}: the reference's draws for these arguments"
+
+
 def _generate(namespace) -> None:
     from .checks import check_count
     from .chunked import MAX_CHUNK_SIZE, write_dataset
-    from .io import check_format, check_output, save
+    from .io import check_format, save
+    from .outputs import check_output
 
     args = dataset_args_from_flags(namespace)
     kind = check_format(namespace.out)
@@ -155,7 +169,7 @@ def _generate(namespace) -> None:
     cache = namespace.cache_note
     if namespace.cache_on and compiling.requests:
         cache += f": {compiling.hits} of {compiling.requests} programs loaded"
-    print(f"{'reference replay' if namespace.reference else 'JAX'}, seed {args.seed}: "
+    print(f"{_what_was_made(args, namespace.reference)}: "
           f"{n:,} examples in {elapsed:.2f} s = compilation {compiling.seconds:.2f} s "
           f"({cache}) + generation and writing {generating:.2f} s "
           f"({n / generating:,.0f} examples/s)")
@@ -170,8 +184,10 @@ def _export(namespace) -> None:
     """The dataset of the flags (JAX draws, or the reference's with `--reference`), or the file
     `--from`, written in Hugging Face's parquet layout."""
     from .adapters.parquet import export_parquet  # needs the parquet extra: one line if missing
+    from .outputs import check_output
 
     given = [name for name in FIELD_NAMES if hasattr(namespace, name)]
+    check_output(namespace.out, "parquet")  # before anything is read or generated
     if namespace.source is not None:
         if given or namespace.reference:
             raise ValueError("--from exports a file as it is; give no dataset flags with it")
@@ -251,7 +267,7 @@ MAX_PER_CLASS = 20
 
 def _plot(namespace) -> None:
     from .checks import check_count
-    from .io import check_output
+    from .outputs import check_output
 
     args = dataset_args_from_flags(namespace)
     if not namespace.out.lower().endswith(".png"):
@@ -270,9 +286,28 @@ def _plot(namespace) -> None:
     print(f"wrote {namespace.out}")
 
 
+def _verify_line(entry: dict, tolerance: float) -> str:
+    """What one array of a `verify` report is, in words."""
+    from .verify import REBUILD_TOLERANCE
+
+    if entry["identical"]:
+        return "identical"
+    if entry["max_abs_diff"] is None:
+        return "differs: not the published shape"
+    distance = (f"max |file - rebuild| = {entry['max_abs_diff']:.3g}, the rebuild within "
+                f"{REBUILD_TOLERANCE:g} of the published values")
+    if entry["match"]:
+        return f"within {tolerance:g}, not the published bytes ({distance})"
+    if entry["max_abs_diff"] <= REBUILD_TOLERANCE:
+        return (f"not the published bytes, and --tolerance {tolerance:g} accepts only those "
+                f"({distance})")
+    return f"differs: {distance}"
+
+
 def _verify(namespace) -> int:
-    """Prints a line per array and a verdict; 0 when the file is the published dataset."""
-    from .verify import REBUILD_TOLERANCE, verify
+    """Prints a line per array and a verdict: exit 0 when the file is the published dataset,
+    bit for bit or within the tolerance; 1 when not."""
+    from .verify import verdict, verify
 
     try:
         report = verify(namespace.path, namespace.tolerance)
@@ -280,23 +315,22 @@ def _verify(namespace) -> int:
         raise ValueError(f"cannot read {namespace.path!r}: {error.strerror or error}") from None
     for name, entry in report.items():
         shape = "x".join(map(str, entry["shape"])) or "scalar"
-        if entry["identical"]:
-            verdict = "identical"
-        elif entry["max_abs_diff"] is None:
-            verdict = "differs: not the published shape"
-        else:
-            verdict = (f"differs: max |file - rebuild| = {entry['max_abs_diff']:.3g} (the rebuild "
-                       f"is within {REBUILD_TOLERANCE:g} of the published values)")
-        print(f"{name:12s} {shape:>8s}  sha256 {entry['sha256'][:16]}  {verdict}")
+        print(f"{name:12s} {shape:>8s}  sha256 {entry['sha256'][:16]}  "
+              f"{_verify_line(entry, namespace.tolerance)}")
+    kind = verdict(report)
+    if kind == "identical":
+        print(f"{namespace.path}: the published MNIST-1D dataset, bit for bit")
+        return 0
+    if kind == "within":
+        inexact = [name for name, entry in report.items() if not entry["identical"]]
+        print(f"{namespace.path}: the published MNIST-1D dataset within {namespace.tolerance:g}, "
+              f"not bit for bit ({', '.join(inexact)} differ in their last bits; so does the "
+              f"reference package's own rebuild)")
+        return 0
     failed = [name for name, entry in report.items() if not entry["match"]]
-    if failed:
-        print(f"{namespace.path}: not the published MNIST-1D dataset ({len(failed)} of "
-              f"{len(report)} arrays differ: {', '.join(failed)})")
-        return 1
-    print(f"{namespace.path}: the published MNIST-1D dataset"
-          + ("" if all(e["identical"] for e in report.values())
-             else f" (within {namespace.tolerance:g})"))
-    return 0
+    print(f"{namespace.path}: not the published MNIST-1D dataset ({len(failed)} of "
+          f"{len(report)} arrays differ: {', '.join(failed)})")
+    return 1
 
 
 def _add_cache_flag(parser: argparse.ArgumentParser) -> None:
@@ -365,9 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="is a file the published MNIST-1D dataset? "
                                                 "(exit 0 yes, 1 no, 2 unreadable)")
     verify.add_argument("path", help=".pkl, .npz or folder")
-    verify.add_argument("--tolerance", type=float, default=0.0,
+    verify.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
                         help="accept arrays surely within this absolute difference of the "
-                             "published values (default 0: the published bytes only)")
+                             f"published values (default {DEFAULT_TOLERANCE:g}; 0 accepts the "
+                             "published bytes only)")
     verify.set_defaults(run=_verify)
     return parser
 
@@ -387,6 +422,14 @@ def _message(error: BaseException) -> str:
     if isinstance(error, OSError) and error.filename is None and error.strerror:
         return error.strerror
     return str(error)
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether `error` is XLA's out-of-memory (`RESOURCE_EXHAUSTED`), raised by JAX as a
+    `JaxRuntimeError` when a buffer cannot be allocated."""
+    jax = sys.modules.get("jax")
+    return (jax is not None and isinstance(error, jax.errors.JaxRuntimeError)
+            and "RESOURCE_EXHAUSTED" in str(error))
 
 
 def main(argv=None) -> int:
@@ -411,6 +454,11 @@ def main(argv=None) -> int:
         parser.exit(1, f"{prefix}{_message(error)}\n")
     except MemoryError:
         parser.exit(1, f"{prefix}out of memory\n")
+    except Exception as error:  # noqa: BLE001 - only an accelerator's or XLA's out-of-memory
+        if not _out_of_memory(error):
+            raise
+        parser.exit(1, f"{prefix}out of memory (the device could not allocate what this run "
+                       f"needs: try a smaller --num-samples, or a folder output)\n")
     except KeyboardInterrupt:
         parser.exit(130, f"mnist1d-jax {namespace.command}: interrupted\n")
     except Terminated:

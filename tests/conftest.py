@@ -16,12 +16,25 @@ def _no_compilation_cache(monkeypatch):
     monkeypatch.setenv("MNIST1D_JAX_NO_CACHE", "1")
 
 
+PUBLISHED_URL = "https://github.com/greydanus/mnist1d/raw/master/mnist1d_data.pkl"
+
+
+def published_pickle_path() -> pathlib.Path:
+    """Where the published `mnist1d_data.pkl` is read from: `MNIST1D_REFERENCE_PKL`, or
+    `../shared/reference/` beside the clone."""
+    return pathlib.Path(os.environ.get("MNIST1D_REFERENCE_PKL", DEFAULT_PKL))
+
+
 @pytest.fixture(scope="session")
 def reference_pickle():
-    """The original published dataset; a missing file skips locally but fails on CI."""
-    path = pathlib.Path(os.environ.get("MNIST1D_REFERENCE_PKL", DEFAULT_PKL))
+    """The original published dataset; a missing file skips locally (saying how to get it) but
+    fails on CI. Parity with the installed reference package is tested without it
+    (test_parity.py)."""
+    path = published_pickle_path()
     if not path.exists():
-        message = f"reference pickle not found at {path} (set MNIST1D_REFERENCE_PKL)"
+        message = (f"the published MNIST-1D pickle is not at {path}: download it with "
+                   f"`curl -L -o mnist1d_data.pkl {PUBLISHED_URL}` and set "
+                   f"MNIST1D_REFERENCE_PKL=$PWD/mnist1d_data.pkl")
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

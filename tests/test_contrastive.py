@@ -57,9 +57,12 @@ def test_generator_views_share_class_and_template_with_independent_draws():
 def test_training_runs_and_lowers_the_loss(views):
     data = mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(num_samples=1000),
                                          dtype="float32")
-    params, losses = cl.train(jax.random.key(0), data, views=views, epochs=4, batch_size=50)
-    assert losses.shape == (4,) and np.isfinite(losses).all()
-    assert losses[-1] < losses[0] - 0.1 and losses[-1] < np.log(50)  # below chance
+    # The loss falls from chance (log 50) by 0.38-0.88 in 16 epochs over seeds 0-5 for every kind
+    # of view ("both" is the slowest: 0.04-0.31 after 8 epochs); without learning it moves by
+    # 0.003 at most. A margin of 0.15 leaves room for other machines' rounding.
+    params, losses = cl.train(jax.random.key(0), data, views=views, epochs=16, batch_size=50)
+    assert losses.shape == (16,) and np.isfinite(losses).all()
+    assert losses[-1] < losses[0] - 0.15 and losses[-1] < np.log(50)  # below chance
     layers = cl.features(params, data["x_test"])
     assert [f.shape[1] for f in layers] == [19 * 25, 10 * 25, 125, 125, 16]
 

@@ -6,11 +6,12 @@ import pytest
 from conftest import max_abs_diff, reference_args
 
 import mnist1d_jax
+from mnist1d_jax.verify import REBUILD_TOLERANCE
 
 FLOAT_KEYS = ("x", "x_test", "t")
 
 
-@pytest.mark.parametrize("dtype, tolerance", [("float64", 1e-12), ("float32", 1e-4)])
+@pytest.mark.parametrize("dtype, tolerance", [("float64", REBUILD_TOLERANCE), ("float32", 1e-4)])
 def test_reference_dataset_reproduces_published_pickle(reference_pickle, dtype, tolerance):
     data = mnist1d_jax.reference_dataset(dtype=dtype)
     for key in FLOAT_KEYS:
@@ -21,6 +22,20 @@ def test_reference_dataset_reproduces_published_pickle(reference_pickle, dtype, 
         np.testing.assert_array_equal(data[key], reference_pickle[key])
     for key in ("x", "t", "y"):
         np.testing.assert_array_equal(data["templates"][key], reference_pickle["templates"][key])
+
+
+def test_the_default_dataset_matches_the_installed_reference_package():
+    """Parity of the published dataset's arguments without the published file: this runs in any
+    clone (the reference package is a test dependency)."""
+    expected = mnist1d.data.make_dataset(mnist1d.data.get_dataset_args())
+    data = mnist1d_jax.reference_dataset()
+    for key in FLOAT_KEYS:
+        assert data[key].shape == expected[key].shape, key
+        assert max_abs_diff(data[key], expected[key]) <= REBUILD_TOLERANCE, key
+    for key in ("y", "y_test"):
+        np.testing.assert_array_equal(data[key], expected[key])
+    for key in ("x", "t", "y"):
+        np.testing.assert_array_equal(data["templates"][key], expected["templates"][key])
 
 
 NON_DEFAULT = [

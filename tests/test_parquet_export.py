@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 import pytest
-from conftest import DEFAULT_PKL
+from conftest import published_pickle_path
 
 import mnist1d_jax
 from mnist1d_jax import cli
@@ -21,7 +21,7 @@ def hf(monkeypatch, tmp_path):
 def test_the_published_dataset_reads_back_through_datasets(reference_pickle, tmp_path, hf,
                                                           capsys):
     out = tmp_path / "mnist1d"
-    assert cli.main(["export", "--format", "parquet", str(out), "--from", str(DEFAULT_PKL)]) == 0
+    assert cli.main(["export", "--format", "parquet", str(out), "--from", str(published_pickle_path())]) == 0
     files = {split: str(out / split_file(split)) for split in ("train", "test")}
     loaded = hf("parquet", data_files=files)
     features = loaded["train"].features
@@ -50,7 +50,7 @@ def test_a_generated_dataset_and_the_cli_flags(tmp_path, hf, capsys):
     assert cli.main(["export", "--format", "parquet", str(out), "--num-samples", "300"]) == 0
     with pytest.raises(SystemExit) as done:
         cli.main(["export", "--format", "parquet", str(tmp_path / "x"), "--from",
-                  str(DEFAULT_PKL), "--seed", "3"])
+                  str(published_pickle_path()), "--seed", "3"])
     assert done.value.code == 2 and "--from exports a file as it is" in capsys.readouterr().err
 
 
