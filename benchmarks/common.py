@@ -52,7 +52,7 @@ def parse_counts(doc: str, argv=None, **defaults: int) -> argparse.Namespace:
 
 def write_json(path, payload: dict) -> None:
     """Writes `payload` (plus the machine description) as indented JSON, atomically."""
-    from mnist1d_jax.io import atomic_open
+    from mnist1d_jax.outputs import atomic_open
 
     with atomic_open(path, "w") as handle:
         json.dump({**payload, "machine": machine()}, handle, indent=2)

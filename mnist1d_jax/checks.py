@@ -6,6 +6,7 @@ traced, compiled or allocated. The dataset arguments' own checks live with them 
 
 from __future__ import annotations
 
+import collections.abc
 import math
 import numbers
 
@@ -79,6 +80,33 @@ def check_positive_int(value, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_index(index, length: int, name: str = "index") -> int:
+    """A record index: an integer (Python's or NumPy's; never a bool, float or string) in
+    `[0, length)`, as a Python int. `TypeError`/`IndexError` naming `name` otherwise."""
+    if not is_integer(index):
+        raise TypeError(f"{name} must be an integer in [0, {length}); got {index!r}")
+    if not 0 <= index < length:
+        raise IndexError(f"{name} must be in [0, {length}); got {index}")
+    return int(index)
+
+
+def check_indices(indices, length: int, name: str = "indices") -> np.ndarray:
+    """A 1-D sequence of record indices (each as `check_index`) as an int64 array (c,)."""
+    if isinstance(indices, np.ndarray):
+        if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
+            raise TypeError(f"{name} must be a 1-D sequence of integers; got an array of "
+                            f"{indices.dtype} and shape {indices.shape}")
+        if indices.size and (indices.min() < 0 or indices.max() >= length):
+            raise IndexError(f"{name} must be in [0, {length}); got {indices.min()} .. "
+                             f"{indices.max()}")
+        return indices.astype(np.int64)
+    if isinstance(indices, (str, bytes)) or not isinstance(indices, collections.abc.Sequence):
+        raise TypeError(f"{name} must be a 1-D sequence of integers; got {indices!r}")
+    for position, index in enumerate(indices):
+        check_index(index, length, f"{name}[{position}]")
+    return np.asarray(indices, np.int64).reshape(-1)
 
 
 def check_sharding(sharding, batch_size: int):

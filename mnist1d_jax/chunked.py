@@ -31,7 +31,8 @@ import numpy as np
 from . import recipe, stats
 from .args import NUM_CLASSES, Layout, as_args
 from .checks import check_count, check_key, check_memory, platform
-from .io import atomic_folder, check_output, write_folder_metadata
+from .io import write_folder_metadata
+from .outputs import atomic_folder, check_output
 from .templates import get_templates
 
 ARRAYS = ("x", "x_test", "y", "y_test", "t")
@@ -70,7 +71,7 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
 
     Args:
       path: the folder to create; an existing one is replaced atomically only if this package
-        wrote it (`io.check_output`).
+        wrote it (`outputs.check_output`).
       key: a JAX key; `None` means `jax.random.key(args.seed)`.
       args: `DatasetArgs`, a mapping, or `None`.
       chunk_size: examples generated (and held in memory) at a time, in `[1, 2**24]`.

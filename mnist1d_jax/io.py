@@ -1,46 +1,33 @@
-"""Saving and loading datasets: `.pkl` (the reference's layout), `.npz`, folders of `.npy` files.
+"""Datasets as files: `.pkl` (the reference's layout), `.npz`, folders of `.npy` files; the
+checks of what is read.
 
-What is promised:
-
-- Loading never executes code: pickles go through an unpickler that admits only NumPy arrays,
-  dtypes and scalars and Python's plain containers, numbers and strings; `.npz` and `.npy` are
-  read with `allow_pickle=False`. Everything loaded is checked (shapes, dtypes, label range,
-  recorded arguments against the arrays); a bad file is a `ValueError` naming it and the problem.
-- Writing never destroys what this package did not write: an existing output may be replaced
-  only if it is a dataset of the requested kind (a file that loads as one, or a folder carrying
-  this package's `mnist1d_jax.json` and nothing else). The working directory and its parents, the
-  home folder, filesystem roots, symbolic links and non-regular files are never replaced.
-- Writes are atomic: a temporary beside the target, renamed at the end. Temporaries are named
-  `.NAME.PID-TOKEN.mnist1d-jax-tmp`; one left by a killed process is removed by the next write to
-  the same path. Files and folders get the permissions `open()` and `mkdir()` give under the
-  user's umask. Errors name the path the user gave, never a temporary.
+- Loading never executes code (`unpickle.safe_unpickle` for pickles; `.npz` and `.npy` with
+  `allow_pickle=False`), refuses what is not a regular file or folder, and bounds what a pickle's
+  containers expand to by the file's size. Everything loaded is checked (shapes, dtypes, label
+  range, recorded arguments against the arrays); a bad file is a `ValueError` naming it and the
+  problem.
+- Writing passes `outputs.check_output` and is atomic (see `outputs`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import os
 import pickle
-import re
-import secrets
-import shutil
 import stat
 
 import numpy as np
 
 from .args import NUM_CLASSES, as_args
+from .outputs import (FOLDER_FORMAT, FOLDER_META, atomic_folder, atomic_open, check_input,
+                      check_output)
+from .unpickle import check_expanded_size, safe_unpickle
 
 DATA_KEYS = ("x", "x_test", "y", "y_test", "t")
 TEMPLATE_KEYS = ("x", "t", "y")
 FORMATS = (".pkl", ".npz")
-TEMP_MARK = ".mnist1d-jax-tmp"
-FOLDER_META = "mnist1d_jax.json"
-FOLDER_FORMAT = "mnist1d-jax dataset folder"
 FOLDER_FILES = frozenset({f"{k}.npy" for k in DATA_KEYS}
                          | {f"templates_{k}.npy" for k in TEMPLATE_KEYS} | {FOLDER_META})
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def check_format(path) -> str:
@@ -53,199 +40,6 @@ def check_format(path) -> str:
         raise ValueError(f"path must end in one of {', '.join(FORMATS)}, or have no extension "
                          f"(a folder of .npy files); got {os.fspath(path)!r}")
     return ext
-
-
-# ---------------------------------------------------------------------------------------------
-# Where output may go
-
-
-def _protected(target: str) -> bool:
-    """The working directory or one of its parents, the home folder, or a mount point (`/`)."""
-    real = os.path.realpath(target)
-    cwd = os.path.realpath(os.getcwd())
-    parents = {cwd}
-    while os.path.dirname(cwd) != cwd:
-        cwd = os.path.dirname(cwd)
-        parents.add(cwd)
-    home = os.path.realpath(os.path.expanduser("~"))
-    return real in parents or real == home or os.path.ismount(real)
-
-
-def _is_our_folder(target: str) -> tuple[bool, str]:
-    """Whether a folder was written by this package and holds nothing else, and why not."""
-    try:
-        with open(os.path.join(target, FOLDER_META)) as handle:
-            meta = json.load(handle)
-    except (OSError, ValueError):
-        return False, f"it has no readable {FOLDER_META}, so this package did not write it"
-    if not isinstance(meta, dict) or meta.get("format") != FOLDER_FORMAT:
-        return False, f"its {FOLDER_META} is not this package's"
-    others = sorted(set(os.listdir(target)) - FOLDER_FILES)
-    if others:
-        return False, f"it holds files this package did not write: {others[:5]}"
-    return True, ""
-
-
-def _replaceable(given: str, target: str, kind: str) -> None:
-    """Raises `ValueError` unless the existing `target` is output of the requested `kind`."""
-    mode = os.lstat(target).st_mode
-    refuse = f"refusing to replace {given!r}: "
-    if stat.S_ISLNK(mode):
-        raise ValueError(refuse + "it is a symbolic link")
-    if kind == "folder":
-        if not stat.S_ISDIR(mode):
-            raise ValueError(refuse + "it is not a folder (a path without extension is written "
-                                      "as a folder of .npy files)")
-        ours, why = _is_our_folder(target)
-        if not ours:
-            raise ValueError(refuse + why)
-        return
-    if stat.S_ISDIR(mode):
-        raise ValueError(refuse + "it is a folder")
-    if not stat.S_ISREG(mode):
-        raise ValueError(refuse + "it is not a regular file")
-    if kind == ".png":
-        with open(target, "rb") as handle:
-            if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
-                raise ValueError(refuse + "it is not a PNG file")
-        return
-    try:
-        load(target)
-    except ValueError:
-        raise ValueError(refuse + f"it is not an MNIST-1D dataset {kind} file") from None
-
-
-def check_output(path, kind: str | None = None) -> None:
-    """Checks, before anything is generated, that `path` may be written as `kind` (`.pkl`,
-    `.npz`, `folder` or `.png`; from the extension when `None`).
-
-    Raises:
-      ValueError: the path is protected, its folder is missing, or something not written by this
-        package stands there (see the module docstring).
-      PermissionError: its folder is not writable.
-    """
-    given = os.fspath(path)
-    kind = check_format(given) if kind is None else kind
-    target = os.path.abspath(given)
-    if _protected(target):
-        raise ValueError(f"refusing to write {given!r}: it is the working directory or one of its "
-                         "parents, the home folder or a filesystem root")
-    parent = os.path.dirname(target)
-    if not os.path.isdir(parent):
-        raise ValueError(f"cannot write {given!r}: folder {parent!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES,
-                              f"cannot write {given!r}: folder {parent!r} is not writable")
-    if os.path.lexists(target):
-        _replaceable(given, target, kind)
-
-
-# ---------------------------------------------------------------------------------------------
-# Atomic writes
-
-
-def _temporary(target: str, role: str = "") -> str:
-    parent, name = os.path.split(target)
-    return os.path.join(parent, f".{name}.{os.getpid()}-{secrets.token_hex(4)}{role}{TEMP_MARK}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
-
-
-def remove_stale_temporaries(path) -> list[str]:
-    """Removes the temporaries of earlier writes to `path` whose process no longer runs (a run
-    killed with SIGKILL leaves its temporary). Returns the names removed."""
-    parent, name = os.path.split(os.path.abspath(os.fspath(path)))
-    pattern = re.compile(rf"\.{re.escape(name)}\.(\d+)-[0-9a-f]{{8}}(\.old)?{re.escape(TEMP_MARK)}")
-    removed = []
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(parent):
-            match = pattern.fullmatch(entry.name)
-            if match is None or _alive(int(match.group(1))):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-            removed.append(entry.name)
-    return removed
-
-
-def _named(error: OSError, given: str) -> OSError:
-    """`error` re-raised naming the user's path instead of a temporary."""
-    return OSError(error.errno, f"could not write {given!r}: "
-                                f"{error.strerror or error.__class__.__name__}")
-
-
-@contextlib.contextmanager
-def atomic_open(path, mode: str = "wb"):
-    """Opens a temporary file beside `path`; on success it is fsynced and renamed to `path`.
-
-    The file gets the permissions `open()` gives (0666 less the umask). On any exception the
-    temporary is removed and an existing file at `path` is untouched; `OSError`s name `path`.
-    Callers check the target first (`check_output`).
-    """
-    given = os.fspath(path)
-    target = os.path.abspath(given)
-    remove_stale_temporaries(target)
-    tmp = _temporary(target)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as error:
-        raise _named(error, given) from None
-    try:
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException as error:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(error, OSError):
-            raise _named(error, given) from None
-        raise
-
-
-@contextlib.contextmanager
-def atomic_folder(path):
-    """Yields a temporary folder beside `path`; on success it replaces `path`.
-
-    An existing folder at `path` (checked to be this package's by `check_output`) is moved aside
-    and deleted only after the new folder is in place. The folder gets the permissions `mkdir()`
-    gives under the umask. On any exception the temporary folder is removed and `path` is
-    untouched; `OSError`s name `path`.
-    """
-    given = os.fspath(path)
-    target = os.path.abspath(given.rstrip("/") or given)
-    remove_stale_temporaries(target)
-    tmp = _temporary(target)
-    try:
-        os.mkdir(tmp, 0o777)
-    except OSError as error:
-        raise _named(error, given) from None
-    try:
-        yield tmp
-        aside = None
-        if os.path.lexists(target):
-            aside = _temporary(target, ".old")
-            os.replace(target, aside)
-        os.replace(tmp, target)
-        if aside is not None:
-            shutil.rmtree(aside)
-    except BaseException as error:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(error, OSError):
-            raise _named(error, given) from None
-        raise
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,61 +151,6 @@ def _check_recorded(recorded, data: dict, bad) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# Restricted unpickling
-
-
-def _numpy_core():
-    try:
-        from numpy import _core as core  # NumPy 2
-    except ImportError:  # pragma: no cover - NumPy 1
-        from numpy import core
-    return core
-
-
-def _reconstruct(cls, shape, dtype):
-    """NumPy's `_reconstruct`, for `ndarray` itself and the empty shape its pickles use only."""
-    if cls is not np.ndarray or int(np.prod(shape)) > 1:
-        raise pickle.UnpicklingError("refusing an array reconstruction that is not NumPy's own")
-    return _numpy_core().multiarray._reconstruct(cls, shape, dtype)
-
-
-def _latin1(text, encoding="latin1"):
-    """`_codecs.encode` as pickle protocol 2 uses it for bytes: latin-1 only."""
-    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
-        raise pickle.UnpicklingError("refusing a codec other than latin-1")
-    return text.encode("latin1")
-
-
-def _allowed_globals() -> dict:
-    core = _numpy_core()
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-               ("_codecs", "encode"): _latin1}
-    for module in ("numpy.core", "numpy._core"):
-        allowed[(f"{module}.multiarray", "_reconstruct")] = _reconstruct
-        allowed[(f"{module}.multiarray", "scalar")] = core.multiarray.scalar
-        allowed[(f"{module}.numeric", "_frombuffer")] = core.numeric._frombuffer
-    return allowed
-
-
-class _DatasetUnpickler(pickle.Unpickler):
-    """Admits only the globals a dataset pickle needs (NumPy arrays, dtypes and scalars); every
-    other global, and so every other object's construction, is refused before it runs."""
-
-    def find_class(self, module, name):
-        allowed = _allowed_globals().get((module, name))
-        if allowed is None:
-            raise pickle.UnpicklingError(
-                f"it refers to {module}.{name}; a dataset pickle holds only NumPy arrays, dtypes "
-                "and scalars, dicts, lists, tuples, numbers and strings, so it was not loaded")
-        return allowed
-
-
-def safe_unpickle(handle):
-    """Reads one pickle from a binary file object with `_DatasetUnpickler`."""
-    return _DatasetUnpickler(handle).load()
-
-
-# ---------------------------------------------------------------------------------------------
 # Saving and loading
 
 
@@ -487,6 +226,15 @@ def _read_npz(path) -> dict:
     return data
 
 
+def _read_pickle(path) -> dict:
+    """A pickle read safely, its containers bounded by the file's size (an honest pickle spends
+    at least a byte per element; memo references can make a small file expand without bound)."""
+    with open(path, "rb") as handle:
+        data = safe_unpickle(handle)
+        check_expanded_size(data, os.fstat(handle.fileno()).st_size + 1024)
+    return data
+
+
 def _read(path, kind: str):
     mode = os.stat(path).st_mode
     if kind == "folder":
@@ -496,28 +244,30 @@ def _read(path, kind: str):
         return _read_folder(path)
     if stat.S_ISDIR(mode):
         raise ValueError("it is a folder")
-    if kind == ".npz":
-        return _read_npz(path)
-    with open(path, "rb") as handle:
-        return safe_unpickle(handle)
+    return _read_npz(path) if kind == ".npz" else _read_pickle(path)
 
 
-def load(path) -> dict:
+def load(path, kind: str | None = None) -> dict:
     """Reads a dataset written by `save`, `write_dataset` or the reference, safely and checked.
 
     Pickles are read without executing anything (see the module docstring); folders are opened
     memory-mapped. The result has an `args` dict when the writer recorded one.
 
+    Args:
+      path: a `.pkl`, `.npz` or folder.
+      kind: `.pkl`, `.npz` or `folder` whatever the name (`compat` reads pickles under any
+        name, as the reference does); default from the extension.
+
     Raises:
-      ValueError: an unknown extension, a file that is not a valid MNIST-1D dataset (truncated,
-        corrupted, inconsistent, or a pickle that would run code), naming `path` and the problem.
+      ValueError: an unknown extension, a special file (FIFO, device), a file that is not a valid
+        MNIST-1D dataset (truncated, corrupted, inconsistent, or a pickle that would run code or
+        expand beyond its size), naming `path` and the problem.
       FileNotFoundError: nothing at `path`.
       OSError: the file could not be read (permissions, I/O errors).
     """
     given = os.fspath(path)
-    kind = check_format(given)
-    if not os.path.exists(given):
-        raise FileNotFoundError(errno.ENOENT, f"no dataset at {given!r}")
+    kind = check_format(given) if kind is None else kind
+    check_input(given)
     try:
         data = _read(given, kind)
     except OSError:

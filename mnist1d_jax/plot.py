@@ -93,7 +93,7 @@ def plot_overview(data: dict, per_class: int = 4, zoom: float | None = None,
 
 def save_figure(fig, path) -> None:
     """Saves a figure as PNG atomically and closes it."""
-    from .io import atomic_open
+    from .outputs import atomic_open
 
     with atomic_open(path) as handle:
         fig.savefig(handle, format="png", dpi=80)

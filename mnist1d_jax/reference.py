@@ -16,7 +16,8 @@ from . import recipe
 from .args import SCALE_FIELDS, as_args
 from .checks import check_memory, platform
 from .draws import Draws
-from .io import check_format, check_output, load, save
+from .io import check_format, load, save
+from .outputs import check_output
 from .templates import get_templates
 
 
@@ -168,7 +169,7 @@ def get_dataset(args=None, path=None, regenerate: bool = False) -> dict:
             raise ValueError(f"{os.fspath(path)!r} holds a dataset made with other arguments "
                              f"({problem}); pass regenerate=True to replace it, or another path")
         return data
-    check_output(path)
+    check_output(path, check_format(path))
     data = reference_dataset(args)
     save(data, path, args)
     return {**data, "args": args.as_dict()}

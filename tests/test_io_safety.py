@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import cli, io
+from mnist1d_jax import cli, io, outputs
 
 SMALL = mnist1d_jax.get_dataset_args(num_samples=100)
 
@@ -93,9 +93,9 @@ def test_honest_pickles_of_every_protocol_load(tmp_path, small, protocol):
 def test_published_and_reference_package_files_load(tmp_path, small, reference_pickle):
     import mnist1d.data
 
-    from conftest import DEFAULT_PKL, reference_args
+    from conftest import published_pickle_path, reference_args
 
-    published = io.load(os.environ.get("MNIST1D_REFERENCE_PKL", DEFAULT_PKL))
+    published = io.load(published_pickle_path())
     np.testing.assert_array_equal(published["x"], reference_pickle["x"])
     theirs = mnist1d.data.make_dataset(reference_args(num_samples=100))
     mnist1d.utils.to_pickle(theirs, tmp_path / "theirs.pkl")
@@ -261,7 +261,7 @@ def test_folders_and_files_that_are_not_datasets_are_never_replaced(tmp_path, sm
         with pytest.raises(ValueError, match=f"refusing to replace '.*{target.name}': {message}"):
             io.save(small, target)
     with pytest.raises(ValueError, match="not a PNG file"):
-        io.check_output(tmp_path / "picture.png", ".png")
+        outputs.check_output(tmp_path / "picture.png", ".png")
     assert _tree(tmp_path) == before
 
 
@@ -283,7 +283,7 @@ def test_symlinks_devices_and_fifos_are_never_replaced(tmp_path, small):
     with pytest.raises(ValueError, match="not a regular file"):
         io.save(small, tmp_path / "fifo.npz")
     with pytest.raises(ValueError, match="is not a folder"):
-        io.check_output("/dev/null")
+        outputs.check_output("/dev/null", "folder")
     assert os.path.islink(tmp_path / "link.pkl")
     assert stat.S_ISFIFO(os.lstat(tmp_path / "fifo.npz").st_mode)
 
@@ -367,7 +367,7 @@ def test_a_full_disk_names_the_users_path_and_leaves_nothing(tmp_path, small, mo
     monkeypatch.setattr(np, "save", full)
     with pytest.raises(OSError) as info:
         io.save(small, tmp_path / name)
-    assert str(tmp_path / name) in str(info.value) and io.TEMP_MARK not in str(info.value)
+    assert str(tmp_path / name) in str(info.value) and outputs.TEMP_MARK not in str(info.value)
     assert "No space left on device" in str(info.value)
     assert os.listdir(tmp_path) == []
     if name == "d.pkl":  # the command line: one line, exit 1

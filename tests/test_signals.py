@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import chunked, io
+from mnist1d_jax import chunked, io, outputs
 
 # Writes a folder in many small chunks, announcing on stdout when the first chunk is written
 # (the temporary then exists), then slowing down so that the signal arrives mid-run.
@@ -40,7 +40,7 @@ def _start(tmp_path, out):
 
 
 def _temporaries(tmp_path):
-    return sorted(name for name in os.listdir(tmp_path) if name.endswith(io.TEMP_MARK))
+    return sorted(name for name in os.listdir(tmp_path) if name.endswith(outputs.TEMP_MARK))
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +90,13 @@ def test_sigkill_leaves_a_recognisable_temporary_that_the_next_run_removes(tmp_p
 
 
 def test_a_running_writers_temporary_is_not_removed(tmp_path):
-    live = tmp_path / f".d.{os.getpid()}-0123abcd{io.TEMP_MARK}"
+    live = tmp_path / f".d.{os.getpid()}-0123abcd{outputs.TEMP_MARK}"
     live.mkdir()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    stale = tmp_path / f".d.{dead}-89abcdef{io.TEMP_MARK}"
+    stale = tmp_path / f".d.{dead}-89abcdef{outputs.TEMP_MARK}"
     stale.write_bytes(b"partial")
     unrelated = tmp_path / f".d.{dead}-89abcdef.tmp"
     unrelated.write_bytes(b"someone else's")
-    assert io.remove_stale_temporaries(tmp_path / "d") == [stale.name]
+    assert outputs.remove_stale_temporaries(tmp_path / "d") == [stale.name]
     assert live.exists() and unrelated.exists() and not stale.exists()

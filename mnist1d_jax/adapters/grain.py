@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..args import as_args
-from ..checks import check_count
+from ..checks import check_count, check_index, check_indices
 from ..dataset import sample_rows
 from ..extras import require
 from ._keys import key_data, wrap
@@ -44,20 +44,16 @@ class MNIST1DSource:
     def __len__(self) -> int:
         return self.num_records
 
-    def _indices(self, indices) -> np.ndarray:
-        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
-        if indices.size and (indices.min() < 0 or indices.max() >= self.num_records):
-            raise IndexError(f"record indices must be in [0, {self.num_records}); got "
-                             f"{indices.min()} .. {indices.max()}")
-        return indices
-
     def get_batch(self, indices: Sequence[int]) -> dict:
-        """Records `indices` stacked, in one JAX call: `x` (c, F) float32, `y` (c,) int32."""
-        rows = sample_rows(wrap(*self._key), self.args, self._indices(indices))
+        """Records `indices` (a 1-D sequence of integers in `[0, len(self))`) stacked, in one JAX
+        call: `x` (c, F) float32, `y` (c,) int32."""
+        indices = check_indices(indices, self.num_records)
+        rows = sample_rows(wrap(*self._key), self.args, indices)
         return {"x": np.asarray(rows["x"]), "y": np.asarray(rows["y"])}
 
     def __getitem__(self, index: int) -> dict:
-        batch = self.get_batch([index])
+        """Record `index`: an integer in `[0, len(self))` (Python's or NumPy's)."""
+        batch = self.get_batch([check_index(index, self.num_records)])
         return {"x": batch["x"][0], "y": batch["y"][0]}
 
     def _getitems(self, indices: Sequence[int]) -> list[dict]:

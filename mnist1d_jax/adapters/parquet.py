@@ -14,7 +14,8 @@ import os
 import numpy as np
 
 from ..extras import require
-from ..io import atomic_folder, check_dataset, check_output
+from ..io import check_dataset
+from ..outputs import EXPORT_CARD, EXPORT_MARK, EXPORT_SPLITS, atomic_folder, check_output
 
 require("parquet", "mnist1d_jax.adapters.parquet", "pyarrow")
 
@@ -22,12 +23,11 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 SPLITS = {"train": ("x", "y"), "test": ("x_test", "y_test")}
-MARK = "Written by `mnist1d-jax export`."
 
 
 def split_file(split: str) -> str:
     """The path of a split's file inside an export folder."""
-    return os.path.join("data", f"{split}-00000-of-00001.parquet")
+    return EXPORT_SPLITS[split]
 
 
 def table(x, y) -> pa.Table:
@@ -44,24 +44,8 @@ def _card(counts: dict, width: int, note: str) -> str:
     return (f"---\ndataset_info:\n  features:\n  - name: x\n    sequence: float64\n"
             f"  - name: 'y'\n    dtype: int64\n  splits:\n{splits}configs:\n"
             f"- config_name: default\n  data_files:\n{files}license: apache-2.0\n---\n\n"
-            f"# MNIST-1D\n\n{MARK} {note}\nEach example is a signal `x` of {width} points and "
+            f"# MNIST-1D\n\n{EXPORT_MARK} {note}\nEach example is a signal `x` of {width} points and "
             f"its class `y` (0-9).\n")
-
-
-def _check_replaceable(out: str) -> None:
-    """An existing `out` is replaced only if it is an earlier export (`ValueError` otherwise)."""
-    expected = {"README.md"} | {split_file(split) for split in SPLITS}
-    found = set()
-    if os.path.isdir(out) and not os.path.islink(out):
-        for folder, _, names in os.walk(out):
-            found |= {os.path.relpath(os.path.join(folder, n), out) for n in names}
-    ours = found == expected
-    if ours:
-        with open(os.path.join(out, "README.md"), encoding="utf-8") as handle:
-            ours = MARK in handle.read()
-    if not ours:
-        raise ValueError(f"refusing to replace {out!r}: it is not an earlier mnist1d-jax export "
-                         "(choose a new folder)")
 
 
 def export_parquet(data: dict, out, note: str = "") -> dict:
@@ -69,15 +53,12 @@ def export_parquet(data: dict, out, note: str = "") -> dict:
     folder `out` atomically; `note` goes into the dataset card. Returns {split: file path}."""
     data = check_dataset(data)
     given = os.fspath(out)
-    if os.path.lexists(given):
-        _check_replaceable(given)
-    else:
-        check_output(given, "folder")  # not a protected path; its folder exists and is writable
+    check_output(given, "parquet")
     counts = {split: len(data[y]) for split, (_, y) in SPLITS.items()}
     with atomic_folder(given) as folder:
         os.mkdir(os.path.join(folder, "data"))
         for split, (x, y) in SPLITS.items():
             pq.write_table(table(data[x], data[y]), os.path.join(folder, split_file(split)))
-        with open(os.path.join(folder, "README.md"), "w", encoding="utf-8") as handle:
+        with open(os.path.join(folder, EXPORT_CARD), "w", encoding="utf-8") as handle:
             handle.write(_card(counts, data["x"].shape[1], note))
     return {split: os.path.join(given, split_file(split)) for split in SPLITS}

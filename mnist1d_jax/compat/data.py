@@ -52,7 +52,7 @@ def get_dataset(args, path=None, verbose=True, download=True, regenerate=False, 
     if os.path.lexists(path) and not regenerate:
         if download and verbose:
             print("File already exists. Skipping download.")
-        data = load(path)
+        data = load(path, ".pkl")  # the reference reads a pickle whatever the file's name
         data.pop("args", None)
         if verbose:
             print(f"Successfully loaded data from {path}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import pickle
 import random
 
 import numpy as np
 
-from ..io import atomic_open, check_output, safe_unpickle
+from ..outputs import atomic_open, check_input, check_output, marked_pickle
+from ..unpickle import safe_unpickle
 from .transform import transform
 
 
@@ -20,21 +20,28 @@ def set_seed(seed) -> None:
 
 
 def to_pickle(thing, path) -> None:
-    """Pickles `thing` to `path` (protocol 3, as the reference), atomically. An existing file is
-    replaced only if it is an MNIST-1D dataset (`ValueError` otherwise)."""
-    check_output(path, ".pkl")
+    """Pickles `thing` to `path` (protocol 3, as the reference; any file name), atomically. The
+    pickle carries a mark of this function that every reader skips (`outputs.marked_pickle`). An
+    existing file is replaced only if this function wrote it, or it is an MNIST-1D dataset
+    (`ValueError` otherwise: a foreign file is never replaced)."""
+    check_output(path, "pickle")
     with atomic_open(path) as handle:
-        pickle.dump(thing, handle, protocol=3)
+        handle.write(marked_pickle(thing))
 
 
 def from_pickle(path):
-    """Reads a pickle of data (NumPy arrays, numbers, strings, dicts, lists, tuples) without
-    executing anything; a pickle that would import or call anything else raises `ValueError`."""
-    with open(path, "rb") as handle:
+    """Reads a pickle of data (NumPy arrays, numbers, strings, bytes, dicts, lists, tuples, sets,
+    complex numbers, ranges, bytearrays, slices: the plain values `to_pickle` writes) under any
+    file name, without executing anything; a pickle that would import or call anything else
+    raises `ValueError`."""
+    with open(check_input(path), "rb") as handle:
         try:
-            return safe_unpickle(handle)
-        except (pickle.UnpicklingError, EOFError) as error:
-            raise ValueError(f"{os.fspath(path)!r} was not loaded: {error}") from None
+            return safe_unpickle(handle, plain=True)
+        except OSError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any failure of untrusted bytes
+            problem = str(error) or type(error).__name__
+            raise ValueError(f"{os.fspath(path)!r} was not loaded: {problem}") from None
 
 
 class ObjectView:
