@@ -288,6 +288,20 @@ def test_out_of_memory_in_the_cli_is_one_line_with_exit_1(tmp_path, capsys, monk
     assert len(err.splitlines()) == 1 and not (tmp_path / "d.npz").exists()
 
 
+@pytest.mark.parametrize("command", [["generate", "--out", "big.npz"],
+                                     ["export", "--format", "parquet", "big"]])
+def test_out_of_memory_under_a_memory_limit_is_one_line(tmp_path, command):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    done = subprocess.run([sys.executable, "-m", "mnist1d_jax", *command, "--num-samples",
+                           "2000000"], preexec_fn=limit, capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path, env={**os.environ, "MNIST1D_JAX_NO_CACHE": "1"})
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.startswith(f"mnist1d-jax {command[0]}: error: out of memory")
+    assert len(done.stderr.splitlines()) == 1 and sorted(os.listdir(tmp_path)) == []
+
+
 def test_check_output_knows_its_kinds():
     with pytest.raises(ValueError, match="kind must be one of"):
         check_output("x.pkl", "pdf")
