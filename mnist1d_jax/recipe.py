@@ -90,9 +90,13 @@ def stream_examples(key, indices, seq_permutation, args, dtype):
 
 
 def normalise(x, mean, scale):
-    """`(x - mean) / scale`, NumPy or JAX, where `scale = stats.divisor(std)` (a zero std read as
-    1, so a dataset without variance is centred, not NaN)."""
-    return (x - mean) / scale
+    """`(x - mean) * (1 / scale)`, NumPy or JAX, where `scale = stats.divisor(std)` (a zero std
+    read as 1, so a dataset without variance is centred, not NaN).
+
+    A product with the reciprocal, not a division: XLA rewrites a division by a scalar as that
+    product in some programs and not in others (a jitted function returning only `x` of a
+    dataset did, the whole dataset did not), which changed the last bit between them."""
+    return (x - mean) * (1 / scale)
 
 
 def normalise_by_population(x, args, dtype):

@@ -52,6 +52,19 @@ def test_make_dataset_eager_jitted_and_closed_over_are_bit_identical(args):
         assert _same(data, eager), name
 
 
+@pytest.mark.parametrize("args", ARGS, ids=["default", "other"])
+def test_a_jitted_part_of_a_dataset_is_the_same_bits_as_the_whole(args):
+    """XLA prunes what a jitted function does not return, and fuses the rest anew."""
+    key = jax.random.key(0)
+    whole = mnist1d_jax.make_dataset(key, args)
+    for name in ("x", "x_test", "t", "y"):
+        part = jax.jit(lambda k: mnist1d_jax.make_dataset(k, args)[name])(key)
+        np.testing.assert_array_equal(part, whole[name], err_msg=name)
+    batch = mnist1d_jax.sample_batch(key, args, 1000)
+    np.testing.assert_array_equal(jax.jit(lambda k: mnist1d_jax.sample_batch(k, args, 1000)["x"])
+                                  (key), batch["x"])
+
+
 def test_vmap_over_keys_gives_the_bits_of_separate_calls():
     keys = jax.random.split(jax.random.key(0), 4)
     batched = jax.vmap(lambda k: mnist1d_jax.sample_batch(k, ARGS[1], 256))(keys)
