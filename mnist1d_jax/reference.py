@@ -43,14 +43,16 @@ def draw_numpy(random, layout) -> Draws:
     return Draws(padding, scale, shift, corr_noise, iid_noise, np.float64(random.rand()))
 
 
-def replay_numpy(args) -> Replay:
-    """Replays the reference's calls on `np.random.RandomState(args.seed)`.
+def replay_numpy(args, random=None) -> Replay:
+    """Replays the reference's calls on `random`: by default a fresh
+    `np.random.RandomState(args.seed)`; `compat` passes the `np.random` module, seeded as the
+    reference seeds it, so that NumPy's global state ends where the reference leaves it.
 
     Per example `draw_numpy`, in class order; then `permutation(n)`; then, if `shuffle_seq`,
     `permutation(final_seq_length)`. NumPy float64.
     """
     layout = args.layout
-    rs = np.random.RandomState(args.seed)
+    rs = np.random.RandomState(args.seed) if random is None else random
     per_example = [draw_numpy(rs, layout) for _ in range(layout.num_examples)]
     draws = Draws(*(np.stack(field) for field in zip(*per_example)))
     permutation = rs.permutation(layout.num_examples)
@@ -83,13 +85,14 @@ def check_templates(templates) -> dict:
     return {"x": x.astype(np.float64), "t": t.astype(np.float64), "y": y}
 
 
-def reference_dataset(args=None, *, dtype="float64", templates=None) -> dict:
+def reference_dataset(args=None, *, dtype="float64", templates=None, random=None) -> dict:
     """What the reference's `mnist1d.data.make_dataset(args, templates)` returns, computed by this
     package's transforms from draws replayed on `np.random.RandomState(args.seed)`.
 
     For the default arguments this is the original published MNIST-1D dataset. float64 is enabled
     only locally, for this call. `templates`: other digit shapes in the layout of
-    `get_templates()` (default: those).
+    `get_templates()` (default: those). `random`: where the draws come from (`replay_numpy`;
+    default a fresh `RandomState(args.seed)`, leaving NumPy's global state alone).
 
     Returns:
       dict of NumPy arrays in the reference's layout: `x`, `x_test` of `dtype`; `y`, `y_test` int64;
@@ -104,7 +107,7 @@ def reference_dataset(args=None, *, dtype="float64", templates=None) -> dict:
     check_memory(layout.num_examples * (recipe.example_bytes(layout, np.float64, platform())
                                         + 8 * 2 * layout.dilated_len),
                  f"reference_dataset with num_samples={args.num_samples}")
-    replay = replay_numpy(args)
+    replay = replay_numpy(args, random)
     draws = Draws(*(a.astype(dtype) if a.dtype.kind == "f" else a for a in replay.draws))
     scales = {name: np.asarray(getattr(args, name), dtype) for name in SCALE_FIELDS}
     with jax.enable_x64(True):

@@ -4,7 +4,8 @@ line, with the reference's outputs (compared with the installed `mnist1d` packag
 import inspect
 import os
 import pickle
-
+import random
+import subprocess
 import sys
 
 import mnist1d
@@ -67,17 +68,103 @@ def test_notebook_style_attribute_assignment():
     assert_same_dataset(ours, theirs)
 
 
-def test_make_dataset_with_other_templates_and_no_global_random_state_change():
+def test_make_dataset_with_other_templates():
     templates = mnist1d.data.get_templates()
     templates["x"] = templates["x"][::-1].copy()
     args = mnist1d.data.get_dataset_args()
     args.num_samples = 300
-    before = np.random.get_state()[1].copy()
-    ours = compat.data.make_dataset(args, template=templates)
-    np.testing.assert_array_equal(np.random.get_state()[1], before)
-    assert_same_dataset(ours, mnist1d.data.make_dataset(args, template=templates))
+    assert_same_dataset(compat.data.make_dataset(args, template=templates),
+                        mnist1d.data.make_dataset(args, template=templates))
     with pytest.raises(ValueError, match=r"template\['x'\] must be \(10, 12\)"):
         compat.data.make_dataset(args, template={**templates, "x": templates["x"][:, :5]})
+
+
+def _then(call):
+    """`call()` from an unrelated global random state, and the next draws of Python's `random`
+    and NumPy's global generator after it."""
+    random.seed(123)
+    np.random.seed(321)
+    result = call()
+    return result, (random.random(), np.random.rand(), np.random.permutation(10).tolist())
+
+
+def _arguments(module, how):
+    args = module.data.get_dataset_args()
+    if how == "assigned":  # as notebooks write it
+        args.num_samples, args.seed, args.shuffle_seq = 600, 9, True
+    return args
+
+
+@pytest.fixture
+def offline_reference(monkeypatch):
+    """The reference's `get_dataset` with its download failing, as it does without network."""
+    import requests
+
+    def refuse(*args, **kwargs):
+        raise requests.ConnectionError("no network in tests")
+
+    monkeypatch.setattr(mnist1d.data.requests, "get", refuse)
+
+
+@pytest.mark.parametrize("entry, how", [("make_dataset", "default"), ("make_dataset", "assigned"),
+                                        ("regenerate", "default"), ("regenerate", "assigned"),
+                                        ("download", "default")])  # download: the published data
+def test_global_random_state_after_a_build_is_the_references(tmp_path, how, entry,
+                                                            offline_reference, capsys):
+    def build(module, folder):
+        args = _arguments(module, how)
+        if entry == "make_dataset":
+            return module.data.make_dataset(args)
+        path = str(folder / "data.pkl")
+        return module.data.get_dataset(args, path=path, download=entry == "download",
+                                       regenerate=entry == "regenerate")
+
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "theirs").mkdir()
+    ours, after_ours = _then(lambda: build(compat, tmp_path / "ours"))
+    theirs, after_theirs = _then(lambda: build(mnist1d, tmp_path / "theirs"))
+    assert_same_dataset(ours, theirs)
+    assert after_ours == after_theirs
+
+
+def test_the_core_api_leaves_global_random_state_alone():
+    import mnist1d_jax
+
+    _, untouched = _then(lambda: None)
+    assert _then(lambda: mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(
+        num_samples=200)))[1] == untouched
+    assert _then(lambda: mnist1d_jax.make_dataset(None, mnist1d_jax.get_dataset_args(
+        num_samples=200)))[1] == untouched
+
+
+def _edit_in_place(data):
+    data["x"] -= data["x"].mean()
+    data["x_test"][0, 0] = 0.0
+    data["y"][0] = 3
+    data["y_test"][:2] = 1
+    data["t"] *= 2
+    for key in ("x", "t", "y"):
+        data["templates"][key][0] = 0
+
+
+def test_every_array_is_writable_with_the_references_dtype(tmp_path):
+    args = compat.data.get_dataset_args()
+    args.num_samples = 200
+    path = str(tmp_path / "d.pkl")
+    theirs = mnist1d.data.make_dataset(args)
+    for name, data in (("make_dataset", compat.data.make_dataset(args)),
+                       ("get_dataset builds", compat.data.get_dataset(args, path, False, False)),
+                       ("get_dataset loads", compat.data.get_dataset(args, path, False, False)),
+                       ("get_templates", {"templates": compat.data.get_templates()})):
+        for key, value in data.items():
+            arrays = value.items() if isinstance(value, dict) else [(key, value)]
+            for sub, array in arrays:
+                expected = theirs[key][sub] if isinstance(value, dict) else theirs[key]
+                assert isinstance(array, np.ndarray) and array.dtype == expected.dtype, \
+                    (name, key, sub)
+        if "x" in data:
+            _edit_in_place(data)
+            assert data["y"][0] == 3 and np.allclose(data["t"], 2 * theirs["t"]), name
 
 
 def test_transform_draws_from_the_global_state_as_the_reference():
@@ -174,3 +261,85 @@ def test_plot_signals_draws_ten_signals(monkeypatch):
                                     args=compat.data.get_dataset_args(), do_transform=True)
     assert len(fig.axes[3].lines[0].get_xdata()) == 40
     plt.close("all")
+
+
+NOTEBOOK = '''
+import sys
+mode, out, work = sys.argv[1:4]
+if mode == "install":  # the reference package hidden: any import of it by a finder fails
+    class Hidden:
+        def find_spec(self, name, path=None, target=None):
+            if name == "mnist1d" or name.startswith("mnist1d."):
+                raise ModuleNotFoundError(f"No module named {name!r} (hidden)")
+    sys.meta_path.insert(0, Hidden())
+    import mnist1d_jax.compat
+    mnist1d_jax.compat.install()
+
+# --- a notebook written for the reference, unchanged from here ---
+import os
+import random
+import subprocess
+import numpy as np
+import mnist1d
+import mnist1d.data
+from mnist1d.data import get_dataset, get_dataset_args
+from mnist1d.utils import set_seed, to_pickle, from_pickle
+from mnist1d.transform import transform
+
+args = get_dataset_args()
+args.num_samples = 1000
+args.seed = 11
+args.shuffle_seq = True
+data = get_dataset(args, path=os.path.join(work, "mnist1d_data.pkl"), download=False)
+for i in range(len(data["y"])):  # label noise from Python's random, right after loading
+    if random.random() < 0.15:
+        data["y"][i] = random.randint(0, 9)
+data["x"] -= data["x"].mean(0)
+order = np.random.permutation(len(data["y"]))
+again = mnist1d.data.make_dataset(args)
+set_seed(3)
+augmented, _ = transform(data["templates"]["x"][3], data["templates"]["t"], args)
+to_pickle({"accuracy": [0.5, 0.75], "order": order[:5]}, os.path.join(work, "results.pkl"))
+results = from_pickle(os.path.join(work, "results.pkl"))
+np.savez(out, x=data["x"], y=data["y"], x_test=data["x_test"], y_test=data["y_test"],
+         t=data["t"], order=order, again=again["x"], augmented=augmented,
+         accuracy=results["accuracy"], next=[random.random(), np.random.rand()],
+         module=[mnist1d.__name__])
+'''
+
+
+def test_unmodified_reference_code_runs_after_install_with_the_references_results(tmp_path):
+    runs = {}
+    for mode in ("reference", "install"):
+        work = tmp_path / mode
+        work.mkdir()
+        done = subprocess.run([sys.executable, "-c", NOTEBOOK, mode, str(work / "out.npz"),
+                               str(work)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[mode] = dict(np.load(work / "out.npz"))
+    ours, theirs = runs["install"], runs["reference"]
+    assert ours["module"][0] == "mnist1d_jax.compat" and theirs["module"][0] == "mnist1d"
+    for key in ("x", "x_test", "t", "again", "augmented"):
+        assert max_abs_diff(ours[key], theirs[key]) <= 1e-12, key
+    for key in ("y", "y_test", "order", "accuracy", "next"):
+        np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+    assert (ours["y"] != mnist1d.data.make_dataset(_notebook_args())["y"]).any()  # noise applied
+
+
+def _notebook_args():
+    args = mnist1d.data.get_dataset_args()
+    args.num_samples, args.seed, args.shuffle_seq = 1000, 11, True
+    return args
+
+
+def test_install_is_harmless_twice_and_refuses_when_the_real_package_is_imported():
+    script = """
+import mnist1d_jax.compat as compat
+compat.install(); compat.install()
+import mnist1d
+assert mnist1d is compat
+"""
+    assert subprocess.run([sys.executable, "-c", script], timeout=120).returncode == 0
+    with pytest.raises(RuntimeError, match="the real mnist1d is already imported"):
+        compat.install()  # this test module imported the real package
+    assert sys.modules["mnist1d"] is mnist1d

@@ -1,15 +1,24 @@
 """`mnist1d.data`: `get_dataset_args`, `get_templates`, `make_dataset`, `get_dataset`, offline.
 
 `make_dataset(args)` equals the reference's for the same arguments (float64, its NumPy draws
-replayed by `mnist1d_jax.reference_dataset`). `get_dataset` never touches the network: with
-`download=True` it rebuilds the published dataset exactly when the file is missing.
+replayed by `mnist1d_jax.reference_dataset`), side effects included: like the reference it calls
+`set_seed(args.seed)` and then draws from NumPy's global state, so afterwards Python's `random`
+and NumPy's global generator are exactly where the reference leaves them (code written for it
+draws label noise and splits from there). The core API (`mnist1d_jax.make_dataset`,
+`reference_dataset`) never touches global state. `get_dataset` never touches the network: with
+`download=True` it rebuilds the published dataset when the file is missing, by `make_dataset` of
+the default arguments, which is what the reference itself does when its download fails. Every
+array returned is a writable NumPy array of the reference's dtype.
 """
 
 from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from .. import reference
+from ..args import as_args
 from ..args import get_dataset_args as _defaults
 from ..io import load
 from ..templates import get_templates
@@ -31,19 +40,32 @@ def get_dataset_args(as_dict=False):
     return fields if as_dict else ObjectView(fields)
 
 
+def _writable(data: dict) -> dict:
+    """`data` with every array a writable NumPy array of its own (the reference's arrays are;
+    code edits them in place)."""
+    return {k: _writable(v) if isinstance(v, dict) else np.array(v) for k, v in data.items()}
+
+
 def make_dataset(args=None, template=None):
     """The reference's `make_dataset(args, template)`: `x`, `x_test` (float64), `y`, `y_test`
-    (int64), `t`, `templates`, equal to the reference's output for the same arguments."""
-    return reference.reference_dataset(args, templates=template)
+    (int64), `t`, `templates`, equal to the reference's output for the same arguments.
+
+    Changes global state as the reference does: `set_seed(args.seed)` (Python's `random` and
+    NumPy's global generator), then the draws are taken from NumPy's global generator."""
+    args = get_dataset_args() if args is None else args
+    set_seed(as_args(args).seed)
+    return _writable(reference.reference_dataset(args, templates=template, random=np.random))
 
 
 def get_dataset(args, path=None, verbose=True, download=True, regenerate=False, **kwargs):
     """The reference's cached dataset: loads `path` (default `./mnist1d_data.pkl`) if it exists.
 
-    Where the file is missing, `download=True` writes the published dataset there (rebuilt
-    exactly, not downloaded), else `make_dataset(args, **kwargs)`; `regenerate=True` rebuilds from
-    `args` and replaces the file (only a dataset file is ever replaced). A file that is not an
-    MNIST-1D dataset raises `ValueError` instead of being overwritten, as the reference would.
+    Where the file is missing, `download=True` writes the published dataset there (rebuilt, not
+    downloaded: `make_dataset` of the default arguments, its side effects on global state
+    included), else `make_dataset(args, **kwargs)`; `regenerate=True` rebuilds from `args` and
+    replaces the file (only a file `to_pickle` wrote, or a dataset, is ever replaced). Any file
+    name: the file is a pickle, as the reference writes it. A file that is not an MNIST-1D
+    dataset raises `ValueError` instead of being overwritten.
     """
     if download and regenerate:
         raise ValueError("You can either download the o.g. MNIST1D dataset or generate your own "
@@ -54,11 +76,12 @@ def get_dataset(args, path=None, verbose=True, download=True, regenerate=False, 
             print("File already exists. Skipping download.")
         data = load(path, ".pkl")  # the reference reads a pickle whatever the file's name
         data.pop("args", None)
+        data = _writable(data)
         if verbose:
             print(f"Successfully loaded data from {path}")
         return data
     if download:
-        data = reference.reference_dataset()  # the published dataset, for any args
+        data = make_dataset()  # the published dataset, for any args
         if verbose:
             print(f"Rebuilt the published MNIST-1D dataset (no download). Saving to {path}")
     else:
