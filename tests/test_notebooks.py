@@ -1,10 +1,12 @@
-"""Every notebook runs top to bottom (in its fast mode: MNIST1D_FAST=1, a few steps), and its
-figures appear in its outputs: those committed (from a full run) and those of the fast run."""
+"""Every notebook is a jupytext pair (`NAME.py` in percent format beside `NAME.ipynb`) whose cells
+agree; it runs top to bottom (in its fast mode: MNIST1D_FAST=1, a few steps), and its figures
+appear in its outputs: those committed (from a full run) and those of the fast run."""
 
 import concurrent.futures
 import os
 import pathlib
 
+import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -15,6 +17,24 @@ NOTEBOOKS = sorted((pathlib.Path(__file__).parent.parent / "notebooks").glob("*.
 def test_the_notebooks_exist():
     names = {path.stem for path in NOTEBOOKS}
     assert {"quickstart", "classification"} <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_each_notebook_is_a_jupytext_pair_in_sync(path):
+    """Edit either side in Jupyter (which saves both) or the text source (then `jupytext --sync`):
+    a source changed without its notebook, or the reverse, fails here."""
+    notebook = nbformat.read(path, as_version=4)
+    assert notebook.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent"
+    source = path.with_suffix(".py")
+    assert source.exists(), f"{source.name} is missing: jupytext --sync {path.name}"
+    paired = jupytext.read(source)
+    cells = lambda nb: [(c.cell_type, c.source) for c in nb.cells]  # noqa: E731
+    assert cells(paired) == cells(notebook), f"out of sync: jupytext --sync {source.name}"
+
+
+def test_every_text_source_has_its_notebook():
+    sources = {p.stem for p in NOTEBOOKS[0].parent.glob("*.py")}
+    assert sources == {p.stem for p in NOTEBOOKS}
 
 
 PLOTTING = ("plt.", "plot.", "plot_")
@@ -69,6 +89,7 @@ def executed():
                 os.environ[k] = v
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes_and_draws_its_figures(path, executed):
     notebook = executed[path]
