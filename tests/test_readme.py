@@ -1,8 +1,10 @@
-"""The README's Python snippets run as written when pasted alone.
+"""The Python snippets of the README and of `docs/` run as written when pasted alone.
 
 Every ```python block is checked statically: each name it reads is imported or assigned in the
-same block (or is a builtin). The quick blocks are also run, each in a new interpreter; a block
-preceded by `<!-- readme-snippet: static (why) -->` is only checked statically.
+same block (or is a builtin); a block that imports an optional extra's library says so in a
+comment on its first line; a block ends by printing what it computed. The quick blocks are also
+run, each in a new interpreter; a block preceded by `<!-- readme-snippet: static (why) -->` is only
+checked statically.
 """
 
 import ast
@@ -14,16 +16,38 @@ import sys
 
 import pytest
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"(<!-- readme-snippet: static \((?P<why>[^)]*)\) -->\n)?```python\n(?P<code>.*?)```",
                    re.S)
 
 
-def snippets() -> list[tuple[int, str, str | None]]:
-    """(line number, code, reason it is not run or None) of every Python block."""
-    text = README.read_text()
-    return [(text[:m.start("code")].count("\n") + 1, m.group("code"), m.group("why"))
-            for m in BLOCK.finditer(text)]
+def snippets() -> list[tuple[str, str, str | None]]:
+    """("page:line", code, reason it is not run or None) of every Python block."""
+    found = []
+    for page in PAGES:
+        text = page.read_text()
+        found += [(f"{page.relative_to(ROOT)}:{text[:m.start('code')].count(chr(10)) + 1}",
+                   m.group("code"), m.group("why")) for m in BLOCK.finditer(text)]
+    return found
+
+
+EXTRAS = {"flax": "lab", "optax": "lab", "mnist1d_jax.lab": "lab", "matplotlib": "plot",
+          "mnist1d_jax.plot": "plot", "torch": "torch", "mnist1d_jax.adapters.torch": "torch",
+          "grain": "grain", "mnist1d_jax.adapters.grain": "grain", "pyarrow": "parquet",
+          "datasets": "parquet", "mnist1d_jax.adapters.parquet": "parquet"}
+
+
+def extras_needed(code: str) -> set[str]:
+    """The extras whose libraries `code` imports."""
+    needed = set()
+    for node in ast.walk(ast.parse(code)):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        for name in names:
+            needed |= {extra for module, extra in EXTRAS.items()
+                       if name == module or name.startswith(module + ".")}
+    return needed
 
 
 def undefined_names(code: str) -> set[str]:
@@ -43,8 +67,8 @@ def undefined_names(code: str) -> set[str]:
     return read - bound
 
 
-def test_the_readme_has_python_snippets():
-    assert len(snippets()) >= 5
+def test_the_readme_and_docs_have_python_snippets():
+    assert len(snippets()) >= 10 and any(where.startswith("README") for where, _, _ in snippets())
 
 
 def test_undefined_names_are_found():
@@ -52,16 +76,39 @@ def test_undefined_names_are_found():
     assert undefined_names("def f(a):\n    return [b for b in a]\n") == set()
 
 
-@pytest.mark.parametrize("line, code, why", snippets(), ids=lambda v: str(v)[:8])
-def test_snippet_binds_every_name_it_reads(line, code, why):
-    assert not undefined_names(code), f"README.md line {line}: {undefined_names(code)}"
+def test_extras_are_found():
+    assert extras_needed("import jax\nfrom flax import nnx\nimport mnist1d_jax.plot\n") == \
+        {"lab", "plot"}
 
 
-RUN = [(line, code) for line, code, why in snippets() if why is None]
+@pytest.mark.parametrize("where, code, why", snippets(), ids=[w for w, _, _ in snippets()])
+def test_snippet_binds_every_name_it_reads(where, code, why):
+    assert not undefined_names(code), f"{where}: {undefined_names(code)}"
 
 
-@pytest.mark.parametrize("line, code", RUN, ids=[str(line) for line, _ in RUN])
-def test_snippet_runs_alone(line, code):
+@pytest.mark.parametrize("where, code, why", snippets(), ids=[w for w, _, _ in snippets()])
+def test_snippet_names_its_extras_on_the_first_line(where, code, why):
+    first = code.splitlines()[0]
+    missing = [extra for extra in sorted(extras_needed(code)) if f"[{extra}" not in first
+               and f",{extra}" not in first]
+    assert not missing or first.startswith("#"), f"{where}: first line names no extra {missing}"
+    assert not missing, f"{where}: the first line's comment does not name {missing}"
+
+
+@pytest.mark.parametrize("where, code, why", snippets(), ids=[w for w, _, _ in snippets()])
+def test_snippet_ends_by_printing(where, code, why):
+    last = ast.parse(code).body[-1]
+    prints = [n for n in ast.walk(last) if isinstance(n, ast.Call)
+              and isinstance(n.func, ast.Name) and n.func.id == "print"]
+    assert prints, f"{where}: ends without printing what it computed"
+
+
+RUN = [(where, code) for where, code, why in snippets() if why is None]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where, code", RUN, ids=[where for where, _ in RUN])
+def test_snippet_runs_alone(where, code):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300)
-    assert done.returncode == 0, f"README.md line {line}:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"{where}:\n{done.stderr[-3000:]}"
