@@ -54,6 +54,7 @@ def test_args_pass_into_jit_and_scales_trace():
     assert float(f(mnist1d_jax.get_dataset_args())) == pytest.approx(16.0)
 
 
+@pytest.mark.slow
 def test_changing_a_scale_or_seed_does_not_recompile():
     args = mnist1d_jax.get_dataset_args(num_samples=50)
     mnist1d_jax.make_dataset(jax.random.key(0), args)

@@ -149,6 +149,7 @@ MEMORY = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_huge_max_translation_stream_stays_small():
     result = subprocess.run([sys.executable, "-c", MEMORY], capture_output=True, text=True,
                             timeout=300)
@@ -156,6 +157,7 @@ def test_a_huge_max_translation_stream_stays_small():
     assert int(result.stdout.split()[-1]) < 2000  # MB; the old enumeration wanted 134 GiB
 
 
+@pytest.mark.slow
 def test_extreme_but_valid_scales_give_finite_normalised_data():
     args = mnist1d_jax.get_dataset_args(num_samples=200, iid_noise_scale=1e6, scale_coeff=1e6,
                                         corr_noise_scale=1e6, shear_scale=1e6)

@@ -15,6 +15,7 @@ from mnist1d_jax import chunked, io
 ARGS = mnist1d_jax.get_dataset_args(num_samples=2345, shuffle_seq=True, train_split=0.7)
 
 
+@pytest.mark.slow
 def test_chunked_folder_equals_make_dataset(tmp_path):
     summary = chunked.write_dataset(tmp_path / "d", jax.random.key(3), ARGS, chunk_size=300)
     data = io.load(tmp_path / "d")
@@ -30,6 +31,7 @@ def test_chunked_folder_equals_make_dataset(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["d"]
 
 
+@pytest.mark.slow
 def test_chunk_size_does_not_change_the_result(tmp_path):
     chunked.write_dataset(tmp_path / "a", jax.random.key(1), ARGS, chunk_size=2345)
     chunked.write_dataset(tmp_path / "b", jax.random.key(1), ARGS, chunk_size=97)
@@ -89,6 +91,7 @@ MEMORY = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_peak_memory_is_bounded_by_the_chunk_not_by_n(tmp_path):
     growth = {}
     for n in (200_000, 2_000_000):

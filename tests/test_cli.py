@@ -72,6 +72,7 @@ def test_bad_output_extension(tmp_path, capsys):
     assert exit_info.value.code == 2 and "path must end in" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mnist1d_jax", "generate", "--num-samples",
                              "100", "--out", str(tmp_path / "d.npz")], capture_output=True,
@@ -92,6 +93,7 @@ def test_generate_folder_in_chunks_then_info(tmp_path, capsys):
     assert "num_samples=3000" in info and "x_test (600, 40)" in info
 
 
+@pytest.mark.slow
 def test_info_prints_the_arguments_alike_for_every_format(tmp_path, capsys):
     lines = []
     for out in ("d.pkl", "d.npz", "d"):

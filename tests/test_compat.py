@@ -44,6 +44,7 @@ def test_every_name_has_the_reference_signature():
                             == list(inspect.signature(getattr(theirs, name)).parameters)), name
 
 
+@pytest.mark.slow
 def test_default_arguments_and_dataset_equal_the_reference():
     ours, theirs = compat.data.get_dataset_args(), mnist1d.data.get_dataset_args()
     assert vars(ours) == vars(theirs)
@@ -109,6 +110,7 @@ def offline_reference(monkeypatch):
 @pytest.mark.parametrize("entry, how", [("make_dataset", "default"), ("make_dataset", "assigned"),
                                         ("regenerate", "default"), ("regenerate", "assigned"),
                                         ("download", "default")])  # download: the published data
+@pytest.mark.slow
 def test_global_random_state_after_a_build_is_the_references(tmp_path, how, entry,
                                                             offline_reference, capsys):
     def build(module, folder):
@@ -167,6 +169,7 @@ def test_every_array_is_writable_with_the_references_dtype(tmp_path):
             assert data["y"][0] == 3 and np.allclose(data["t"], 2 * theirs["t"]), name
 
 
+@pytest.mark.slow
 def test_transform_draws_from_the_global_state_as_the_reference():
     templates = mnist1d.data.get_templates()
     args = mnist1d.data.get_dataset_args()
@@ -308,6 +311,7 @@ np.savez(out, x=data["x"], y=data["y"], x_test=data["x_test"], y_test=data["y_te
 '''
 
 
+@pytest.mark.slow
 def test_unmodified_reference_code_runs_after_install_with_the_references_results(tmp_path):
     runs = {}
     for mode in ("reference", "install"):

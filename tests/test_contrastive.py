@@ -37,6 +37,7 @@ def test_augment_removes_offset_and_trend_then_shifts_circularly():
     assert 0.1 < (noisy - shifted).mean(1).std() < 0.6
 
 
+@pytest.mark.slow
 def test_generator_views_share_class_and_template_with_independent_draws():
     args = mnist1d_jax.get_dataset_args()
     key = jax.random.key(3)
@@ -53,6 +54,7 @@ def test_generator_views_share_class_and_template_with_independent_draws():
     assert np.abs(np.asarray(x1) - np.asarray(x2)).mean() > 0.3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("views", cl.VIEWS)
 def test_training_runs_and_lowers_the_loss(views):
     data = mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(num_samples=1000),
@@ -67,6 +69,7 @@ def test_training_runs_and_lowers_the_loss(views):
     assert [f.shape[1] for f in layers] == [19 * 25, 10 * 25, 125, 125, 16]
 
 
+@pytest.mark.slow
 def test_pixel_space_probes_give_the_reference_notebooks_numbers(reference_pickle):
     d = reference_pickle  # the reference: kNN 59.6% (Euclidean, k = 10), linear 32.8%
     assert cl.knn_probe(d["x"], d["y"], d["x_test"], d["y_test"],
@@ -75,6 +78,7 @@ def test_pixel_space_probes_give_the_reference_notebooks_numbers(reference_pickl
                                                                                      abs=0.3)
 
 
+@pytest.mark.slow
 def test_probes_on_features_that_separate_the_classes():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(10, 8)) * 5
@@ -87,6 +91,7 @@ def test_probes_on_features_that_separate_the_classes():
         cl.train(jax.random.key(0), {"x": f}, views="mixup")
 
 
+@pytest.mark.slow
 def test_several_keys_run_side_by_side_and_equal_separate_runs():
     data = mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(num_samples=300),
                                          dtype="float32")

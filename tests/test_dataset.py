@@ -79,6 +79,7 @@ def test_shuffle_seq_permutes_positions_consistently():
     np.testing.assert_allclose(x[:, order], xs, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_make_dataset_works_inside_jit_with_traced_scales():
     @jax.jit
     def mean_abs(scale):

@@ -23,6 +23,7 @@ def _all(data):
     return np.concatenate([data["x"], data["x_test"]]), np.concatenate([data["y"], data["y_test"]])
 
 
+@pytest.mark.slow
 def test_class_balance_in_both_splits(samples):
     _, ours = samples
     for key, size in (("y", 0.8 * N_OURS), ("y_test", 0.2 * N_OURS)):

@@ -55,6 +55,7 @@ def test_optax_missing_is_named_too():
         in done.stderr
 
 
+@pytest.mark.slow
 def test_the_generator_works_without_any_extra(tmp_path):
     done = python(blocked(*FORBIDDEN) + f"""
 import jax, mnist1d_jax
@@ -90,6 +91,7 @@ main(["plot", "--out", {str(tmp_path / 'p.png')!r}, "--num-samples", "100"])
     assert not (tmp_path / "p.png").exists()
 
 
+@pytest.mark.slow
 def test_generate_imports_nothing_of_the_lab_or_plots(tmp_path):
     done = python(f"""
 import sys
@@ -122,6 +124,7 @@ def entries(folder) -> set:
     return set(os.listdir(folder)) if os.path.isdir(folder) else set()
 
 
+@pytest.mark.slow
 def test_cache_on_by_default_second_run_loads_every_program(tmp_path):
     env = cli_env(tmp_path)
     folder = tmp_path / "xdg" / "mnist1d-jax" / "jax"
@@ -140,6 +143,7 @@ def test_cache_on_by_default_second_run_loads_every_program(tmp_path):
     np.testing.assert_array_equal(first_data["x"], second_data["x"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["flag", "variable"])
 def test_cache_off_writes_nothing(tmp_path, how):
     env = cli_env(tmp_path, **({"MNIST1D_JAX_NO_CACHE": "1"} if how == "variable" else {}))
@@ -149,6 +153,7 @@ def test_cache_off_writes_nothing(tmp_path, how):
     assert not (tmp_path / "xdg").exists()
 
 
+@pytest.mark.slow
 def test_a_cache_folder_that_cannot_be_created_means_no_cache(tmp_path):
     (tmp_path / "xdg").write_text("a file where the cache folder would go")
     done = generate(tmp_path, "a.pkl", cli_env(tmp_path))
@@ -157,6 +162,7 @@ def test_a_cache_folder_that_cannot_be_created_means_no_cache(tmp_path):
     assert (tmp_path / "xdg").read_text() == "a file where the cache folder would go"
 
 
+@pytest.mark.slow
 def test_broken_cache_entries_are_compiled_afresh_with_one_note(tmp_path):
     env = cli_env(tmp_path)
     folder = tmp_path / "xdg" / "mnist1d-jax" / "jax"
@@ -173,6 +179,7 @@ def test_broken_cache_entries_are_compiled_afresh_with_one_note(tmp_path):
         np.testing.assert_array_equal(pickle.load(a)["x"], pickle.load(b)["x"])
 
 
+@pytest.mark.slow
 def test_the_library_leaves_jax_configuration_alone():
     done = python("""
 import jax

@@ -17,6 +17,7 @@ def stream_rows(indices):
     return np.asarray(batch["x"])[indices], np.asarray(batch["y"])[indices]
 
 
+@pytest.mark.slow
 def test_records_equal_the_stream_rows():
     source = MNIST1DSource(KEY, num_records=1000)
     x, y = stream_rows([0, 17, 999])

@@ -19,6 +19,7 @@ def replayed(draws, labels, args):
     return jax.vmap(mnist1d_jax.transform, (0, 0, None))(draws, templates[labels], args)
 
 
+@pytest.mark.slow
 def test_dataset_draws_reproduce_every_example_in_order():
     key = jax.random.key(4)
     data = mnist1d_jax.make_dataset(key, ARGS, with_draws=True)
@@ -41,6 +42,7 @@ def test_dataset_draws_reproduce_every_example_in_order():
     assert len(np.unique(factors["padding"])) > 10
 
 
+@pytest.mark.slow
 def test_stream_draws_reproduce_the_batch():
     batch = mnist1d_jax.sample_batch(jax.random.key(1), ARGS, 64, with_draws=True)
     mean, std = stats.mean_and_std(ARGS)

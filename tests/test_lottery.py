@@ -19,6 +19,7 @@ def data():
     return {k: jnp.asarray(d[k]) for k in ("x", "y", "x_test", "y_test")}
 
 
+@pytest.mark.slow
 def test_each_layer_loses_exactly_its_lowest_scoring_fraction():
     params = lt.init_params(jax.random.key(0), hidden=30)
     scores = lt.scores(1, jax.random.key(1), params)  # random scores
@@ -34,6 +35,7 @@ def test_each_layer_loses_exactly_its_lowest_scoring_fraction():
     np.testing.assert_array_equal(magnitude["l2"]["w"], np.abs(params["l2"]["w"]))
 
 
+@pytest.mark.slow
 def test_pruned_weights_get_no_gradient_and_stay_zero(data):
     params = lt.init_params(jax.random.key(2), hidden=SMALL.hidden)
     masks = lt.layer_masks(lt.scores(1, jax.random.key(3), params), 0.6)
@@ -47,6 +49,7 @@ def test_pruned_weights_get_no_gradient_and_stay_zero(data):
     assert tests.shape == (4,) and np.isfinite(loss)
 
 
+@pytest.mark.slow
 def test_search_rounds_rewind_to_the_initial_values(data):
     sparsities = [0.0, 0.5]
     out = lt.search(jax.random.key(4), data, sparsities, trials=1, config=SMALL, keep=1)

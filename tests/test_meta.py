@@ -28,6 +28,7 @@ def stream_objective(scales):
 
 @pytest.mark.parametrize("objective", [dataset_objective, stream_objective],
                          ids=["make_dataset", "sample_batch"])
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(4), ids=SCALE_FIELDS)
 def test_gradient_matches_central_differences_in_float64(objective, index):
     with jax.enable_x64(True):
@@ -47,6 +48,7 @@ def data():
                                                                             "y_test")}
 
 
+@pytest.mark.slow
 def test_init_mlp_is_pytorch_uniform_and_mlp_shapes():
     layers = meta.init_mlp(jax.random.key(0), (40, 50, 10))
     assert [w.shape for w, _ in layers] == [(40, 50), (50, 10)]
@@ -54,6 +56,7 @@ def test_init_mlp_is_pytorch_uniform_and_mlp_shapes():
     assert meta.mlp(layers, jnp.ones((3, 40))).shape == (3, 10)
 
 
+@pytest.mark.slow
 def test_learning_rate_meta_gradient_moves_towards_a_common_value(data):
     high = meta.learn_learning_rate(jax.random.key(0), data, 1.5, outer_steps=8)
     low = meta.learn_learning_rate(jax.random.key(0), data, 0.15, outer_steps=8)
@@ -63,6 +66,7 @@ def test_learning_rate_meta_gradient_moves_towards_a_common_value(data):
     assert gap < 1.35 - 0.2  # the two starts come closer
 
 
+@pytest.mark.slow
 def test_learning_rate_meta_gradient_matches_finite_differences(data):
     key = jax.random.key(0)
     params = meta.init_mlp(key, (40, 50, 10))
@@ -75,6 +79,7 @@ def test_learning_rate_meta_gradient_matches_finite_differences(data):
     assert abs(float(grad) - float(fd)) < 0.05 * abs(float(fd))
 
 
+@pytest.mark.slow
 def test_explicit_backpropagation_equals_autodiff():
     keys = jax.random.split(jax.random.key(4), 3)
     layers = meta.init_mlp(keys[0], (40, 30, 20, 10))
@@ -88,6 +93,7 @@ def test_explicit_backpropagation_equals_autodiff():
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_learned_activation_slope_and_its_hand_written_vjp_match_autodiff():
     keys = jax.random.split(jax.random.key(5), 4)
     params = meta.ActivationParams(meta.init_mlp(keys[0], (1, 100, 1)))
@@ -108,6 +114,7 @@ def test_learned_activation_slope_and_its_hand_written_vjp_match_autodiff():
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_learned_activation_starts_near_elu_and_its_outer_loop_runs(data):
     history = meta.learn_activation(jax.random.key(0), data, outer_steps=2, inner_steps=30,
                                     last=20)
@@ -117,6 +124,7 @@ def test_learned_activation_starts_near_elu_and_its_outer_loop_runs(data):
     assert float(jnp.abs(difference).max()) < 0.2 * 3  # elu + 0.2 * g, |g| bounded
 
 
+@pytest.mark.slow
 def test_augmentation_scales_get_gradients_and_move(data):
     target = {"x": data["x_test"], "y": data["y_test"]}
     history = meta.learn_augmentation(jax.random.key(0), mnist1d_jax.get_dataset_args(), target,

@@ -14,6 +14,7 @@ from mnist1d_jax.lab import models, train
 
 @pytest.mark.parametrize("name, count", [("linear", 410), ("mlp", 15210), ("cnn", 5210),
                                          ("gru", 5134)])
+@pytest.mark.slow
 def test_parameter_counts_and_shapes_match_the_reference(name, count):
     model = models.MODELS[name](rngs=nnx.Rngs(0))
     assert models.count_params(model) == count
@@ -21,12 +22,14 @@ def test_parameter_counts_and_shapes_match_the_reference(name, count):
     assert logits.shape == (7, 10) and logits.dtype == jnp.float32
 
 
+@pytest.mark.slow
 def test_sizes_are_keyword_arguments():
     assert models.count_params(models.MLP(hidden_size=10, rngs=nnx.Rngs(0))) == 40 * 10 + 10 + 110 + 110
     assert models.count_params(models.GRU(bidirectional=False, rngs=nnx.Rngs(0))) == 162 + 2410
     assert models.CNN(channels=4, rngs=nnx.Rngs(0))(jnp.ones((2, 40))).shape == (2, 10)
 
 
+@pytest.mark.slow
 def test_conv1d_is_a_stride_2_padding_1_convolution():
     conv = models.Conv1d(3, 5, 3, rngs=nnx.Rngs(1))
     x = jax.random.normal(jax.random.key(0), (4, 19, 3))
@@ -53,6 +56,7 @@ def torch_gru_direction(cell, x, reverse):
     return out
 
 
+@pytest.mark.slow
 def test_bidirectional_gru_follows_pytorchs_equations_and_layout():
     model = models.GRU(input_size=9, rngs=nnx.Rngs(3))
     x = np.random.default_rng(0).normal(size=(5, 9))
@@ -78,6 +82,7 @@ def data():
 SHORT = train.TrainConfig(total_steps=300, eval_every=100)
 
 
+@pytest.mark.slow
 def test_a_short_run_learns_and_returns_the_reference_curves(data):
     result = train.train(models.MLP, data, seeds=0, config=SHORT)
     assert result["train_loss"].shape == (301,)
@@ -91,6 +96,7 @@ def test_a_short_run_learns_and_returns_the_reference_curves(data):
                                               data["y_test"]), result["test_acc"][-1])
 
 
+@pytest.mark.slow
 def test_seeds_are_independent_and_vmapped_runs_equal_single_runs(data):
     both = train.train(models.CNN, data, seeds=[0, 1], config=SHORT)
     single = train.train(models.CNN, data, seeds=1, config=SHORT)
@@ -106,6 +112,7 @@ def test_seeds_are_independent_and_vmapped_runs_equal_single_runs(data):
     np.testing.assert_array_equal(both["train_loss"], again["train_loss"])
 
 
+@pytest.mark.slow
 def test_training_on_a_fresh_stream_learns(data):
     args = mnist1d_jax.get_dataset_args()
     result = train.train_on_stream(models.MLP, jax.random.key(0), args,
@@ -116,6 +123,7 @@ def test_training_on_a_fresh_stream_learns(data):
     assert not np.allclose(result["train_loss"][0], result["train_loss"][1])
 
 
+@pytest.mark.slow
 def test_gru_trains(data):
     config = train.TrainConfig(total_steps=150, eval_every=150)
     result = train.train(models.GRU, data, seeds=0, config=config)
@@ -153,12 +161,14 @@ def test_missing_data_and_bad_models_are_named(data):
         train.train("cnn", data, config=SHORT)
 
 
+@pytest.mark.slow
 def test_model_factories_with_other_sizes_train(data):
     wide = functools.partial(models.MLP, hidden_size=32)
     result = train.train(wide, data, seeds=0, config=SHORT)
     assert result["params"]["linear1"]["kernel"][...].shape == (40, 32)
 
 
+@pytest.mark.slow
 def test_train_table_reports_each_pair_by_default(data, capsys):
     table = train.train_table({"regular": data}, {"linear": models.Linear}, seeds=[0, 1],
                               config=SHORT)
@@ -168,6 +178,7 @@ def test_train_table_reports_each_pair_by_default(data, capsys):
                      f"{table['regular']['linear']['wall_s']:.1f} s"]
 
 
+@pytest.mark.slow
 def test_train_table_compiles_ahead_and_equals_separate_runs(data):
     datasets = {"regular": data, "shuffled": train.shuffle_positions(data, seed=0)}
     model_fns = {"linear": models.Linear, "mlp": models.MLP}

@@ -2,6 +2,7 @@
 joined by `jax.distributed` into one 8-device mesh. Each process computes only its own rows, and
 they equal the matching rows of the one-process batch bit for bit."""
 
+import pytest
 import json
 import os
 import socket
@@ -48,6 +49,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_each_process_computes_exactly_its_own_rows():
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     port = str(_free_port())

@@ -24,6 +24,7 @@ def test_reference_dataset_reproduces_published_pickle(reference_pickle, dtype, 
         np.testing.assert_array_equal(data["templates"][key], reference_pickle["templates"][key])
 
 
+@pytest.mark.slow
 def test_the_default_dataset_matches_the_installed_reference_package():
     """Parity of the published dataset's arguments without the published file: this runs in any
     clone (the reference package is a test dependency)."""
@@ -49,6 +50,7 @@ NON_DEFAULT = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides", NON_DEFAULT, ids=lambda o: ",".join(map(str, o.items())))
 def test_reference_dataset_matches_reference_package(overrides):
     expected = mnist1d.data.make_dataset(reference_args(**overrides))

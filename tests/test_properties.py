@@ -1,5 +1,6 @@
 """Property tests: any valid arguments give finite arrays of the promised shapes and dtypes."""
 
+import pytest
 import jax
 import numpy as np
 from hypothesis import given, settings
@@ -30,6 +31,7 @@ def dataset_args(draw):
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None)
 @given(args=dataset_args(), key=st.integers(0, 2**31))
 def test_any_valid_arguments_give_finite_arrays_of_promised_shapes(args, key):

@@ -23,6 +23,7 @@ def _same(a, b):
     return jax.tree.all(jax.tree.map(lambda u, v: bool(np.array_equal(u, v)), a, b))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", ARGS, ids=["default", "other"])
 def test_sample_batch_eager_jitted_and_closed_over_are_bit_identical(args):
     key = jax.random.key(5)
@@ -38,6 +39,7 @@ def test_sample_batch_eager_jitted_and_closed_over_are_bit_identical(args):
         assert _same(batch, eager), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", ARGS, ids=["default", "other"])
 def test_make_dataset_eager_jitted_and_closed_over_are_bit_identical(args):
     args = dataclasses.replace(args, num_samples=700)
@@ -52,6 +54,7 @@ def test_make_dataset_eager_jitted_and_closed_over_are_bit_identical(args):
         assert _same(data, eager), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", ARGS, ids=["default", "other"])
 def test_a_jitted_part_of_a_dataset_is_the_same_bits_as_the_whole(args):
     """XLA prunes what a jitted function does not return, and fuses the rest anew."""
@@ -65,6 +68,7 @@ def test_a_jitted_part_of_a_dataset_is_the_same_bits_as_the_whole(args):
                                   (key), batch["x"])
 
 
+@pytest.mark.slow
 def test_vmap_over_keys_gives_the_bits_of_separate_calls():
     keys = jax.random.split(jax.random.key(0), 4)
     batched = jax.vmap(lambda k: mnist1d_jax.sample_batch(k, ARGS[1], 256))(keys)
@@ -76,6 +80,7 @@ def test_vmap_over_keys_gives_the_bits_of_separate_calls():
 @settings(max_examples=15, deadline=None)
 @given(n=st.integers(1, 5000) | st.sampled_from([2**16, 2**16 + 1, 4**9 - 1, 4**9 + 1]),
        seed=st.integers(0, 2**32 - 1))
+@pytest.mark.slow
 def test_index_permutation_is_a_bijection(n, seed):
     perm = np.asarray(index_permutation(jax.random.key(seed), jnp.arange(n), n))
     np.testing.assert_array_equal(np.sort(perm), np.arange(n))
@@ -92,6 +97,7 @@ def test_index_permutation_depends_on_the_key_and_mixes():
     assert np.bincount(labels[:800], minlength=10).min() > 50
 
 
+@pytest.mark.slow
 def test_any_chunk_of_positions_equals_the_same_rows_of_the_whole():
     args = mnist1d_jax.get_dataset_args(num_samples=1000, shuffle_seq=True)
     key = jax.random.key(9)

@@ -1,5 +1,6 @@
 """Sharded generation on 8 simulated CPU devices (a subprocess: XLA_FLAGS must precede JAX)."""
 
+import pytest
 import json
 import os
 import subprocess
@@ -59,6 +60,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sharded_stream_is_identical_on_1_2_and_8_devices():
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,

@@ -57,6 +57,7 @@ def _plant(tmp_path, earlier):
         (tmp_path / "d" / name).write_bytes(content)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_sigint_and_sigterm_leave_nothing_and_keep_the_earlier_dataset(tmp_path, earlier,
                                                                        signum, code):
@@ -72,6 +73,7 @@ def test_sigint_and_sigterm_leave_nothing_and_keep_the_earlier_dataset(tmp_path,
     assert {n: (tmp_path / "d" / n).read_bytes() for n in os.listdir(tmp_path / "d")} == earlier
 
 
+@pytest.mark.slow
 def test_sigkill_leaves_a_recognisable_temporary_that_the_next_run_removes(tmp_path, earlier):
     _plant(tmp_path, earlier)
     process = _start(tmp_path, "d")

@@ -32,6 +32,7 @@ def test_population_statistics_match_a_monte_carlo_sample(args):
     assert abs(x.std() / float(std) - 1) < 0.01
 
 
+@pytest.mark.slow
 def test_stream_matches_make_dataset_scale():
     batch = mnist1d_jax.sample_batch(jax.random.key(0), ARGS, 100_000)
     data = mnist1d_jax.make_dataset(jax.random.key(0), dataclasses.replace(ARGS,
@@ -59,6 +60,7 @@ def test_stream_inside_a_jitted_step_does_not_recompile_per_key():
         outputs[0][0] != outputs[1][0]
 
 
+@pytest.mark.slow
 def test_stream_is_deterministic_and_prefix_stable():
     a = mnist1d_jax.sample_batch(jax.random.key(4), ARGS, 64)
     b = mnist1d_jax.sample_batch(jax.random.PRNGKey(4), ARGS, 128)
@@ -66,6 +68,7 @@ def test_stream_is_deterministic_and_prefix_stable():
     np.testing.assert_array_equal(a["y"], b["y"][:64])
 
 
+@pytest.mark.slow
 def test_stream_shuffle_seq_shares_the_dataset_permutation():
     args = mnist1d_jax.get_dataset_args(shuffle_seq=True, seed=5)
     perm = recipe.position_permutation(args)

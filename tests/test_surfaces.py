@@ -220,6 +220,7 @@ def test_torch_dataset_checks_data_as_load_does(small, change, message):
     assert len(MNIST1D(data=small)) == len(small["y"])
 
 
+@pytest.mark.slow
 def test_torch_stream_in_a_forked_worker_raises_one_clear_line_instead_of_hanging():
     script = """
 import jax, torch
@@ -290,6 +291,7 @@ def test_out_of_memory_in_the_cli_is_one_line_with_exit_1(tmp_path, capsys, monk
 
 @pytest.mark.parametrize("command", [["generate", "--out", "big.npz"],
                                      ["export", "--format", "parquet", "big"]])
+@pytest.mark.slow
 def test_out_of_memory_under_a_memory_limit_is_one_line(tmp_path, command):
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))

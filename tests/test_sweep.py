@@ -35,6 +35,7 @@ def test_corrupt_labels_replaces_the_given_fraction_by_uniform_classes():
 
 @pytest.mark.parametrize("family, width, padded", [(sw.MLP, 5, 12), (sw.CNN, 3, 8),
                                                    (sw.pooling_family("max"), 4, 9)])
+@pytest.mark.slow
 def test_a_masked_model_is_the_narrow_model(family, width, padded):
     words = np.random.default_rng(1).integers(0, 2**32, (8, 4), dtype=np.uint32)
     narrow, wide = family.init(words, width, width, 40), family.init(words, width, padded, 40)
@@ -53,6 +54,7 @@ def test_a_masked_model_is_the_narrow_model(family, width, padded):
                                apply(narrow, x, jnp.int32(width), width), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
     model = {}
     for max_width in (6, 20):
@@ -71,6 +73,7 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
     np.testing.assert_allclose(wide["w3"][:6], narrow["w3"], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_sweep_equals_separate_runs(data, capsys):
     together = sw.sweep(sw.MLP, [3, 16], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
                         waste=100.0)
@@ -89,6 +92,7 @@ def test_a_sweep_equals_separate_runs(data, capsys):
     assert together["test_error"][0, 0] != together["test_error"][0, 1]  # seeds differ
 
 
+@pytest.mark.slow
 def test_training_set_size_is_traced_and_equals_truncated_data(data):
     stacked = {k: np.stack([v, v]) for k, v in data.items()}
     config = sw.SweepConfig(steps=40, chunk=40, batch_size=50, optimizer="adam",
@@ -102,6 +106,7 @@ def test_training_set_size_is_traced_and_equals_truncated_data(data):
     assert both["test_loss"][0, 0] != both["test_loss"][1, 0]
 
 
+@pytest.mark.slow
 def test_epochs_visit_every_training_row_once():
     config = sw.SweepConfig(batch_size=30, steps=8, order="epochs")
     model = sw._Model(jnp.int32(1), jnp.int32(100), jax.random.key(0),
@@ -159,6 +164,7 @@ def test_bad_config():
         sw.SweepConfig(chunk=100, eval_every=30)
 
 
+@pytest.mark.slow
 def test_model_keys_and_labels_are_jaxs_derivation(data):
     key, seeds, widths, sizes = jax.random.key(5), np.array([0, 3]), np.array([4, 9, 4]), \
         np.array([600, 600, 200])
@@ -183,6 +189,7 @@ def test_model_keys_and_labels_are_jaxs_derivation(data):
     np.testing.assert_array_equal(clean, np.broadcast_to(data["y"], clean.shape))
 
 
+@pytest.mark.slow
 def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
     runs = [sw.sweep(sw.MLP, [3, 40, 70], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
                      progress=None, workers=workers) for workers in (1, 3)]
@@ -190,6 +197,7 @@ def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
         np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)
 
 
+@pytest.mark.slow
 def test_a_sweep_needs_one_threefry_key(data):
     for key in (0, jax.random.split(jax.random.key(0), 2)):
         with pytest.raises(TypeError, match="key must be a single JAX PRNG key"):

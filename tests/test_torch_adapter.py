@@ -59,6 +59,7 @@ def rows_of(key, n):
     return np.asarray(rows["x"]), np.asarray(rows["y"])
 
 
+@pytest.mark.slow
 def test_stream_in_one_process_is_the_stream_in_order():
     key = jax.random.key(8)
     stream = MNIST1DStream(key, length=700, block_size=256)
@@ -71,6 +72,7 @@ def test_stream_in_one_process_is_the_stream_in_order():
         len(MNIST1DStream(key))
 
 
+@pytest.mark.slow
 def test_stream_workers_split_blocks_without_overlap_deterministically():
     """Two workers: worker w generates blocks w, w + 2, ...; the loader takes a batch from each
     worker in turn, so the order is fixed by the key, block size, batch size and worker count."""

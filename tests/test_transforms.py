@@ -109,6 +109,7 @@ def test_scale_is_the_reference_expression():
 
 @pytest.mark.parametrize("overrides", [{}, dict(padding=[0, 5], max_translation=90, seed=4),
                                        dict(template_len=30, final_seq_length=100, seed=8)])
+@pytest.mark.slow
 def test_whole_transform_matches_reference(overrides):
     args = mnist1d_jax.get_dataset_args(**overrides)
     templates = mnist1d_jax.get_templates()
@@ -123,6 +124,7 @@ def test_whole_transform_matches_reference(overrides):
         assert max_abs_diff(ours, expected) <= 1e-13
 
 
+@pytest.mark.slow
 def test_transform_works_under_vmap_and_jit():
     templates = jnp.asarray(mnist1d_jax.get_templates()["x"])
     keys = jax.random.split(jax.random.key(0), 10)

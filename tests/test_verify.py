@@ -54,6 +54,7 @@ def test_a_rebuild_is_within_the_default_tolerance_and_never_said_to_differ(tmp_
     assert "differ: x, x_test" in lines[-1]
 
 
+@pytest.mark.slow
 def test_the_reference_packages_own_rebuild_verifies_within_the_tolerance(tmp_path, capsys):
     """The reference package, run here, rebuilds its published file only to the last bit."""
     data = mnist1d.data.make_dataset(mnist1d.data.get_dataset_args())
