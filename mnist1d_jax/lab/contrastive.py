@@ -33,6 +33,7 @@ from ..checks import check_key
 from ..draws import draw
 from ..recipe import examples, normalise_by_population, stream_examples
 from . import cpu
+from .inputs import check_count, check_data, check_learning_rate, check_real
 from .models import conv1d
 
 VIEWS = ("augment", "generator", "both")
@@ -191,10 +192,13 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
     if views not in VIEWS:
         raise ValueError(f"views must be one of {VIEWS}; got {views!r}")
     keys, single = _keys(key)
-    x = jnp.asarray(data["x"], jnp.float32)
+    x = check_data(data, ("x",))["x"]
     args = as_args(args)
-    static = dict(views=views, epochs=int(epochs), batch_size=int(batch_size),
-                  learning_rate=float(learning_rate), tau=float(tau), maxshift=int(maxshift))
+    static = dict(views=views, epochs=check_count(epochs, "epochs"),
+                  batch_size=check_count(batch_size, "batch_size", 2, x.shape[0]),
+                  learning_rate=check_learning_rate(learning_rate),
+                  tau=check_real(tau, "tau", 0.0, 1e3, low_open=True),
+                  maxshift=check_count(maxshift, "maxshift", 0, x.shape[1]))
     program = cpu.compile(_train.lower(keys[0], x, args, **static))
     runs = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
     if single:

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..checks import check_positive_int, check_positive_number
+from ..checks import check_key
+from .inputs import check_count, check_data, check_learning_rate, check_real
 from .models import uniform
 from .train import accuracy, cross_entropy, cyclic_batch
 
@@ -43,8 +44,8 @@ class TicketConfig:
 
     def __post_init__(self):
         for name in ("batch_size", "total_steps", "eval_every", "hidden"):
-            check_positive_int(getattr(self, name), name)
-        check_positive_number(self.learning_rate, "learning_rate")
+            check_count(getattr(self, name), name)
+        check_learning_rate(self.learning_rate)
 
     @property
     def eval_steps(self) -> np.ndarray:
@@ -169,19 +170,21 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
       `ticket` (masks pytree of round `keep`) and `initial` (parameters) with leading (M, T),
       `keep`.
     """
-    sparsities = np.asarray(sparsities, np.float64)
-    if sparsities.ndim != 1 or not len(sparsities) or (sparsities < 0).any() or \
-            (sparsities > 1).any():
-        raise ValueError("sparsities must be a non-empty 1-D sequence of numbers in [0, 1]")
+    key = check_key(key)
+    if np.ndim(sparsities) != 1 or not len(sparsities):
+        raise ValueError(f"sparsities must be a non-empty 1-D sequence of numbers in [0, 1]; got "
+                         f"{sparsities!r}")
+    sparsities = np.asarray([check_real(s, f"sparsities[{i}]", 0.0, 1.0)
+                             for i, s in enumerate(np.asarray(sparsities).tolist())])
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise ValueError(f"methods must be a non-empty subset of {METHODS}; got {methods}")
-    check_positive_int(trials, "trials")
-    keep = int(np.argmin(np.abs(sparsities - 0.91))) if keep is None else int(keep)
-    if not 0 <= keep < len(sparsities):
-        raise ValueError(f"keep must be a round in [0, {len(sparsities)}); got {keep}")
-    data = {k: jnp.asarray(data[k], jnp.int32 if k.startswith("y") else jnp.float32)
-            for k in ("x", "y", "x_test", "y_test")}
+    check_count(trials, "trials")
+    if not isinstance(config, TicketConfig):
+        raise TypeError(f"config must be a lottery.TicketConfig; got {config!r}")
+    keep = int(np.argmin(np.abs(sparsities - 0.91))) if keep is None else \
+        check_count(keep, "keep", 0, len(sparsities) - 1)
+    data = check_data(data)
     method_ids = jnp.asarray([METHODS.index(m) for m in methods])
     keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(trials))
     out = _search(method_ids, keys, data, sparsities, keep, config)

@@ -46,9 +46,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..checks import check_key, check_positive_int
+from ..checks import check_key, check_memory, check_positive_int
 from ..draws import index_permutation, mix32
 from . import cpu, host_keys
+from .inputs import (check_count, check_data, check_integers, check_learning_rate, check_real,
+                     check_seeds)
 from .models import conv1d, conv_output_length
 
 
@@ -73,15 +75,17 @@ class Family(NamedTuple):
     """A model family indexed by a width. `init(words, width, max_width, features) -> params`
     (a dict of float32 NumPy arrays, from (SEED_WORDS, 4) uint32 seed `words`, on the host) and
     `apply(params, x, width, max_width) -> logits` (batch, 10) for x (batch, F), `width` traced,
-    `max_width` static. `cost(width)` is the relative compute of one step; below width
-    `floor` a step costs about the same whatever its width (it is overhead, not arithmetic), so
-    such models share a program at little loss (`buckets`)."""
+    `max_width` static. `cost(width)` is the relative compute of one step, about its number of
+    parameters; below width `floor` a step costs about the same whatever its width (it is
+    overhead, not arithmetic), so such models share a program at little loss (`buckets`).
+    `signal_rule(F)` says why signals of F points do not fit the family ("" if they do)."""
 
     name: str
     init: Callable
     apply: Callable
     cost: Callable
     floor: int = OVERHEAD_WIDTH
+    signal_rule: Callable = lambda length: ""
 
 
 def width_mask(width, max_width: int):
@@ -163,7 +167,9 @@ def _cnn_apply(params, x, width, max_width: int):
     return h.reshape(h.shape[0], -1) @ params["w"] + params["b"]
 
 
-CNN = Family("cnn", _cnn_init, _cnn_apply, lambda c: 15 * c * c + 25 * c, floor=8)
+CNN = Family("cnn", _cnn_init, _cnn_apply, lambda c: 15 * c * c + 25 * c, floor=8,
+             signal_rule=lambda n: "" if n >= 3 else "three stride-2 convolutions need at least "
+                                                      "3 points")
 """The double-descent CNN: three stride-2 convolutions of `c` channels, kernels 5/3/3, padding
 1, ReLU, and a linear read-out of the 5 x `c` features."""
 
@@ -220,8 +226,12 @@ def pooling_family(kind: str) -> Family:
     `ConvPooling` of `benchmark-pooling.ipynb`, 20 channels by default (the width)."""
     if kind not in POOLING:
         raise ValueError(f"kind must be one of {POOLING}; got {kind!r}")
+    rule = (lambda n: "") if kind == "none" else (
+        lambda n: "" if n >= 4 and n % 4 == 0 else "two width-2 poolings (or stride-2 "
+                                                   "convolutions) need a multiple of 4 points")
     return Family(f"pooling-{kind}", functools.partial(_pooling_init, kind),
-                  functools.partial(_pooling_apply, kind), lambda c: (3 + 3 * c) * c)
+                  functools.partial(_pooling_apply, kind), lambda c: (3 + 3 * c) * c,
+                  signal_rule=rule)
 
 
 def buckets(widths: Sequence[int], cost: Callable, waste: float = 1.0,
@@ -277,7 +287,10 @@ class SweepConfig:
 
     def __post_init__(self):
         for name in ("batch_size", "steps", "chunk"):
-            check_positive_int(getattr(self, name), name)
+            check_count(getattr(self, name), name)
+        check_count(self.eval_every, "eval_every", 0)
+        check_learning_rate(self.learning_rate)
+        check_real(self.momentum, "momentum", 0.0, 1.0, high_open=True)
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.order not in ("epochs", "cyclic"):
@@ -516,19 +529,17 @@ def _initial_state(family: Family, config: SweepConfig, words: np.ndarray, width
     return _State(params, jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), shapes), labels)
 
 
-def _as_data(data: dict, stacked: bool) -> dict:
-    keys = ("x", "y", "x_test", "y_test")
-    missing = [k for k in keys if k not in data]
-    if missing:
-        raise ValueError(f"data is missing {missing}; a sweep needs {list(keys)}")
-    out = {k: jnp.asarray(data[k], jnp.int32 if k.startswith("y") else jnp.float32)
-           for k in keys}
-    ndim = 3 if stacked else 2
-    if out["x"].ndim != ndim or out["x_test"].ndim != ndim:
-        raise ValueError(f"data['x'] and data['x_test'] must be {ndim}-D"
-                         f"{' (configuration, example, position)' if stacked else ''}; got "
-                         f"{out['x'].shape} and {out['x_test'].shape}")
-    return out
+MAX_WIDTH = 2**16
+"""The widest hidden layer or channel count a sweep takes (memory is checked as well)."""
+
+
+def _check_sweep_memory(family: Family, widths: np.ndarray, seeds: int, waste: float) -> None:
+    """Refuses a sweep whose padded parameters, gradients and optimizer states (about four
+    float32 copies of `cost(width)` numbers per model) exceed the memory available."""
+    groups = buckets(widths.tolist(), family.cost, waste, family.cost(family.floor))
+    needed = sum(len(g) * seeds * 16 * family.cost(int(widths[g].max())) for g in groups)
+    check_memory(needed, f"a sweep of widths up to {int(widths.max())}",
+                 "train fewer or narrower models at a time")
 
 
 def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
@@ -571,30 +582,28 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
                         f"sweep.pooling_family(kind)); got {family!r}")
     if not isinstance(config, SweepConfig):
         raise TypeError(f"config must be a sweep.SweepConfig; got {config!r}")
-    widths = np.asarray(widths)
-    seeds = np.asarray(seeds)
-    if widths.ndim != 1 or widths.size == 0 or not np.issubdtype(widths.dtype, np.integer) \
-            or (widths < 1).any():
-        raise ValueError(f"widths must be a non-empty sequence of positive integers; got "
-                         f"{widths.tolist()}")
-    if seeds.ndim != 1 or seeds.size == 0 or not np.issubdtype(seeds.dtype, np.integer) \
-            or (seeds < 0).any():
-        raise ValueError(f"seeds must be a non-empty sequence of non-negative integers; got "
-                         f"{seeds.tolist()}")
-    if not 0 <= label_noise <= 1:
-        raise ValueError(f"label_noise must be in [0, 1]; got {label_noise}")
+    widths = check_integers(widths, "widths", 1, MAX_WIDTH)
+    seeds = check_seeds(seeds, scalar=False)
+    label_noise = check_real(label_noise, "label_noise", 0.0, 1.0)
+    waste = check_real(waste, "waste", 1.0, 1e6)
     workers = cpu.workers() if workers is None else check_positive_int(workers, "workers")
-    stacked = np.ndim(data.get("x")) == 3
-    data = _as_data(data, stacked)
+    stacked = hasattr(data, "get") and np.ndim(data.get("x")) == 3
+    data = check_data(data, ndim=3 if stacked else 2)
     n_max = data["x"].shape[-2]
-    sizes = np.full(len(widths), n_max) if n_train is None else np.asarray(n_train)
-    if sizes.shape != widths.shape or (sizes < 1).any() or (sizes > n_max).any():
-        raise ValueError(f"n_train must give one size in [1, {n_max}] per width; got "
-                         f"{sizes.tolist()}")
+    problem = family.signal_rule(data["x"].shape[-1])
+    if problem:
+        raise ValueError(f"{family.name} cannot take signals of {data['x'].shape[-1]} points: "
+                         f"{problem}")
+    sizes = np.full(len(widths), n_max) if n_train is None else \
+        check_integers(n_train, "n_train", 1, n_max)
+    if sizes.shape != widths.shape:
+        raise ValueError(f"n_train must give one size per width ({len(widths)}); got "
+                         f"{len(sizes)}")
     if stacked and data["x"].shape[0] != len(widths):
         raise ValueError(f"stacked data hold {data['x'].shape[0]} datasets for {len(widths)} "
                          "widths")
     key = jax.random.key(0) if key is None else check_key(key)
+    _check_sweep_memory(family, widths, len(seeds), waste)
     start_time = time.perf_counter()
     model_keys, words = _model_keys(key, seeds, widths, sizes)
     model_keys = jax.random.wrap_key_data(model_keys)

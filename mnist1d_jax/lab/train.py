@@ -28,8 +28,9 @@ import optax
 from flax import nnx
 
 from ..args import as_args
-from ..checks import check_key, check_positive_int, check_positive_number
+from ..checks import check_key
 from ..dataset import sample_batch
+from .inputs import check_count, check_data, check_learning_rate, check_real, check_seeds
 
 __all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "print_pair",
            "shuffle_positions", "accuracy", "PAPER"]
@@ -55,13 +56,12 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("batch_size", "total_steps", "eval_every"):
-            check_positive_int(getattr(self, name), name)
+            check_count(getattr(self, name), name)
         if self.total_steps % self.eval_every:
             raise ValueError(f"eval_every must divide total_steps; got eval_every="
                              f"{self.eval_every}, total_steps={self.total_steps}")
-        check_positive_number(self.learning_rate, "learning_rate")
-        if not np.isfinite(self.weight_decay) or self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be a finite number >= 0; got {self.weight_decay}")
+        check_learning_rate(self.learning_rate)
+        check_real(self.weight_decay, "weight_decay", 0.0, 1e3)
 
     def optimizer(self) -> optax.GradientTransformation:
         """Adam as PyTorch's (weight decay as an L2 term in the gradient)."""
@@ -168,13 +168,10 @@ def _train_on_stream(model_fn, config, key, args, data, seeds):
     return _over_seeds(lambda s: _fit(model_fn, config, batch_fn, data, s), seeds)
 
 
-def _check_seeds(seeds):
-    array = np.asarray(seeds)
-    if array.ndim > 1 or array.size == 0 or not np.issubdtype(array.dtype, np.integer) \
-            or (array < 0).any():
-        raise ValueError(f"seeds must be a non-negative int or a non-empty 1-D sequence of them; "
-                         f"got {seeds!r}")
-    return array
+def _check_config(config):
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a train.TrainConfig; got {config!r}")
+    return config
 
 
 def _check_model_fn(model_fn):
@@ -182,14 +179,6 @@ def _check_model_fn(model_fn):
         raise TypeError(f"model_fn must be a callable taking rngs=nnx.Rngs (e.g. models.CNN); "
                         f"got {model_fn!r}")
     return model_fn
-
-
-def _as_arrays(data: dict, keys) -> dict:
-    missing = [k for k in keys if k not in data]
-    if missing:
-        raise ValueError(f"data is missing {missing}; it needs {list(keys)}")
-    return {k: jnp.asarray(data[k], jnp.int32 if k.startswith("y") else jnp.float32)
-            for k in keys}
 
 
 def train(model_fn, data: dict, seeds=0, config: TrainConfig = TrainConfig()) -> dict:
@@ -208,9 +197,9 @@ def train(model_fn, data: dict, seeds=0, config: TrainConfig = TrainConfig()) ->
       and at `config.eval_steps` (E,): `test_loss`, `train_acc`, `test_acc` (percent); `params`
       the final `nnx.State` (`nnx.merge(nnx.graphdef(model), params)` rebuilds the model).
     """
-    seeds = _check_seeds(seeds)
-    data = _as_arrays(data, ("x", "y", "x_test", "y_test"))
-    return _train(_check_model_fn(model_fn), config, data, seeds)
+    seeds = check_seeds(seeds)
+    data = check_data(data)
+    return _train(_check_model_fn(model_fn), _check_config(config), data, seeds)
 
 
 def train_on_stream(model_fn, key, args, data: dict, seeds=0,
@@ -221,10 +210,10 @@ def train_on_stream(model_fn, key, args, data: dict, seeds=0,
     `data` supplies the evaluation sets: `x_test`, `y_test` (and `x`, `y` for a train accuracy,
     if given). Returns the same curves as `train`.
     """
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     keys = ("x", "y", "x_test", "y_test") if "x" in data else ("x_test", "y_test")
-    return _train_on_stream(_check_model_fn(model_fn), config, check_key(key), as_args(args),
-                            _as_arrays(data, keys), seeds)
+    return _train_on_stream(_check_model_fn(model_fn), _check_config(config), check_key(key),
+                            as_args(args), check_data(data, keys), seeds)
 
 
 PAPER = {"regular": {"linear": 32, "mlp": 68, "cnn": 94, "gru": 91},
@@ -260,9 +249,10 @@ def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
       from the end of the previous pair to this pair's result (waiting for its compilation, if it
       is not ready yet, and training): the `wall_s` add up to the whole table's time.
     """
-    seeds = _check_seeds(seeds)  # every input is checked before anything compiles
+    seeds = check_seeds(seeds)  # every input is checked before anything compiles
+    config = _check_config(config)
     model_fns = {name: _check_model_fn(fn) for name, fn in model_fns.items()}
-    arrays = {setting: _as_arrays(data, ("x", "y", "x_test", "y_test"))
+    arrays = {setting: check_data(data, name=f"datasets[{setting!r}]")
               for setting, data in datasets.items()}
     pairs = [(setting, name) for setting in datasets for name in model_fns]
     table = {setting: {} for setting in datasets}

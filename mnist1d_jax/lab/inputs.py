@@ -1,0 +1,108 @@
+"""The lab's boundary: the checks that every lab entry point (training, sweeps, lottery tickets,
+contrastive learning, metalearning) runs on its configuration, data, seeds and keys before
+anything is traced or compiled. Each raises a one-line `TypeError` or `ValueError` naming the
+argument and what it allows, as the generator's `checks` do."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..args import NUM_CLASSES
+from ..checks import check_integer, is_integer
+
+MAX_LEARNING_RATE = 1e3
+"""Learning rates above this only overflow: the reference's largest is 1.5 (metalearning)."""
+
+MAX_SEED = 2**32 - 1
+"""Seeds are folded into keys as 32-bit words: larger ones would wrap onto smaller ones."""
+
+
+def check_real(value, name: str, low: float, high: float, *, low_open: bool = False,
+               high_open: bool = False) -> float:
+    """A real number (Python's or NumPy's; not a bool) in the interval from `low` to `high`,
+    each end closed unless said open, as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    value = float(value)
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (math.isfinite(value) and above and below):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a finite number in {interval}; got {value!r}")
+    return value
+
+
+def check_learning_rate(value, name: str = "learning_rate") -> float:
+    """A learning rate in (0, `MAX_LEARNING_RATE`]."""
+    return check_real(value, name, 0.0, MAX_LEARNING_RATE, low_open=True)
+
+
+def check_count(value, name: str, low: int = 1, high: int = 2**31 - 1) -> int:
+    """An integer (not a float that happens to be whole, not a bool) in [low, high]."""
+    return check_integer(value, name, low, high)
+
+
+def check_integers(values, name: str, low: int, high: int, *, scalar: bool = False) -> np.ndarray:
+    """A non-empty 1-D sequence of integers in [low, high] (a single one too, when `scalar`), as
+    an int64 array ((k,), or () for a scalar)."""
+    if scalar and is_integer(values):
+        return np.asarray(check_integer(values, name, low, high), np.int64)
+    array = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of integers in [{low}, {high}]"
+                         f"; got {values!r}")
+    for position, value in enumerate(array.tolist()):
+        if not (is_integer(value) and low <= value <= high):
+            raise ValueError(f"{name} must be integers in [{low}, {high}]; {name}[{position}] is "
+                             f"{value!r}")
+    return np.asarray(array.tolist(), np.int64)
+
+
+def check_seeds(seeds, name: str = "seeds", *, scalar: bool = True) -> np.ndarray:
+    """Seeds: integers in [0, `MAX_SEED`], one or a non-empty 1-D sequence."""
+    return check_integers(seeds, name, 0, MAX_SEED, scalar=scalar)
+
+
+def check_data(data, keys=("x", "y", "x_test", "y_test"), name: str = "data", *,
+               ndim: int = 2) -> dict:
+    """`data`'s arrays `keys` as JAX arrays (signals float32, labels int32), checked: a mapping
+    holding every key; signals `x`/`x_test` finite floats of `ndim` dimensions (..., n, F) with the
+    same F; labels `y`/`y_test` integers in [0, 10) (not floats), one per signal row.
+
+    Raises:
+      TypeError: `data` is not a mapping. ValueError: naming the key and the problem.
+    """
+    if not hasattr(data, "keys") or not hasattr(data, "__getitem__"):
+        raise TypeError(f"{name} must be a dict of arrays; got {type(data).__name__}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise ValueError(f"{name} is missing {missing}; it needs {list(keys)}")
+    arrays = {k: np.asarray(data[k]) for k in keys}
+    for key, array in arrays.items():
+        if key.startswith("x"):
+            if array.dtype.kind != "f" or array.ndim != ndim or array.shape[-2] < 1:
+                raise ValueError(f"{name}[{key!r}] must be {ndim}-D float signals; got "
+                                 f"{array.dtype} of shape {array.shape}")
+            if not np.isfinite(array).all():
+                raise ValueError(f"{name}[{key!r}] holds values that are not finite")
+        else:
+            if array.dtype.kind not in "iu" or array.ndim != ndim - 1:
+                raise ValueError(f"{name}[{key!r}] must be {ndim - 1}-D integer labels; got "
+                                 f"{array.dtype} of shape {array.shape}")
+            if array.size and (array.min() < 0 or array.max() >= NUM_CLASSES):
+                raise ValueError(f"{name}[{key!r}] holds labels outside [0, {NUM_CLASSES})")
+    for signals, labels in (("x", "y"), ("x_test", "y_test")):
+        if signals in arrays and labels in arrays \
+                and arrays[signals].shape[:-1] != arrays[labels].shape:
+            raise ValueError(f"{name}[{labels!r}] has shape {arrays[labels].shape} for signals "
+                             f"{name}[{signals!r}] of shape {arrays[signals].shape}")
+    widths = {arrays[k].shape[-1] for k in ("x", "x_test") if k in arrays}
+    if len(widths) > 1:
+        raise ValueError(f"{name}['x'] and {name}['x_test'] must have the same number of "
+                         f"positions; got {sorted(widths)}")
+    return {k: jnp.asarray(a, jnp.float32 if k.startswith("x") else jnp.int32)
+            for k, a in arrays.items()}
