@@ -47,16 +47,6 @@ def plot_templates(templates: dict):
     return plot_signals(templates["x"], templates["t"], templates["y"])
 
 
-def plot_examples(data: dict, per_class: int = 4, zoom: float | None = None):
-    """`per_class` training examples of each class: one row per example rank, one column per
-    class; `zoom` (the half-width of the value axis) fits them when `None`."""
-    x, y = np.asarray(data["x"]), np.asarray(data["y"])
-    picks = [np.flatnonzero(y == c)[:per_class] for c in range(10)]
-    order = [picks[c][r] for r in range(per_class) for c in range(10) if r < len(picks[c])]
-    zoom = _fitting_zoom(x[order]) if zoom is None else zoom
-    return plot_signals(x[order], data["t"], y[order], zoom=zoom)
-
-
 def _fitting_zoom(x) -> float:
     """Half-width of the value axis that shows every value of `x` with a 5% margin."""
     extent = float(np.max(np.abs(x))) if np.size(x) else 1.0

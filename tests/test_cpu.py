@@ -74,7 +74,7 @@ def test_compiler_options_compile_and_give_the_same_numbers(monkeypatch):
     x = jnp.asarray(np.random.default_rng(1).normal(size=(64, 40)), jnp.float32)
     w = jnp.asarray(np.random.default_rng(2).normal(size=(40, 30)), jnp.float32)
     f = jax.jit(lambda x, w: jax.nn.relu(x @ w).sum(0))
-    tuned = cpu.compile(f.lower(x, w))
+    tuned = cpu.compile_lowered(f.lower(x, w))
     np.testing.assert_allclose(tuned(x, w), f(x, w), rtol=1e-5)
     # an XLA without the option: none, and nothing fails
     cpu.compiler_options.cache_clear()

@@ -63,7 +63,7 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
         words = np.random.default_rng(2).integers(0, 2**32, (1, 1, 8, 4), dtype=np.uint32)
         state = jax.tree.map(lambda a: a[0, 0], sw._initial_state(
             sw.MLP, SHORT, words, np.array([6]), max_width, 40, data["y"][None, None]))
-        state, _ = jax.jit(lambda s: sw._chunk(s, 0, m, sw.MLP, max_width, SHORT, 60))(state)
+        state, _ = jax.jit(lambda s: sw._updates(s, 0, m, sw.MLP, max_width, SHORT, 60))(state)
         model[max_width] = state.params
     wide, narrow = model[20], model[6]
     assert float(jnp.abs(wide["w1"][:, 6:]).max()) == 0.0

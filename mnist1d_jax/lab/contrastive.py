@@ -199,7 +199,7 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
                   learning_rate=check_learning_rate(learning_rate),
                   tau=check_real(tau, "tau", 0.0, 1e3, low_open=True),
                   maxshift=check_count(maxshift, "maxshift", 0, x.shape[1]))
-    program = cpu.compile(_train.lower(keys[0], x, args, **static))
+    program = cpu.compile_lowered(_train.lower(keys[0], x, args, **static))
     runs = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
     if single:
         return runs[0]

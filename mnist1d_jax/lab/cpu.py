@@ -43,7 +43,7 @@ def compiler_options() -> dict:
     return dict(OPTIONS)
 
 
-def compile(lowered):  # noqa: A001 - the lab's counterpart of `Lowered.compile`
+def compile_lowered(lowered):
     """`lowered.compile()` (a `jax.stages.Lowered`) with the lab's `compiler_options()`."""
     return lowered.compile(compiler_options=compiler_options())
 

@@ -19,7 +19,7 @@ programs reused, ms per update of the whole bucket: MLP widths 2-27 in one bucke
 channels 2-30 in one bucket 31 against 24 in twelve buckets (floor 8), each of 18-30 channels
 alone 2.6: a vmapped CNN step gains nothing from sharing, so its floor is low.
 
-A bucket is one program per chunk length (`_run_all`: the metrics before the first update, the
+A bucket is one program per chunk length (`_bucket_program`: the metrics before the first update, the
 updates, the metrics after the last), compiled in background threads while earlier buckets train;
 on a CPU the buckets train side by side, one per core (`cpu.run_all`). Nothing compiles before the
 first bucket's program: keys and initialisation words come from `host_keys` (JAX's derivation in
@@ -376,7 +376,7 @@ def _test_error(family: Family, params, model: _Model, max_width: int):
     return _test_metrics(family, params, model, max_width)[0]
 
 
-def _chunk(state: _State, start, model: _Model, family: Family, max_width: int,
+def _updates(state: _State, start, model: _Model, family: Family, max_width: int,
            config: SweepConfig, count: int):
     """`count` updates of one model from update `start`; the test error after the updates that
     `config.eval_steps` records before the last (NaN after the others; `_run` gives the last)."""
@@ -420,14 +420,14 @@ def _evaluate(state: _State, model: _Model, family: Family, max_width: int) -> d
 def _run(state: _State, start, model: _Model, family: Family, max_width: int,
          config: SweepConfig, count: int):
     """One compiled call of a model's training: its metrics before the updates (when `start`
-    is 0, else NaN), `count` updates from `start` (`_chunk`), and its metrics after them (when
+    is 0, else NaN), `count` updates from `start` (`_updates`), and its metrics after them (when
     they end the run, else NaN). One program per bucket and chunk length does it all."""
     def evaluate_if(condition, state):
         return jax.lax.cond(condition, lambda s: _evaluate(s, model, family, max_width),
                             lambda s: {name: jnp.float32(jnp.nan) for name in METRICS}, state)
 
     before = evaluate_if(start == 0, state)
-    state, errors = _chunk(state, start, model, family, max_width, config, count)
+    state, errors = _updates(state, start, model, family, max_width, config, count)
     return state, (before, errors, evaluate_if(start + count == config.steps, state))
 
 
@@ -441,18 +441,18 @@ def _per_model(fn, stacked: bool):
 
 @functools.partial(jax.jit, static_argnames=("family", "max_width", "config", "count",
                                              "stacked"), donate_argnums=(0,))
-def _run_all(state, start, model, family, max_width, config, count, stacked):
+def _bucket_program(state, start, model, family, max_width, config, count, stacked):
     return _per_model(lambda s, m: _run(s, start, m, family, max_width, config, count),
                       stacked)(state, model)
 
 
 def _compile_bucket(pool, family: Family, max_width: int, config: SweepConfig, stacked: bool,
                     state: _State, model: _Model) -> dict:
-    """Futures of a bucket's compiled programs (`_run_all`), one per update count that the sweep
+    """Futures of a bucket's compiled programs (`_bucket_program`), one per update count that the sweep
     runs (`config.chunk`, and a shorter last one), compiled by `pool` (XLA releases the GIL:
-    later buckets compile while earlier ones train), with the lab's options (`cpu.compile`)."""
+    later buckets compile while earlier ones train), with the lab's options (`cpu.compile_lowered`)."""
     counts = sorted({count for _, count in config.chunks})
-    return {count: pool.submit(lambda c: cpu.compile(_run_all.lower(
+    return {count: pool.submit(lambda c: cpu.compile_lowered(_bucket_program.lower(
         state, jnp.int32(0), model, family=family, max_width=max_width, config=config,
         count=c, stacked=stacked)), count) for count in counts}
 
