@@ -14,6 +14,7 @@ run: JAX then compiles as without a cache.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 
 OFF_VARIABLE = "MNIST1D_JAX_NO_CACHE"
@@ -47,3 +48,53 @@ def enable_compilation_cache(folder: str) -> bool:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return True
+
+
+class CompileTimer:
+    """Seconds JAX spends compiling (tracing, lowering, and XLA compilation or loading the
+    program from the persistent cache, which JAX times inside its compilation step) while the
+    context is open, from `jax.monitoring` events; and the cache entries that could not be read
+    (JAX's warnings, collected instead of printed)."""
+
+    EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
+              "/jax/core/compile/jaxpr_to_mlir_module_duration",
+              "/jax/core/compile/backend_compile_duration")
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.unreadable = 0
+        self.requests = self.hits = 0
+
+    def _listen(self, name, seconds, **kwargs):
+        if name in self.EVENTS:
+            self.seconds += seconds
+
+    def _count(self, name, **kwargs):
+        if name == "/jax/compilation_cache/compile_requests_use_cache":
+            self.requests += 1
+        elif name == "/jax/compilation_cache/cache_hits":
+            self.hits += 1
+
+    def __enter__(self):
+        import jax.monitoring
+
+        self._warnings = warnings.catch_warnings(record=True)
+        self._caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        jax.monitoring.register_event_duration_secs_listener(self._listen)
+        jax.monitoring.register_event_listener(self._count)
+        return self
+
+    def __exit__(self, *exc):
+        import jax.monitoring
+
+        jax.monitoring.unregister_event_duration_listener(self._listen)
+        jax.monitoring.unregister_event_listener(self._count)
+        self._warnings.__exit__(*exc)
+        for caught in self._caught:
+            if "persistent compilation cache" in str(caught.message):
+                self.unreadable += 1
+            else:
+                warnings.warn_explicit(caught.message, caught.category, caught.filename,
+                                       caught.lineno)
+        return False

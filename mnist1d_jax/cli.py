@@ -8,12 +8,11 @@ import signal
 import sys
 import threading
 import time
-import warnings
 
 import numpy as np
 
 from .args import FIELD_NAMES, DatasetArgs
-from .cache import OFF_VARIABLE
+from .cache import OFF_VARIABLE, CompileTimer
 from .verify import DEFAULT_TOLERANCE
 
 _FLAG_HELP = {
@@ -77,56 +76,6 @@ class _Progress:
         return False
 
 
-class _CompileTimer:
-    """Seconds JAX spends compiling (tracing, lowering, and XLA compilation or loading the
-    program from the persistent cache, which JAX times inside its compilation step) while the
-    context is open, from `jax.monitoring` events; and the cache entries that could not be read
-    (JAX's warnings, collected instead of printed)."""
-
-    EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
-              "/jax/core/compile/jaxpr_to_mlir_module_duration",
-              "/jax/core/compile/backend_compile_duration")
-
-    def __init__(self):
-        self.seconds = 0.0
-        self.unreadable = 0
-        self.requests = self.hits = 0
-
-    def _listen(self, name, seconds, **kwargs):
-        if name in self.EVENTS:
-            self.seconds += seconds
-
-    def _count(self, name, **kwargs):
-        if name == "/jax/compilation_cache/compile_requests_use_cache":
-            self.requests += 1
-        elif name == "/jax/compilation_cache/cache_hits":
-            self.hits += 1
-
-    def __enter__(self):
-        import jax.monitoring
-
-        self._warnings = warnings.catch_warnings(record=True)
-        self._caught = self._warnings.__enter__()
-        warnings.simplefilter("always")
-        jax.monitoring.register_event_duration_secs_listener(self._listen)
-        jax.monitoring.register_event_listener(self._count)
-        return self
-
-    def __exit__(self, *exc):
-        import jax.monitoring
-
-        jax.monitoring.unregister_event_duration_listener(self._listen)
-        jax.monitoring.unregister_event_listener(self._count)
-        self._warnings.__exit__(*exc)
-        for caught in self._caught:
-            if "persistent compilation cache" in str(caught.message):
-                self.unreadable += 1
-            else:
-                warnings.warn_explicit(caught.message, caught.category, caught.filename,
-                                       caught.lineno)
-        return False
-
-
 def _what_was_made(args: DatasetArgs, reference: bool) -> str:
     """The kind of data `generate` writes, for its summary line: a user who asks for the default
     dataset must not mistake JAX draws for the published file."""
@@ -150,7 +99,7 @@ def _generate(namespace) -> None:
     check_count(namespace.chunk_size, "chunk_size", MAX_CHUNK_SIZE)
     check_output(namespace.out, kind)
     start = time.perf_counter()
-    with _CompileTimer() as compiling:
+    with CompileTimer() as compiling:
         if kind == "folder" and not namespace.reference:
             with _Progress() as progress:
                 write_dataset(namespace.out, None, args, chunk_size=namespace.chunk_size,
@@ -286,51 +235,18 @@ def _plot(namespace) -> None:
     print(f"wrote {namespace.out}")
 
 
-def _verify_line(entry: dict, tolerance: float) -> str:
-    """What one array of a `verify` report is, in words."""
-    from .verify import REBUILD_TOLERANCE
-
-    if entry["identical"]:
-        return "identical"
-    if entry["max_abs_diff"] is None:
-        return "differs: not the published shape"
-    distance = (f"max |file - rebuild| = {entry['max_abs_diff']:.3g}, the rebuild within "
-                f"{REBUILD_TOLERANCE:g} of the published values")
-    if entry["match"]:
-        return f"within {tolerance:g}, not the published bytes ({distance})"
-    if entry["max_abs_diff"] <= REBUILD_TOLERANCE:
-        return (f"not the published bytes, and --tolerance {tolerance:g} accepts only those "
-                f"({distance})")
-    return f"differs: {distance}"
-
-
 def _verify(namespace) -> int:
     """Prints a line per array and a verdict: exit 0 when the file is the published dataset,
     bit for bit or within the tolerance; 1 when not."""
-    from .verify import verdict, verify
+    from .verify import describe, verify
 
     try:
         report = verify(namespace.path, namespace.tolerance)
     except OSError as error:  # unreadable input is exit 2, as a malformed file
         raise ValueError(f"cannot read {namespace.path!r}: {error.strerror or error}") from None
-    for name, entry in report.items():
-        shape = "x".join(map(str, entry["shape"])) or "scalar"
-        print(f"{name:12s} {shape:>8s}  sha256 {entry['sha256'][:16]}  "
-              f"{_verify_line(entry, namespace.tolerance)}")
-    kind = verdict(report)
-    if kind == "identical":
-        print(f"{namespace.path}: the published MNIST-1D dataset, bit for bit")
-        return 0
-    if kind == "within":
-        inexact = [name for name, entry in report.items() if not entry["identical"]]
-        print(f"{namespace.path}: the published MNIST-1D dataset within {namespace.tolerance:g}, "
-              f"not bit for bit ({', '.join(inexact)} differ in their last bits; so does the "
-              f"reference package's own rebuild)")
-        return 0
-    failed = [name for name, entry in report.items() if not entry["match"]]
-    print(f"{namespace.path}: not the published MNIST-1D dataset ({len(failed)} of "
-          f"{len(report)} arrays differ: {', '.join(failed)})")
-    return 1
+    lines, matches = describe(report, namespace.path, namespace.tolerance)
+    print("\n".join(lines))
+    return 0 if matches else 1
 
 
 def _add_cache_flag(parser: argparse.ArgumentParser) -> None:

@@ -108,3 +108,42 @@ def verdict(report: dict) -> str:
     if all(entry["identical"] for entry in report.values()):
         return "identical"
     return "within" if all(entry["match"] for entry in report.values()) else "differs"
+
+
+def _array_line(entry: dict, tolerance: float) -> str:
+    """What one array of a `verify` report is, in words."""
+    if entry["identical"]:
+        return "identical"
+    if entry["max_abs_diff"] is None:
+        return "differs: not the published shape"
+    distance = (f"max |file - rebuild| = {entry['max_abs_diff']:.3g}, the rebuild within "
+                f"{REBUILD_TOLERANCE:g} of the published values")
+    if entry["match"]:
+        return f"within {tolerance:g}, not the published bytes ({distance})"
+    if entry["max_abs_diff"] <= REBUILD_TOLERANCE:
+        return (f"not the published bytes, and --tolerance {tolerance:g} accepts only those "
+                f"({distance})")
+    return f"differs: {distance}"
+
+
+def describe(report: dict, path, tolerance: float) -> tuple[list[str], bool]:
+    """What `mnist1d-jax verify` prints for a `verify` report: a line per array (its shape, the
+    start of its digest, what it is) and a verdict line; and whether the file matches."""
+    lines = []
+    for name, entry in report.items():
+        shape = "x".join(map(str, entry["shape"])) or "scalar"
+        lines.append(f"{name:12s} {shape:>8s}  sha256 {entry['sha256'][:16]}  "
+                     f"{_array_line(entry, tolerance)}")
+    kind = verdict(report)
+    if kind == "identical":
+        lines.append(f"{path}: the published MNIST-1D dataset, bit for bit")
+    elif kind == "within":
+        inexact = [name for name, entry in report.items() if not entry["identical"]]
+        lines.append(f"{path}: the published MNIST-1D dataset within {tolerance:g}, not bit for "
+                     f"bit ({', '.join(inexact)} differ in their last bits; so does the reference "
+                     f"package's own rebuild)")
+    else:
+        failed = [name for name, entry in report.items() if not entry["match"]]
+        lines.append(f"{path}: not the published MNIST-1D dataset ({len(failed)} of "
+                     f"{len(report)} arrays differ: {', '.join(failed)})")
+    return lines, kind != "differs"

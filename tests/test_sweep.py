@@ -8,6 +8,7 @@ import pytest
 
 import mnist1d_jax
 from mnist1d_jax.lab import sweep as sw
+from mnist1d_jax.lab import sweep_program
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
         words = np.random.default_rng(2).integers(0, 2**32, (1, 1, 8, 4), dtype=np.uint32)
         state = jax.tree.map(lambda a: a[0, 0], sw._initial_state(
             sw.MLP, SHORT, words, np.array([6]), max_width, 40, data["y"][None, None]))
-        state, _ = jax.jit(lambda s: sw._updates(s, 0, m, sw.MLP, max_width, SHORT, 60))(state)
+        state, _ = jax.jit(lambda s: sweep_program._updates(s, 0, m, sw.MLP, max_width, SHORT, 60))(state)
         model[max_width] = state.params
     wide, narrow = model[20], model[6]
     assert float(jnp.abs(wide["w1"][:, 6:]).max()) == 0.0
@@ -115,7 +116,7 @@ def test_epochs_visit_every_training_row_once():
     for epoch in range(2):  # ceil(100 / 30) = 4 updates per epoch, the last one short
         seen, weights = [], []
         for step in range(4 * epoch, 4 * epoch + 4):
-            rows, w = sw._batch(step, model, config)
+            rows, w = sweep_program._batch(step, model, config)
             seen.append(np.asarray(rows)[np.asarray(w) > 0])
             weights.append(float(w.sum()))
         assert sorted(np.concatenate(seen).tolist()) == list(range(100))
