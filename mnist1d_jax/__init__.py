@@ -7,7 +7,7 @@ metalearning) needs the `lab` extra and `mnist1d_jax.plot` the `plot` extra.
 from .args import DatasetArgs, get_dataset_args
 from .dataset import latents, make_dataset, sample_batch, sample_rows
 from .draws import Draws, draw, draw_batch
-from .io import load, save
+from .files import load, save
 from .reference import get_dataset, reference_dataset, replay_numpy
 from .templates import get_templates
 from .transforms import transform

@@ -31,7 +31,7 @@ import numpy as np
 from . import recipe, stats
 from .args import NUM_CLASSES, Layout, as_args
 from .checks import check_count, check_key, check_memory, platform
-from .io import write_folder_metadata
+from .files import write_folder_metadata
 from .outputs import atomic_folder, check_output
 from .templates import get_templates
 

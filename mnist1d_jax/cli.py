@@ -91,7 +91,7 @@ def _what_was_made(args: DatasetArgs, reference: bool) -> str:
 def _generate(namespace) -> None:
     from .checks import check_count
     from .chunked import MAX_CHUNK_SIZE, write_dataset
-    from .io import check_format, save
+    from .files import check_format, save
     from .outputs import check_output
 
     args = dataset_args_from_flags(namespace)
@@ -140,7 +140,7 @@ def _export(namespace) -> None:
     if namespace.source is not None:
         if given or namespace.reference:
             raise ValueError("--from exports a file as it is; give no dataset flags with it")
-        from .io import load
+        from .files import load
 
         data, note = load(namespace.source), f"Exported from `{namespace.source}`."
     else:
@@ -164,7 +164,7 @@ def _export(namespace) -> None:
 
 def _stats(x: np.ndarray) -> tuple:
     """mean, std, min, max of a (possibly memory-mapped) array, a chunk of rows at a time."""
-    from .io import row_chunks
+    from .validate import row_chunks
 
     total = total_sq = 0.0
     low, high = np.inf, -np.inf
@@ -177,14 +177,14 @@ def _stats(x: np.ndarray) -> tuple:
 
 
 def _class_counts(y) -> list:
-    from .io import row_chunks
+    from .validate import row_chunks
 
     return sum((np.bincount(part, minlength=10) for part in row_chunks(y, 1 << 20)),
                np.zeros(10, np.int64)).tolist()
 
 
 def _print_summary(path) -> None:
-    from .io import load
+    from .files import load
 
     data = load(path)
     print(f"{path}")
@@ -205,7 +205,7 @@ def _print_summary(path) -> None:
 
 
 def _info(namespace) -> None:
-    from .io import check_format
+    from .files import check_format
 
     check_format(namespace.path)
     _print_summary(namespace.path)

@@ -89,7 +89,7 @@ def _our_folder(target: str) -> str:
         return f"it has no readable {FOLDER_META}, so this package did not write it"
     if not isinstance(meta, dict) or meta.get("format") != FOLDER_FORMAT:
         return f"its {FOLDER_META} is not this package's"
-    from .io import FOLDER_FILES
+    from .files import FOLDER_FILES
 
     others = sorted(set(os.listdir(target)) - FOLDER_FILES)
     return f"it holds files this package did not write: {others[:5]}" if others else ""
@@ -120,7 +120,7 @@ def _our_file(target: str, kind: str) -> str:
         with open(target, "rb") as handle:
             if handle.read(len(prefix)) == prefix:
                 return ""
-    from .io import load
+    from .files import load
 
     try:
         load(target, ".pkl" if kind == "pickle" else kind)

@@ -16,7 +16,7 @@ from . import recipe
 from .args import SCALE_FIELDS, as_args
 from .checks import check_memory, platform
 from .draws import Draws
-from .io import check_format, load, save
+from .files import check_format, load, save
 from .outputs import check_output
 from .templates import get_templates
 

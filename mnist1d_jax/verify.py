@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from .io import load
+from .files import load
 
 PUBLISHED = {  # name: (canonical dtype, shape, SHA-256 of the canonical bytes)
     "x": ("<f8", (4000, 40), "76a0fc450d42c1bab3e99da3327c7735feb09f5236bec6fbaeaa1b9a41195252"),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import chunked, io
+from mnist1d_jax import chunked, files
 
 ARGS = mnist1d_jax.get_dataset_args(num_samples=2345, shuffle_seq=True, train_split=0.7)
 
@@ -18,7 +18,7 @@ ARGS = mnist1d_jax.get_dataset_args(num_samples=2345, shuffle_seq=True, train_sp
 @pytest.mark.slow
 def test_chunked_folder_equals_make_dataset(tmp_path):
     summary = chunked.write_dataset(tmp_path / "d", jax.random.key(3), ARGS, chunk_size=300)
-    data = io.load(tmp_path / "d")
+    data = files.load(tmp_path / "d")
     expected = mnist1d_jax.make_dataset(jax.random.key(3), ARGS)
     for key in ("x", "x_test", "t"):
         assert isinstance(data[key], np.memmap), key
@@ -35,7 +35,7 @@ def test_chunked_folder_equals_make_dataset(tmp_path):
 def test_chunk_size_does_not_change_the_result(tmp_path):
     chunked.write_dataset(tmp_path / "a", jax.random.key(1), ARGS, chunk_size=2345)
     chunked.write_dataset(tmp_path / "b", jax.random.key(1), ARGS, chunk_size=97)
-    a, b = io.load(tmp_path / "a"), io.load(tmp_path / "b")
+    a, b = files.load(tmp_path / "a"), files.load(tmp_path / "b")
     for key in ("x", "x_test", "y", "y_test", "t"):
         np.testing.assert_array_equal(a[key], b[key])
 
@@ -64,7 +64,7 @@ def test_rewriting_replaces_the_folder(tmp_path):
     chunked.write_dataset(tmp_path / "d", jax.random.key(0), ARGS, chunk_size=1000)
     chunked.write_dataset(tmp_path / "d", jax.random.key(5), ARGS, chunk_size=1000)
     expected = mnist1d_jax.make_dataset(jax.random.key(5), ARGS)
-    np.testing.assert_array_equal(io.load(tmp_path / "d")["y"], expected["y"])
+    np.testing.assert_array_equal(files.load(tmp_path / "d")["y"], expected["y"])
     assert sorted(os.listdir(tmp_path)) == ["d"]
 
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from mnist1d_jax import cli, io
+from mnist1d_jax import cli, files
 
 
 def run(*argv):
@@ -17,7 +17,7 @@ def run(*argv):
 
 def test_generate_default_dataset(tmp_path, capsys):
     assert run("generate", "--out", str(tmp_path / "d.npz")) == 0
-    data = io.load(tmp_path / "d.npz")
+    data = files.load(tmp_path / "d.npz")
     assert data["x"].shape == (4000, 40) and data["x_test"].shape == (1000, 40)
     printed = capsys.readouterr().out
     assert "x      (4000, 40)" in printed
@@ -36,13 +36,13 @@ def test_generate_flags_reach_the_generator(tmp_path):
     out = tmp_path / "d.pkl"
     run("generate", "--out", str(out), "--num-samples", "200", "--final-seq-length", "30",
         "--padding", "5", "10", "--shuffle-seq", "--iid-noise-scale", "0.1", "--seed", "3")
-    data = io.load(out)
+    data = files.load(out)
     assert data["x"].shape == (160, 30) and data["t"].shape == (30,)
 
 
 def test_reference_flag_writes_the_published_dataset(tmp_path, reference_pickle, capsys):
     run("generate", "--reference", "--out", str(tmp_path / "d.pkl"))
-    assert np.abs(io.load(tmp_path / "d.pkl")["x"] - reference_pickle["x"]).max() <= 1e-12
+    assert np.abs(files.load(tmp_path / "d.pkl")["x"] - reference_pickle["x"]).max() <= 1e-12
     assert capsys.readouterr().out.startswith(
         "reference replay, seed 42: the published dataset, within 1e-12 of its values")
     run("generate", "--reference", "--seed", "3", "--out", str(tmp_path / "d.pkl"))
@@ -78,7 +78,7 @@ def test_python_dash_m_entry_point(tmp_path):
                              "100", "--out", str(tmp_path / "d.npz")], capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert io.load(tmp_path / "d.npz")["x"].shape == (80, 40)
+    assert files.load(tmp_path / "d.npz")["x"].shape == (80, 40)
 
 
 def test_generate_folder_in_chunks_then_info(tmp_path, capsys):
@@ -86,7 +86,7 @@ def test_generate_folder_in_chunks_then_info(tmp_path, capsys):
     run("generate", "--out", str(out), "--num-samples", "3000", "--chunk-size", "700")
     printed = capsys.readouterr().out
     assert "x      (2400, 40)" in printed and "class counts" in printed
-    data = io.load(out)
+    data = files.load(out)
     assert isinstance(data["x"], np.memmap) and data["args"]["num_samples"] == 3000
     run("info", str(out))
     info = capsys.readouterr().out

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import mnist1d_jax
 from mnist1d_jax import args as args_module
-from mnist1d_jax import chunked, cli, dataset, io, reference
+from mnist1d_jax import chunked, cli, dataset, files, reference
 
 
 class Reached(Exception):
@@ -97,7 +97,7 @@ ZEROS = ["--seed", "0", "--iid-noise-scale", "0", "--shear-scale", "0", "--corr-
 
 def test_zeros_reach_the_recorded_arguments_and_the_data(tmp_path):
     assert cli.main(["generate", "--out", str(tmp_path / "d.npz"), *ZEROS]) == 0
-    written = io.load(tmp_path / "d.npz")
+    written = files.load(tmp_path / "d.npz")
     args = mnist1d_jax.get_dataset_args(seed=0, iid_noise_scale=0.0, shear_scale=0.0,
                                         corr_noise_scale=0.0, scale_coeff=0.0, num_samples=200)
     assert written["args"] == args.as_dict()
@@ -110,7 +110,7 @@ def test_zeros_reach_the_reference_replay(tmp_path):
     assert cli.main(["generate", "--reference", "--out", str(tmp_path / "d.pkl"), *ZEROS]) == 0
     args = mnist1d_jax.get_dataset_args(seed=0, iid_noise_scale=0.0, shear_scale=0.0,
                                         corr_noise_scale=0.0, scale_coeff=0.0, num_samples=200)
-    np.testing.assert_array_equal(io.load(tmp_path / "d.pkl")["x"],
+    np.testing.assert_array_equal(files.load(tmp_path / "d.pkl")["x"],
                                   mnist1d_jax.reference_dataset(args)["x"])
 
 

@@ -59,7 +59,7 @@ def test_optax_missing_is_named_too():
 def test_the_generator_works_without_any_extra(tmp_path):
     done = python(blocked(*FORBIDDEN) + f"""
 import jax, mnist1d_jax
-from mnist1d_jax import chunked, cli, io
+from mnist1d_jax import chunked, cli, files
 data = mnist1d_jax.make_dataset(None, mnist1d_jax.get_dataset_args(num_samples=100))
 batch = mnist1d_jax.sample_batch(jax.random.key(0), None, 8)
 mnist1d_jax.save(data, {str(tmp_path / 'd.npz')!r})

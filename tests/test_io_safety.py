@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import cli, io, outputs
+from mnist1d_jax import cli, files, outputs
 
 SMALL = mnist1d_jax.get_dataset_args(num_samples=100)
 
@@ -54,7 +54,7 @@ def test_load_refuses_pickles_that_would_run_code(tmp_path, small, where):
     path, marker = tmp_path / "evil.pkl", tmp_path / "marker"
     path.write_bytes(pickle.dumps(_malicious(small, marker, where), protocol=3))
     with pytest.raises(ValueError, match=r"evil\.pkl.*refers to posix\.mkdir"):
-        io.load(path)
+        files.load(path)
     assert not marker.exists()
 
 
@@ -63,7 +63,7 @@ def test_os_system_is_refused_in_every_protocol(tmp_path, small, protocol):
     path = tmp_path / "evil.pkl"
     path.write_bytes(pickle.dumps({**small, "x": SystemCall()}, protocol=protocol))
     with pytest.raises(ValueError, match="refers to posix.system"):
-        io.load(path)
+        files.load(path)
 
 
 def test_get_dataset_and_info_refuse_a_planted_default_file(tmp_path, small, monkeypatch,
@@ -85,7 +85,7 @@ def test_honest_pickles_of_every_protocol_load(tmp_path, small, protocol):
     numpy_scalars = {**small, "args": {**SMALL.as_dict(), "scale_coeff": np.float64(0.4),
                                        "num_samples": np.int64(100)}}
     path.write_bytes(pickle.dumps(numpy_scalars, protocol=protocol))
-    loaded = io.load(path)
+    loaded = files.load(path)
     np.testing.assert_array_equal(loaded["x"], small["x"])
     assert loaded["args"] == SMALL.as_dict()
 
@@ -95,19 +95,19 @@ def test_published_and_reference_package_files_load(tmp_path, small, reference_p
 
     from conftest import published_pickle_path, reference_args
 
-    published = io.load(published_pickle_path())
+    published = files.load(published_pickle_path())
     np.testing.assert_array_equal(published["x"], reference_pickle["x"])
     theirs = mnist1d.data.make_dataset(reference_args(num_samples=100))
     mnist1d.utils.to_pickle(theirs, tmp_path / "theirs.pkl")
-    np.testing.assert_array_equal(io.load(tmp_path / "theirs.pkl")["x_test"], theirs["x_test"])
+    np.testing.assert_array_equal(files.load(tmp_path / "theirs.pkl")["x_test"], theirs["x_test"])
 
 
 def test_npz_with_object_arrays_is_refused(tmp_path, small):
-    np.savez(tmp_path / "d.npz", **{k: small[k] for k in io.DATA_KEYS},
+    np.savez(tmp_path / "d.npz", **{k: small[k] for k in files.DATA_KEYS},
              templates_x=np.array([Payload(tmp_path / "m")], dtype=object),
              templates_t=small["templates"]["t"], templates_y=small["templates"]["y"])
     with pytest.raises(ValueError, match="not a readable MNIST-1D dataset"):
-        io.load(tmp_path / "d.npz")
+        files.load(tmp_path / "d.npz")
     assert not (tmp_path / "m").exists()
 
 
@@ -140,20 +140,20 @@ def test_inconsistent_files_are_refused_naming_file_and_problem(tmp_path, small,
         if suffix == ".pkl":
             path.write_bytes(pickle.dumps(data))
         elif suffix == ".npz":
-            np.savez(path, **{k: data[k] for k in io.DATA_KEYS},
+            np.savez(path, **{k: data[k] for k in files.DATA_KEYS},
                      **{f"templates_{k}": v for k, v in data["templates"].items()},
                      **({"args_json": np.array(json.dumps(data["args"]))} if "args" in data
                         else {}))
         else:
             os.makedirs(path, exist_ok=True)
-            for key in io.DATA_KEYS:
+            for key in files.DATA_KEYS:
                 np.save(path / f"{key}.npy", data[key])
             for key, value in data["templates"].items():
                 np.save(path / f"templates_{key}.npy", value)
-            (path / io.FOLDER_META).write_text(json.dumps(
-                {"format": io.FOLDER_FORMAT, "args": data.get("args")}))
+            (path / outputs.FOLDER_META).write_text(json.dumps(
+                {"format": outputs.FOLDER_FORMAT, "args": data.get("args")}))
         with pytest.raises(ValueError, match=f"bad{suffix}'.*{problem}") as info:
-            io.load(path)
+            files.load(path)
         assert "Traceback" not in str(info.value), name
 
 
@@ -166,10 +166,10 @@ def _truncated(path, fraction=0.5):
 @pytest.mark.parametrize("fraction", [0.0, 0.1, 0.5, 0.99])
 def test_truncated_files_are_value_errors(tmp_path, small, suffix, fraction, capsys):
     path = tmp_path / f"d{suffix}"
-    io.save(small, path)
+    files.save(small, path)
     _truncated(path, fraction)
     with pytest.raises(ValueError, match=f"d{suffix}' is not a"):
-        io.load(path)
+        files.load(path)
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["info", str(path)])
     err = capsys.readouterr().err
@@ -178,39 +178,39 @@ def test_truncated_files_are_value_errors(tmp_path, small, suffix, fraction, cap
 
 def test_corrupted_bytes_and_foreign_archives(tmp_path, small):
     path = tmp_path / "d.pkl"
-    io.save(small, path)
+    files.save(small, path)
     content = bytearray(path.read_bytes())
     content[len(content) // 2: len(content) // 2 + 64] = os.urandom(64)
     path.write_bytes(bytes(content))
     try:
-        io.load(path)  # random bytes inside an array's data may still parse: then it is checked
+        files.load(path)  # random bytes inside an array's data may still parse: then it is checked
     except ValueError as error:
         assert "d.pkl" in str(error)
     with zipfile.ZipFile(tmp_path / "z.npz", "w") as archive:
         archive.writestr("x.npy", b"\x93NUMPY garbage")
     with pytest.raises(ValueError, match="z.npz"):
-        io.load(tmp_path / "z.npz")
+        files.load(tmp_path / "z.npz")
     (tmp_path / "m.pkl").write_bytes(b"cnot_a_module\nattr\n.")  # GLOBAL of a missing module
     with pytest.raises(ValueError, match="refers to not_a_module.attr"):
-        io.load(tmp_path / "m.pkl")
+        files.load(tmp_path / "m.pkl")
 
 
 def test_truncated_or_incomplete_folders(tmp_path, small):
     folder = tmp_path / "d"
-    io.save(small, folder)
+    files.save(small, folder)
     _truncated(folder / "x.npy", 0.7)
     with pytest.raises(ValueError, match="'.*d' is not a readable MNIST-1D dataset"):
-        io.load(folder)
-    io.save(small, tmp_path / "e")
+        files.load(folder)
+    files.save(small, tmp_path / "e")
     os.unlink(tmp_path / "e" / "y_test.npy")
     with pytest.raises(ValueError, match="y_test.npy"):
-        io.load(tmp_path / "e")
+        files.load(tmp_path / "e")
 
 
 def test_a_folder_where_a_file_is_expected(tmp_path, capsys):
     os.mkdir(tmp_path / "d.pkl")
     with pytest.raises(ValueError, match="d.pkl' is not a readable MNIST-1D dataset: it is a folder"):
-        io.load(tmp_path / "d.pkl")
+        files.load(tmp_path / "d.pkl")
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["info", str(tmp_path / "d.pkl")])
     assert exit_info.value.code == 2 and "it is a folder" in capsys.readouterr().err
@@ -224,7 +224,7 @@ def test_get_dataset_never_returns_a_dataset_of_other_arguments(tmp_path, small)
         mnist1d_jax.get_dataset(other, path)
     rebuilt = mnist1d_jax.get_dataset(other, path, regenerate=True)
     np.testing.assert_array_equal(rebuilt["x"], mnist1d_jax.reference_dataset(other)["x"])
-    assert io.load(path)["args"]["seed"] == 7
+    assert files.load(path)["args"]["seed"] == 7
 
 
 def test_get_dataset_checks_files_without_recorded_arguments(tmp_path, small):
@@ -259,29 +259,29 @@ def test_folders_and_files_that_are_not_datasets_are_never_replaced(tmp_path, sm
                             (tmp_path / "notes.pkl", "it is not an MNIST-1D dataset .pkl file"),
                             (tmp_path / "paper.npz", "it is not an MNIST-1D dataset .npz file")):
         with pytest.raises(ValueError, match=f"refusing to replace '.*{target.name}': {message}"):
-            io.save(small, target)
+            files.save(small, target)
     with pytest.raises(ValueError, match="not a PNG file"):
         outputs.check_output(tmp_path / "picture.png", ".png")
     assert _tree(tmp_path) == before
 
 
 def test_our_folder_with_a_user_file_added_is_not_replaced(tmp_path, small):
-    io.save(small, tmp_path / "d")
+    files.save(small, tmp_path / "d")
     (tmp_path / "d" / "my_analysis.ipynb").write_text("{}")
     with pytest.raises(ValueError, match=r"holds files this package did not write: "
                                          r"\['my_analysis.ipynb'\]"):
-        io.save(small, tmp_path / "d")
+        files.save(small, tmp_path / "d")
     assert (tmp_path / "d" / "my_analysis.ipynb").exists()
 
 
 def test_symlinks_devices_and_fifos_are_never_replaced(tmp_path, small):
-    io.save(small, tmp_path / "real.pkl")
+    files.save(small, tmp_path / "real.pkl")
     os.symlink(tmp_path / "real.pkl", tmp_path / "link.pkl")
     os.mkfifo(tmp_path / "fifo.npz")
     with pytest.raises(ValueError, match="symbolic link"):
-        io.save(small, tmp_path / "link.pkl")
+        files.save(small, tmp_path / "link.pkl")
     with pytest.raises(ValueError, match="not a regular file"):
-        io.save(small, tmp_path / "fifo.npz")
+        files.save(small, tmp_path / "fifo.npz")
     with pytest.raises(ValueError, match="is not a folder"):
         outputs.check_output("/dev/null", "folder")
     assert os.path.islink(tmp_path / "link.pkl")
@@ -296,7 +296,7 @@ def test_working_directory_parents_root_and_home_are_never_replaced(tmp_path, sm
     monkeypatch.setenv("HOME", str(tmp_path / "sub"))
     before = _tree(tmp_path)
     with pytest.raises(ValueError, match="refusing to write"):
-        io.save(small, os.path.expanduser(target))
+        files.save(small, os.path.expanduser(target))
     assert _tree(tmp_path) == before
 
 
@@ -333,10 +333,10 @@ def test_unwritable_folder_is_found_before_generating(tmp_path, monkeypatch, cap
 
 def test_datasets_this_package_wrote_are_replaced(tmp_path, small):
     for name in ("d.pkl", "d.npz", "d"):
-        io.save(small, tmp_path / name)
+        files.save(small, tmp_path / name)
         changed = {**small, "x": small["x"] + 1}
-        io.save(changed, tmp_path / name)
-        np.testing.assert_array_equal(io.load(tmp_path / name)["x"], changed["x"])
+        files.save(changed, tmp_path / name)
+        np.testing.assert_array_equal(files.load(tmp_path / name)["x"], changed["x"])
     assert sorted(os.listdir(tmp_path)) == ["d", "d.npz", "d.pkl"]
 
 
@@ -345,7 +345,7 @@ def test_permissions_follow_the_umask(tmp_path, small, umask):
     previous = os.umask(umask)
     try:
         for name in ("d.pkl", "d.npz", "d"):
-            io.save(small, tmp_path / name)
+            files.save(small, tmp_path / name)
     finally:
         os.umask(previous)
     file_mode, folder_mode = 0o666 & ~umask, 0o777 & ~umask
@@ -366,7 +366,7 @@ def test_a_full_disk_names_the_users_path_and_leaves_nothing(tmp_path, small, mo
     monkeypatch.setattr(np, "savez", full)
     monkeypatch.setattr(np, "save", full)
     with pytest.raises(OSError) as info:
-        io.save(small, tmp_path / name)
+        files.save(small, tmp_path / name)
     assert str(tmp_path / name) in str(info.value) and outputs.TEMP_MARK not in str(info.value)
     assert "No space left on device" in str(info.value)
     assert os.listdir(tmp_path) == []

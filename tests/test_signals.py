@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import chunked, io, outputs
+from mnist1d_jax import chunked, files, outputs
 
 # Writes a folder in many small chunks, announcing on stdout when the first chunk is written
 # (the temporary then exists), then slowing down so that the signal arrives mid-run.
@@ -83,12 +83,12 @@ def test_sigkill_leaves_a_recognisable_temporary_that_the_next_run_removes(tmp_p
     assert len(left) == 1 and left[0].startswith(f".d.{process.pid}-"), left
     assert {n: (tmp_path / "d" / n).read_bytes() for n in os.listdir(tmp_path / "d")} == earlier
     # another path's writes leave it alone; the next write to the same path removes it
-    io.save(mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(num_samples=100)),
+    files.save(mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(num_samples=100)),
             tmp_path / "other.npz")
     assert _temporaries(tmp_path) == left
     chunked.write_dataset(tmp_path / "d", None, mnist1d_jax.get_dataset_args(num_samples=300))
     assert sorted(os.listdir(tmp_path)) == ["d", "other.npz"]
-    assert io.load(tmp_path / "d")["x"].shape == (240, 40)
+    assert files.load(tmp_path / "d")["x"].shape == (240, 40)
 
 
 def test_a_running_writers_temporary_is_not_removed(tmp_path):

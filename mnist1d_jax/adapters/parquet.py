@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from ..extras import require
-from ..io import check_dataset
+from ..validate import check_dataset
 from ..outputs import EXPORT_CARD, EXPORT_MARK, EXPORT_SPLITS, atomic_folder, check_output
 
 require("parquet", "mnist1d_jax.adapters.parquet", "pyarrow")

@@ -23,7 +23,7 @@ from ..args import DatasetArgs, as_args
 from ..checks import check_count
 from ..dataset import make_dataset, sample_rows
 from ..extras import require
-from ..io import check_dataset
+from ..validate import check_dataset
 from ..reference import get_dataset, reference_dataset
 from ._keys import key_data, wrap
 

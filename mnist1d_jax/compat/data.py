@@ -20,7 +20,7 @@ import numpy as np
 from .. import reference
 from ..args import as_args
 from ..args import get_dataset_args as _defaults
-from ..io import load
+from ..files import load
 from ..templates import get_templates
 from .transform import transform
 from .utils import ObjectView, from_pickle, set_seed, to_pickle
