@@ -1,17 +1,17 @@
 """Running the lab's small training programs well on a CPU.
 
-Two measured facts about XLA's CPU runtime (2-core CPU, JAX 0.10.2), each with one owner here:
+Two facts about XLA's CPU runtime, each with one owner here (their measurements are in
+docs/benchmarks.md):
 
 - **One run uses about one core.** A small model's training step is a chain of small operations
-  that XLA runs one after another on one thread: one SimCLR step takes 1.26 ms alone, and two
-  runs side by side (two Python threads; XLA releases the GIL) take 0.64 ms per step each. So
-  the lab runs independent programs (a sweep's buckets, a contrastive run's seeds) on `workers()`
-  threads at once (`run_all`).
+  that XLA runs one after another on one thread, so independent runs side by side (Python
+  threads; XLA releases the GIL) each keep nearly their own speed. The lab runs independent
+  programs (a sweep's buckets, a contrastive run's seeds) on `workers()` threads at once
+  (`run_all`).
 - **YNNPACK's dot kernels lose on small matrices.** XLA hands each dot to YNNPACK by default;
-  its own kernels are faster for this package's small models (SimCLR step 1.50 -> 1.18 ms, CNN
-  sweep steps 5-25% faster, the widest MLP of the double-descent sweep 8% slower). The lab
-  compiles its sweep and contrastive programs with `OPTIONS` where the installed XLA knows them
-  (`compile`, with `compiler_options()`; an XLA that does not gets none: nothing fails).
+  its own kernels are faster for this package's small models. The lab compiles its sweep and
+  contrastive programs with `OPTIONS` where the installed XLA knows them (`compile_lowered`, with
+  `compiler_options()`; an XLA that does not gets none: nothing fails).
 
 Neither changes JAX's global configuration: the options go to the lab's own compilations.
 """

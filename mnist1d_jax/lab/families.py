@@ -25,7 +25,8 @@ from .models import conv1d, conv_output_length
 
 
 OVERHEAD_WIDTH = 32
-"""Below this width an MLP step on the CPU costs its overhead, not its arithmetic (measured)."""
+"""Below this width an MLP step on the CPU costs its overhead, not its arithmetic: such models
+share a bucket at little loss (`buckets`)."""
 
 
 class Family(NamedTuple):

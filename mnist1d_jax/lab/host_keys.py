@@ -2,8 +2,8 @@
 `jax_threefry_partitionable=True`): `fold_in` and 32-bit `bits`, on arrays of keys at once.
 
 A sweep derives every model's key and initialisation words before its first model can start;
-in JAX that is a program of its own to compile (1.2 s on the 2-core CPU, threefry is slow to
-compile), on the host it takes under a millisecond. Keys here are raw key data: uint32 arrays
+in JAX that is a program of its own to compile (threefry compiles slowly on CPUs), on the host it
+is immediate. Keys here are raw key data: uint32 arrays
 of shape (..., 2), as `jax.random.key_data` gives and `jax.random.wrap_key_data` takes.
 """
 
