@@ -128,3 +128,29 @@ def test_training_refuses_bad_data_and_configs():
         train.train(lambda rngs: None, DATA, config=sweep.SweepConfig())
     with pytest.raises(ValueError, match="datasets\\['regular'\\]"):
         train.train_table({"regular": {**DATA, "x": DATA["x"][:, None]}}, {})
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m: m.learn_learning_rate(0, DATA, 0.5), TypeError, "key"),
+    (lambda m: m.learn_learning_rate(jax.random.key(0), DATA, math.nan), ValueError,
+     "learning_rate"),
+    (lambda m: m.learn_learning_rate(jax.random.key(0), DATA, 0.5, outer_steps=2.5), TypeError,
+     "outer_steps"),
+    (lambda m: m.learn_learning_rate(jax.random.key(0), {"x": DATA["x"]}, 0.5), ValueError,
+     "missing \\['y'\\]"),
+    (lambda m: m.learn_activation(jax.random.key(0), {**DATA, "y_test": DATA["y_test"] + 20}),
+     ValueError, "labels outside"),
+    (lambda m: m.learn_activation(jax.random.key(0), DATA, inner_steps=10, last=20), ValueError,
+     "last must be an integer in \\[1, 10\\]"),
+    (lambda m: m.learn_activation(jax.random.key(0), DATA, clip=0.0), ValueError, "clip"),
+    (lambda m: m.learn_augmentation(jax.random.key(0), None, {"x": DATA["x"]}), ValueError,
+     "target is missing"),
+    (lambda m: m.learn_augmentation(jax.random.key(0), None, DATA, learning_rate=-1), ValueError,
+     "learning_rate"),
+])
+def test_metalearning_refuses_with_one_line(call, error, message):
+    from mnist1d_jax.lab import meta
+
+    with pytest.raises(error, match=message) as caught:
+        call(meta)
+    assert one_line(caught.value)

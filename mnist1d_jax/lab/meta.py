@@ -23,7 +23,9 @@ import jax.numpy as jnp
 import optax
 
 from ..args import SCALE_FIELDS, as_args
+from ..checks import check_key
 from ..dataset import sample_batch
+from .inputs import check_count, check_data, check_learning_rate, check_real
 from .models import uniform
 from .train import accuracy, cross_entropy
 from .train import cyclic_batch as cyclic
@@ -80,14 +82,8 @@ class LRHistory(NamedTuple):
 
 @functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "batch_size",
                                              "hidden"))
-def learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int = 50,
-                        inner_steps: int = 200, batch_size: int = 50, hidden: int = 50,
-                        outer_learning_rate: float = 0.3) -> LRHistory:
-    """The reference's experiment: an MLP 40-`hidden`-10 (tanh) trained by SGD for
-    `inner_steps` steps on cyclic batches of `data["x"]`; the outer loss is the mean inner
-    training loss; the learning rate follows outer SGD on its meta-gradient. Every outer step
-    starts from a fresh initialisation (`fold_in(key, step)`). The whole run is one compiled call.
-    """
+def _learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int, inner_steps: int,
+                         batch_size: int, hidden: int, outer_learning_rate: float) -> LRHistory:
     x, y = data["x"], data["y"]
 
     def outer(lr, i):
@@ -268,12 +264,8 @@ class ActivationHistory(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "last"))
-def learn_activation(key, data: dict, *, outer_steps: int = 40, inner_steps: int = 301,
-                     last: int = 200, outer_learning_rate: float = 0.3,
-                     clip: float = 0.1) -> ActivationHistory:
-    """The reference's experiment: the activation `elu + 0.2 * g` (g a tanh MLP 1-100-1) of an
-    MLP 40-128-10 trained by RMSprop for `inner_steps`; the outer loss is the mean of the last
-    `last` inner losses; g follows outer SGD with the meta-gradient clipped to +-`clip`."""
+def _learn_activation(key, data: dict, *, outer_steps: int, inner_steps: int, last: int,
+                      outer_learning_rate: float, clip: float) -> ActivationHistory:
     key_g, key_inner = jax.random.split(key)
     params = ActivationParams(init_mlp(key_g, (1, 100, 1), data["x"].dtype))
     optimizer = optax.chain(optax.clip(clip), optax.sgd(outer_learning_rate))
@@ -306,18 +298,9 @@ class AugmentationHistory(NamedTuple):
 
 @functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "batch_size",
                                              "hidden"))
-def learn_augmentation(key, args, target: dict, *, outer_steps: int = 30,
-                       inner_steps: int = 100, batch_size: int = 100, hidden: int = 100,
-                       learning_rate: float = 1e-2,
-                       outer_learning_rate: float = 0.05) -> AugmentationHistory:
-    """Learn the generator's four float arguments by gradient descent on a target set.
-
-    An MLP 40-`hidden`-10 (ReLU) is trained by Adam for `inner_steps` steps, each on a fresh
-    `sample_batch` drawn with the current scales (the draws are reparameterised: the scales
-    enter the signals smoothly, so the batch is differentiable with respect to them). The outer
-    loss is that model's cross-entropy on `target` (`x`, `y`). The scales are updated by Adam on
-    their logarithms (so they stay positive) with step `outer_learning_rate`.
-    """
+def _learn_augmentation(key, args, target: dict, *, outer_steps: int, inner_steps: int,
+                        batch_size: int, hidden: int, learning_rate: float,
+                        outer_learning_rate: float) -> AugmentationHistory:
     args = as_args(args)
 
     def target_loss(log_scales, i):
@@ -349,3 +332,61 @@ def learn_augmentation(key, args, target: dict, *, outer_steps: int = 30,
     _, (scales, losses) = jax.lax.scan(outer_step, (start, outer.init(start)),
                                        jnp.arange(outer_steps))
     return AugmentationHistory(scales, losses)
+
+
+# ---------------------------------------------------------------- checked entry points
+
+def learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int = 50,
+                        inner_steps: int = 200, batch_size: int = 50, hidden: int = 50,
+                        outer_learning_rate: float = 0.3) -> LRHistory:
+    """The reference's experiment: an MLP 40-`hidden`-10 (tanh) trained by SGD for
+    `inner_steps` steps on cyclic batches of `data["x"]`; the outer loss is the mean inner
+    training loss; the learning rate follows outer SGD on its meta-gradient. Every outer step
+    starts from a fresh initialisation (`fold_in(key, step)`). The whole run is one compiled call.
+    Every argument is checked first (`inputs`).
+    """
+    check_data(data, ("x", "y"))
+    return _learn_learning_rate(
+        check_key(key), data, check_learning_rate(learning_rate),
+        outer_steps=check_count(outer_steps, "outer_steps"),
+        inner_steps=check_count(inner_steps, "inner_steps"),
+        batch_size=check_count(batch_size, "batch_size"), hidden=check_count(hidden, "hidden"),
+        outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"))
+
+
+def learn_activation(key, data: dict, *, outer_steps: int = 40, inner_steps: int = 301,
+                     last: int = 200, outer_learning_rate: float = 0.3,
+                     clip: float = 0.1) -> ActivationHistory:
+    """The reference's experiment: the activation `elu + 0.2 * g` (g a tanh MLP 1-100-1) of an
+    MLP 40-128-10 trained by RMSprop for `inner_steps`; the outer loss is the mean of the last
+    `last` inner losses; g follows outer SGD with the meta-gradient clipped to +-`clip`. Every
+    argument is checked first (`inputs`)."""
+    check_data(data)
+    inner_steps = check_count(inner_steps, "inner_steps")
+    return _learn_activation(
+        check_key(key), data, outer_steps=check_count(outer_steps, "outer_steps"),
+        inner_steps=inner_steps, last=check_count(last, "last", 1, inner_steps),
+        outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"),
+        clip=check_real(clip, "clip", 0.0, 1e3, low_open=True))
+
+
+def learn_augmentation(key, args, target: dict, *, outer_steps: int = 30,
+                       inner_steps: int = 100, batch_size: int = 100, hidden: int = 100,
+                       learning_rate: float = 1e-2,
+                       outer_learning_rate: float = 0.05) -> AugmentationHistory:
+    """Learn the generator's four float arguments by gradient descent on a target set.
+
+    An MLP 40-`hidden`-10 (ReLU) is trained by Adam for `inner_steps` steps, each on a fresh
+    `sample_batch` drawn with the current scales (the draws are reparameterised: the scales
+    enter the signals smoothly, so the batch is differentiable with respect to them). The outer
+    loss is that model's cross-entropy on `target` (`x`, `y`). The scales are updated by Adam on
+    their logarithms (so they stay positive) with step `outer_learning_rate`.
+    Every argument is checked first (`inputs`).
+    """
+    check_data(target, ("x", "y"), "target")
+    return _learn_augmentation(
+        check_key(key), as_args(args), target, outer_steps=check_count(outer_steps, "outer_steps"),
+        inner_steps=check_count(inner_steps, "inner_steps"),
+        batch_size=check_count(batch_size, "batch_size"), hidden=check_count(hidden, "hidden"),
+        learning_rate=check_learning_rate(learning_rate),
+        outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"))
