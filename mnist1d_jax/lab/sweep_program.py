@@ -19,6 +19,7 @@ from ..draws import index_permutation
 from . import cpu
 from .families import Family
 from .inputs import check_count, check_learning_rate, check_real
+from .train import cyclic_rows
 
 
 
@@ -108,7 +109,7 @@ def _batch(step, model: _Model, config: SweepConfig):
     row, so no permutation is stored or sorted; "cyclic": rows `step * batch_size` onwards."""
     b, n_train = config.batch_size, model.n_train
     if config.order == "cyclic":
-        return (step * b + jnp.arange(b)) % n_train, jnp.ones(b)
+        return cyclic_rows(step, b, n_train), jnp.ones(b)
     per_epoch = (n_train + b - 1) // b
     epoch, position = step // per_epoch, step % per_epoch
     index = position * b + jnp.arange(b)

@@ -93,9 +93,15 @@ def shuffle_positions(data: dict, seed: int = 0) -> dict:
             "x_test": np.asarray(data["x_test"])[:, permutation]}
 
 
+def cyclic_rows(step, batch_size: int, n):
+    """The reference's batch order: the rows (batch_size,) of `step`, `step * batch_size` onwards,
+    wrapping around `n` rows (`n` may be traced)."""
+    return (step * batch_size + jnp.arange(batch_size)) % n
+
+
 def cyclic_batch(x, y, step, batch_size: int):
-    """The reference's batch for `step`: rows `step * batch_size` onwards, wrapping around."""
-    rows = (step * batch_size + jnp.arange(batch_size)) % x.shape[0]
+    """The reference's batch for `step` (`cyclic_rows`) of signals x (n, F) and labels y (n,)."""
+    rows = cyclic_rows(step, batch_size, x.shape[0])
     return x[rows], y[rows]
 
 
