@@ -65,12 +65,19 @@ def check_count(value, name: str, maximum: int) -> int:
     return check_integer(value, name, 1, maximum)
 
 
-def check_positive_number(value, name: str) -> float:
-    """A finite number > 0, or `ValueError` naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return float(value)
+def check_real(value, name: str, low: float, high: float, *, low_open: bool = False,
+               high_open: bool = False) -> float:
+    """A real number (Python's or NumPy's; not a bool) in the interval from `low` to `high`,
+    each end closed unless said open, as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    value = float(value)
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (math.isfinite(value) and above and below):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a finite number in {interval}; got {value!r}")
+    return value
 
 
 def check_positive_int(value, name: str) -> int:

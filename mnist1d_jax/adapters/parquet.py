@@ -44,8 +44,8 @@ def _card(counts: dict, width: int, note: str) -> str:
     return (f"---\ndataset_info:\n  features:\n  - name: x\n    sequence: float64\n"
             f"  - name: 'y'\n    dtype: int64\n  splits:\n{splits}configs:\n"
             f"- config_name: default\n  data_files:\n{files}license: apache-2.0\n---\n\n"
-            f"# MNIST-1D\n\n{EXPORT_MARK} {note}\nEach example is a signal `x` of {width} points and "
-            f"its class `y` (0-9).\n")
+            f"# MNIST-1D\n\n{EXPORT_MARK} {note}\nEach example is a signal `x` of {width} points "
+            f"and its class `y` (0-9).\n")
 
 
 def export_parquet(data: dict, out, note: str = "") -> dict:

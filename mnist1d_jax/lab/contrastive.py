@@ -29,11 +29,11 @@ import numpy as np
 import optax
 
 from ..args import as_args
-from ..checks import check_key
+from ..checks import check_integer, check_key, check_real
 from ..draws import draw
 from ..recipe import examples, normalise_by_population, stream_examples
 from . import cpu
-from .inputs import check_count, check_data, check_learning_rate, check_real
+from .inputs import check_counts, check_data, check_learning_rate
 from .models import conv1d
 
 VIEWS = ("augment", "generator", "both")
@@ -194,11 +194,11 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
     keys, single = _keys(key)
     x = check_data(data, ("x",))["x"]
     args = as_args(args)
-    static = dict(views=views, epochs=check_count(epochs, "epochs"),
-                  batch_size=check_count(batch_size, "batch_size", 2, x.shape[0]),
+    static = dict(views=views, **check_counts(epochs=epochs),
+                  batch_size=check_integer(batch_size, "batch_size", 2, x.shape[0]),
                   learning_rate=check_learning_rate(learning_rate),
                   tau=check_real(tau, "tau", 0.0, 1e3, low_open=True),
-                  maxshift=check_count(maxshift, "maxshift", 0, x.shape[1]))
+                  maxshift=check_integer(maxshift, "maxshift", 0, x.shape[1]))
     program = cpu.compile_lowered(_train.lower(keys[0], x, args, **static))
     runs = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
     if single:

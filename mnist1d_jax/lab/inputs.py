@@ -5,35 +5,20 @@ argument and what it allows, as the generator's `checks` do."""
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import jax.numpy as jnp
 import numpy as np
 
 from ..args import NUM_CLASSES
-from ..checks import check_integer, is_integer
+from ..checks import check_integer, check_real, is_integer
 
 MAX_LEARNING_RATE = 1e3
 """Learning rates above this only overflow: the reference's largest is 1.5 (metalearning)."""
 
+MAX_COUNT = 2**31 - 1
+"""The largest step, epoch, batch or layer count a lab entry point takes (`check_integer`)."""
+
 MAX_SEED = 2**32 - 1
 """Seeds are folded into keys as 32-bit words: larger ones would wrap onto smaller ones."""
-
-
-def check_real(value, name: str, low: float, high: float, *, low_open: bool = False,
-               high_open: bool = False) -> float:
-    """A real number (Python's or NumPy's; not a bool) in the interval from `low` to `high`,
-    each end closed unless said open, as a float."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number; got {value!r}")
-    value = float(value)
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    if not (math.isfinite(value) and above and below):
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a finite number in {interval}; got {value!r}")
-    return value
 
 
 def check_learning_rate(value, name: str = "learning_rate") -> float:
@@ -41,9 +26,10 @@ def check_learning_rate(value, name: str = "learning_rate") -> float:
     return check_real(value, name, 0.0, MAX_LEARNING_RATE, low_open=True)
 
 
-def check_count(value, name: str, low: int = 1, high: int = 2**31 - 1) -> int:
-    """An integer (not a float that happens to be whole, not a bool) in [low, high]."""
-    return check_integer(value, name, low, high)
+def check_counts(**counts) -> dict:
+    """Each keyword's value as a count: an integer in [1, `MAX_COUNT`] (`check_integer`, naming
+    the keyword)."""
+    return {name: check_integer(value, name, 1, MAX_COUNT) for name, value in counts.items()}
 
 
 def check_integers(values, name: str, low: int, high: int, *, scalar: bool = False) -> np.ndarray:

@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..checks import check_key
-from .inputs import check_count, check_data, check_learning_rate, check_real
+from ..checks import check_integer, check_key, check_real
+from .inputs import check_counts, check_data, check_learning_rate
 from .models import uniform
 from .train import accuracy, cross_entropy, cyclic_batch
 
@@ -43,8 +43,8 @@ class TicketConfig:
     hidden: int = 500
 
     def __post_init__(self):
-        for name in ("batch_size", "total_steps", "eval_every", "hidden"):
-            check_count(getattr(self, name), name)
+        check_counts(batch_size=self.batch_size, total_steps=self.total_steps,
+                     eval_every=self.eval_every, hidden=self.hidden)
         check_learning_rate(self.learning_rate)
 
     @property
@@ -179,11 +179,11 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise ValueError(f"methods must be a non-empty subset of {METHODS}; got {methods}")
-    check_count(trials, "trials")
+    check_counts(trials=trials)
     if not isinstance(config, TicketConfig):
         raise TypeError(f"config must be a lottery.TicketConfig; got {config!r}")
     keep = int(np.argmin(np.abs(sparsities - 0.91))) if keep is None else \
-        check_count(keep, "keep", 0, len(sparsities) - 1)
+        check_integer(keep, "keep", 0, len(sparsities) - 1)
     data = check_data(data)
     method_ids = jnp.asarray([METHODS.index(m) for m in methods])
     keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(trials))

@@ -23,9 +23,9 @@ import jax.numpy as jnp
 import optax
 
 from ..args import SCALE_FIELDS, as_args
-from ..checks import check_key
+from ..checks import check_integer, check_key, check_real
 from ..dataset import sample_batch
-from .inputs import check_count, check_data, check_learning_rate, check_real
+from .inputs import check_counts, check_data, check_learning_rate
 from .models import uniform
 from .train import accuracy, cross_entropy
 from .train import cyclic_batch as cyclic
@@ -301,8 +301,6 @@ class AugmentationHistory(NamedTuple):
 def _learn_augmentation(key, args, target: dict, *, outer_steps: int, inner_steps: int,
                         batch_size: int, hidden: int, learning_rate: float,
                         outer_learning_rate: float) -> AugmentationHistory:
-    args = as_args(args)
-
     def target_loss(log_scales, i):
         scaled = args.replace(**dict(zip(SCALE_FIELDS, jnp.exp(log_scales))))
         params = init_mlp(jax.random.fold_in(key, 2 * i), (target["x"].shape[-1], hidden, 10))
@@ -348,9 +346,8 @@ def learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int = 50
     check_data(data, ("x", "y"))
     return _learn_learning_rate(
         check_key(key), data, check_learning_rate(learning_rate),
-        outer_steps=check_count(outer_steps, "outer_steps"),
-        inner_steps=check_count(inner_steps, "inner_steps"),
-        batch_size=check_count(batch_size, "batch_size"), hidden=check_count(hidden, "hidden"),
+        **check_counts(outer_steps=outer_steps, inner_steps=inner_steps, batch_size=batch_size,
+                       hidden=hidden),
         outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"))
 
 
@@ -362,10 +359,10 @@ def learn_activation(key, data: dict, *, outer_steps: int = 40, inner_steps: int
     `last` inner losses; g follows outer SGD with the meta-gradient clipped to +-`clip`. Every
     argument is checked first (`inputs`)."""
     check_data(data)
-    inner_steps = check_count(inner_steps, "inner_steps")
+    counts = check_counts(outer_steps=outer_steps, inner_steps=inner_steps)
     return _learn_activation(
-        check_key(key), data, outer_steps=check_count(outer_steps, "outer_steps"),
-        inner_steps=inner_steps, last=check_count(last, "last", 1, inner_steps),
+        check_key(key), data, **counts,
+        last=check_integer(last, "last", 1, counts["inner_steps"]),
         outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"),
         clip=check_real(clip, "clip", 0.0, 1e3, low_open=True))
 
@@ -385,8 +382,8 @@ def learn_augmentation(key, args, target: dict, *, outer_steps: int = 30,
     """
     check_data(target, ("x", "y"), "target")
     return _learn_augmentation(
-        check_key(key), as_args(args), target, outer_steps=check_count(outer_steps, "outer_steps"),
-        inner_steps=check_count(inner_steps, "inner_steps"),
-        batch_size=check_count(batch_size, "batch_size"), hidden=check_count(hidden, "hidden"),
+        check_key(key), as_args(args), target,
+        **check_counts(outer_steps=outer_steps, inner_steps=inner_steps, batch_size=batch_size,
+                       hidden=hidden),
         learning_rate=check_learning_rate(learning_rate),
         outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"))

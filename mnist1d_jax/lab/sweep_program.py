@@ -18,7 +18,8 @@ import optax
 from ..draws import index_permutation
 from . import cpu
 from .families import Family
-from .inputs import check_count, check_learning_rate, check_real
+from ..checks import check_integer, check_real
+from .inputs import MAX_COUNT, check_counts, check_learning_rate
 from .train import cyclic_rows
 
 
@@ -50,9 +51,8 @@ class SweepConfig:
     chunk: int = 2_000
 
     def __post_init__(self):
-        for name in ("batch_size", "steps", "chunk"):
-            check_count(getattr(self, name), name)
-        check_count(self.eval_every, "eval_every", 0)
+        check_counts(batch_size=self.batch_size, steps=self.steps, chunk=self.chunk)
+        check_integer(self.eval_every, "eval_every", 0, MAX_COUNT)
         check_learning_rate(self.learning_rate)
         check_real(self.momentum, "momentum", 0.0, 1.0, high_open=True)
         if self.optimizer not in ("sgd", "adam"):
@@ -212,9 +212,10 @@ def _bucket_program(state, start, model, family, max_width, config, count, stack
 
 def _compile_bucket(pool, family: Family, max_width: int, config: SweepConfig, stacked: bool,
                     state: _State, model: _Model) -> dict:
-    """Futures of a bucket's compiled programs (`_bucket_program`), one per update count that the sweep
-    runs (`config.chunk`, and a shorter last one), compiled by `pool` (XLA releases the GIL:
-    later buckets compile while earlier ones train), with the lab's options (`cpu.compile_lowered`)."""
+    """Futures of a bucket's compiled programs (`_bucket_program`), one per update count that the
+    sweep runs (`config.chunk`, and a shorter last one), compiled by `pool` (XLA releases the GIL:
+    later buckets compile while earlier ones train), with the lab's options
+    (`cpu.compile_lowered`)."""
     counts = sorted({count for _, count in config.chunks})
     return {count: pool.submit(lambda c: cpu.compile_lowered(_bucket_program.lower(
         state, jnp.int32(0), model, family=family, max_width=max_width, config=config,

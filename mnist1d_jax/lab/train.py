@@ -28,9 +28,9 @@ import optax
 from flax import nnx
 
 from ..args import as_args
-from ..checks import check_key
+from ..checks import check_key, check_real
 from ..dataset import sample_batch
-from .inputs import check_count, check_data, check_learning_rate, check_real, check_seeds
+from .inputs import check_counts, check_data, check_learning_rate, check_seeds
 
 __all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "print_pair",
            "shuffle_positions", "accuracy", "PAPER"]
@@ -55,8 +55,8 @@ class TrainConfig:
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        for name in ("batch_size", "total_steps", "eval_every"):
-            check_count(getattr(self, name), name)
+        check_counts(batch_size=self.batch_size, total_steps=self.total_steps,
+                     eval_every=self.eval_every)
         if self.total_steps % self.eval_every:
             raise ValueError(f"eval_every must divide total_steps; got eval_every="
                              f"{self.eval_every}, total_steps={self.total_steps}")
