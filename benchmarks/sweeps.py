@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
     seeds = list(range(options.seeds))
     steps = options.epochs * len(data["y"]) // 100
     config = sweep.SweepConfig(steps=steps, chunk=steps)
-    families = {"mlp": sweep.MLP, "cnn": sweep.CNN}
+    families = {"mlp": sweep.MLP_FAMILY, "cnn": sweep.CNN_FAMILY}
     results, rows = {}, []
     for kind, name, sizes, noise in SWEEPS:
         ours = sweep.sweep(families[kind], sizes, data, seeds=seeds, config=config,

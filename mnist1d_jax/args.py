@@ -9,6 +9,7 @@ may be a tracer (for `jax.grad` with respect to it).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from collections.abc import Mapping
@@ -116,11 +117,6 @@ class DatasetArgs:
         """A copy with some fields changed, validated (a scale may be a tracer)."""
         return dataclasses.replace(self, **changes)
 
-    def for_jit(self) -> DatasetArgs:
-        """This pytree as jitted code receives it: `seed` set to 0. The seed is used only outside
-        compiled code (the default key, the position permutation), so a new seed then reuses
-        the compiled program instead of recompiling."""
-        return _unchecked({**self.as_dict(), "seed": 0})
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(DatasetArgs))
@@ -280,3 +276,36 @@ def as_args(args=None) -> DatasetArgs:
             f"allowed: {', '.join(FIELD_NAMES)}"
         )
     return DatasetArgs(**fields)
+
+
+def _seedless(value):
+    """`value` with `seed` 0 if it is a `DatasetArgs`, else `value` itself."""
+    return _unchecked({**value.as_dict(), "seed": 0}) if isinstance(value, DatasetArgs) else value
+
+
+def jit_seedless(fun=None, **options):
+    """`jax.jit(fun, **options)` for functions of `DatasetArgs`: every `DatasetArgs` argument
+    enters the compiled function with `seed` 0 (`.lower` too).
+
+    The seed is static pytree data (it is not an array: it fixes the default key and the position
+    permutation, both made on the host), so under a plain `jax.jit` each seed would compile its
+    own program; compiled code never reads it, so one program serves every seed."""
+    if fun is None:
+        return functools.partial(jit_seedless, **options)
+    jitted = jax.jit(fun, **options)
+
+    def seedless(positional, keywords):
+        return ([_seedless(v) for v in positional],
+                {name: _seedless(v) for name, v in keywords.items()})
+
+    @functools.wraps(fun)
+    def call(*positional, **keywords):
+        positional, keywords = seedless(positional, keywords)
+        return jitted(*positional, **keywords)
+
+    def lower(*positional, **keywords):
+        positional, keywords = seedless(positional, keywords)
+        return jitted.lower(*positional, **keywords)
+
+    call.lower = lower
+    return call

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import recipe, stats
-from .args import NUM_CLASSES, Layout, as_args
+from .args import NUM_CLASSES, Layout, as_args, jit_seedless
 from .checks import check_count, check_key, check_memory, platform
 from .files import write_folder_metadata
 from .outputs import atomic_folder, check_output
@@ -39,7 +39,7 @@ ARRAYS = ("x", "x_test", "y", "y_test", "t")
 MAX_CHUNK_SIZE = 2**24
 
 
-@functools.partial(jax.jit, static_argnames=("size",))
+@functools.partial(jit_seedless, static_argnames=("size",))
 def _chunk(key, start, args, seq_permutation, size: int):
     """Raw (un-normalised) float32 signals (size, F) and labels (size,) of output positions
     `start .. start + size - 1` (positions past the end repeat the last one)."""
@@ -100,7 +100,7 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
     if needed > free:
         raise ValueError(f"{os.fspath(path)!r}: {n:,} examples need {needed / 1e9:.1f} GB on "
                          f"disk, but only {free / 1e9:.1f} GB are free there")
-    seq, jit_args = recipe.position_permutation(args), args.for_jit()
+    seq = recipe.position_permutation(args)
     spans = _spans(n, size)
     with atomic_folder(path) as folder:
         files = {name: os.path.join(folder, f"{name}.npy") for name in ARRAYS}
@@ -113,7 +113,7 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
         total, total_sq = 0.0, 0.0
         counts = np.zeros((2, NUM_CLASSES), np.int64)
         for done, (start, stop) in enumerate(spans, 1):
-            x, y = jax.device_get(_chunk(key, np.uint32(start), jit_args, seq, size))
+            x, y = jax.device_get(_chunk(key, np.uint32(start), args, seq, size))
             x, y = x[: stop - start].astype(np.float64), y[: stop - start]
             total, total_sq = total + x.sum(), total_sq + (x**2).sum()
             for part, lo, hi in _split(start, stop, n_train):

@@ -10,12 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import recipe, transforms
-from .args import MAX_NUM_SAMPLES, as_args
+from .args import MAX_NUM_SAMPLES, as_args, jit_seedless
 from .checks import (check_count, check_dtype, check_key, check_memory, check_sharding,
                      platform)
 
 
-@functools.partial(jax.jit, static_argnames=("dtype", "with_draws"))
+@functools.partial(jit_seedless, static_argnames=("dtype", "with_draws"))
 def _generate(key, args, seq_permutation, dtype, with_draws: bool) -> dict:
     positions = jnp.arange(args.layout.num_examples, dtype=jnp.uint32)
     xs, ys, draws = recipe.ordered_examples(key, positions, seq_permutation, args, dtype)
@@ -83,7 +83,7 @@ def make_dataset(key=None, args=None, *, dtype=jnp.float32, with_draws=False) ->
                  f"make_dataset with num_samples={args.num_samples}",
                  "write it to a folder in chunks instead (mnist1d_jax.chunked.write_dataset, or "
                  "mnist1d-jax generate --out FOLDER)")
-    data = _generate(key, args.for_jit(), recipe.position_permutation(args), dtype, with_draws)
+    data = _generate(key, args, recipe.position_permutation(args), dtype, with_draws)
     templates = recipe.templates(dtype, np.int32)
     return {**data, "templates": {k: jnp.asarray(v) for k, v in templates.items()}}
 
@@ -97,7 +97,8 @@ def _stream_rows(key, index, seq_permutation, args, dtype, with_draws: bool) -> 
     return batch
 
 
-@functools.partial(jax.jit, static_argnames=("batch_size", "dtype", "sharding", "with_draws"))
+@functools.partial(jit_seedless, static_argnames=("batch_size", "dtype", "sharding",
+                                               "with_draws"))
 def _sample(key, args, seq_permutation, batch_size: int, dtype, sharding,
             with_draws: bool = False) -> dict:
     index = jnp.arange(batch_size, dtype=jnp.uint32)
@@ -144,11 +145,11 @@ def sample_batch(key, args, batch_size: int, *, sharding=None, dtype=jnp.float32
                    + _draws_bytes(args.layout, dtype, with_draws))
     check_memory(batch_size // shards * per_example, f"sample_batch with batch_size={batch_size}",
                  "draw smaller batches", devices)
-    return _sample(key, args.for_jit(), recipe.position_permutation(args), batch_size, dtype,
+    return _sample(key, args, recipe.position_permutation(args), batch_size, dtype,
                    sharding, with_draws)
 
 
-@functools.partial(jax.jit, static_argnames=("dtype",))
+@functools.partial(jit_seedless, static_argnames=("dtype",))
 def _rows(key, args, seq_permutation, index, dtype) -> dict:
     return _stream_rows(key, index, seq_permutation, args, dtype, False)
 
@@ -181,7 +182,7 @@ def sample_rows(key, args, indices, *, dtype=jnp.float32) -> dict:
     # CPU its rows differed from sample_batch's in the last bit; 2 to 127 rows were identical)
     count = len(indices)
     padded = np.concatenate([indices, np.zeros(max(MIN_ROWS - count, 0), indices.dtype)])
-    rows = _rows(key, args.for_jit(), recipe.position_permutation(args),
+    rows = _rows(key, args, recipe.position_permutation(args),
                  jnp.asarray(padded.astype(np.uint32)), dtype)
     return rows if count >= MIN_ROWS else {k: v[:count] for k, v in rows.items()}
 

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import recipe
-from .args import SCALE_FIELDS, as_args
+from .args import SCALE_FIELDS, as_args, jit_seedless
 from .checks import check_memory, platform
 from .draws import Draws
 from .files import check_format, load, save
@@ -60,7 +60,7 @@ def replay_numpy(args, random=None) -> Replay:
     return Replay(draws, permutation, seq_permutation)
 
 
-@functools.partial(jax.jit, static_argnames=("dtype",))
+@functools.partial(jit_seedless, static_argnames=("dtype",))
 def _from_replay(draws, permutation, seq_permutation, args, dtype, bank, template_t) -> dict:
     labels = recipe.class_labels(jnp.arange(args.layout.num_examples), args.layout)
     xs = recipe.examples(draws, labels, args, dtype, bank)[permutation]
@@ -112,7 +112,7 @@ def reference_dataset(args=None, *, dtype="float64", templates=None, random=None
     scales = {name: np.asarray(getattr(args, name), dtype) for name in SCALE_FIELDS}
     with jax.enable_x64(True):
         data = _from_replay(draws, replay.permutation, replay.seq_permutation,
-                            args.replace(**scales).for_jit(), dtype,
+                            args.replace(**scales), dtype,
                             recipe.dilation_bank(templates["x"], layout), templates["t"])
         data = jax.tree.map(np.asarray, data)
     data["y"], data["y_test"] = data["y"].astype(np.int64), data["y_test"].astype(np.int64)

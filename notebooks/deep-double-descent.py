@@ -64,9 +64,9 @@ reference_x = {"mlp": all_widths, "mlp, noisy": all_widths,
 
 # %%
 runs, sizes_of = {}, {}
-for name, family, sizes, noise in (("mlp", sweep.MLP, widths, 0.0),
-                                   ("mlp, noisy", sweep.MLP, widths, 0.15),
-                                   ("cnn, noisy", sweep.CNN, channels, 0.15)):
+for name, family, sizes, noise in (("mlp", sweep.MLP_FAMILY, widths, 0.0),
+                                   ("mlp, noisy", sweep.MLP_FAMILY, widths, 0.15),
+                                   ("cnn, noisy", sweep.CNN_FAMILY, channels, 0.15)):
     sizes_of[name] = sizes
     runs[name] = sweep.sweep(family, sizes, data, seeds=seeds, config=config, label_noise=noise,
                              waste=waste, progress=None)

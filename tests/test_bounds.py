@@ -82,7 +82,7 @@ def test_the_memory_estimate_covers_the_compiled_program_and_little_more(setting
     at most a fifth above it (no size refused that fits)."""
     args = mnist1d_jax.get_dataset_args(**settings)
     n = 20_000
-    memory = dataset._sample.lower(jax.random.key(0), args.for_jit(),
+    memory = dataset._sample.lower(jax.random.key(0), args,
                                    recipe.position_permutation(args), n, jnp.float32,
                                    None).compile().memory_analysis()
     measured = (memory.temp_size_in_bytes + memory.output_size_in_bytes) / n

@@ -97,7 +97,8 @@ def test_several_keys_run_side_by_side_and_equal_separate_runs():
                                          dtype="float32")
     keys = jnp.stack([jax.random.key(3), jax.random.key(8)])
     params, losses = cl.train(keys, data, epochs=2, batch_size=60)
-    assert losses.shape == (2, 2) and params["conv1"]["w"].shape == (2, 5, 1, 25)
+    assert losses.shape == (2, 2) and simclr_layers(params)["conv1"]["kernel"].shape == \
+        (2, 5, 1, 25)
     for i, seed in enumerate((3, 8)):
         alone, alone_losses = cl.train(jax.random.key(seed), data, epochs=2, batch_size=60)
         np.testing.assert_array_equal(losses[i], alone_losses)
@@ -110,17 +111,25 @@ def test_several_keys_run_side_by_side_and_equal_separate_runs():
     np.testing.assert_array_equal(legacy, losses[0])
 
 
+def simclr_layers(params) -> dict:
+    """The SimCLR model's layers by the reference's names."""
+    encoder, projector = params["encoder"]["convs"], params["projector"]["layers"]
+    return {"conv1": encoder[0], "conv2": encoder[1], "conv3": encoder[2],
+            "linear1": projector[0], "linear2": projector[1]}
+
+
 def test_init_params_is_torchs_uniform_initialisation():
-    params = cl.init_params(jax.random.key(4))
+    params = simclr_layers(cl.init_params(jax.random.key(4)))
     fan_in = {"conv1": 5, "conv2": 75, "conv3": 75, "linear1": 125, "linear2": 125}
     shapes = {"conv1": (5, 1, 25), "conv2": (3, 25, 25), "conv3": (3, 25, 25),
               "linear1": (125, 125), "linear2": (125, 16)}
     for name, layer in params.items():
         bound = 1 / np.sqrt(fan_in[name])
-        assert layer["w"].shape == shapes[name] and layer["b"].shape == shapes[name][-1:]
-        for leaf in (layer["w"], layer["b"]):
+        kernel, bias = layer["kernel"][...], layer["bias"][...]
+        assert kernel.shape == shapes[name] and bias.shape == shapes[name][-1:]
+        for leaf in (kernel, bias):
             assert np.abs(leaf).max() <= bound
-        w = np.asarray(layer["w"]).ravel()
+        w = np.asarray(kernel).ravel()
         assert abs(w.std() - bound / np.sqrt(3)) < 0.15 * bound and abs(w.mean()) < 0.2 * bound
-    other = cl.init_params(jax.random.key(5))
-    assert not np.array_equal(params["conv2"]["w"], other["conv2"]["w"])
+    other = simclr_layers(cl.init_params(jax.random.key(5)))
+    assert not np.array_equal(params["conv2"]["kernel"][...], other["conv2"]["kernel"][...])

@@ -21,7 +21,7 @@ def one_line(error: BaseException) -> bool:
 
 
 def run_sweep(**kwargs):
-    arguments = dict(family=sweep.MLP, widths=[4], data=DATA, seeds=[0], config=QUICK,
+    arguments = dict(family=sweep.MLP_FAMILY, widths=[4], data=DATA, seeds=[0], config=QUICK,
                      progress=None)
     arguments.update(kwargs)
     return sweep.sweep(arguments.pop("family"), arguments.pop("widths"), arguments.pop("data"),
@@ -41,7 +41,7 @@ def run_sweep(**kwargs):
     (dict(data={**DATA, "x": np.where(DATA["x"] > 2, np.nan, DATA["x"])}), ValueError,
      "not finite"),
     (dict(data={k: v for k, v in DATA.items() if k != "x"}), ValueError, "missing \\['x'\\]"),
-    (dict(family=sweep.CNN, data={**DATA, "x": DATA["x"][:, :1], "x_test": DATA["x_test"][:, :1]}),
+    (dict(family=sweep.CNN_FAMILY, data={**DATA, "x": DATA["x"][:, :1], "x_test": DATA["x_test"][:, :1]}),
      ValueError, "cnn cannot take signals of 1 points"),
     (dict(family=sweep.pooling_family("max"), data={**DATA, "x": DATA["x"][:, :6],
                                                     "x_test": DATA["x_test"][:, :6]}),

@@ -25,14 +25,15 @@ def test_each_layer_loses_exactly_its_lowest_scoring_fraction():
     scores = lt.scores(1, jax.random.key(1), params)  # random scores
     for sparsity in (0.0, 0.37, 0.91, 1.0):
         masks = lt.layer_masks(scores, sparsity)
-        for name in ("l1", "l2", "l3"):
-            kept = np.concatenate([np.ravel(masks[name]["w"]), masks[name]["b"]])
-            flat = np.concatenate([np.ravel(scores[name]["w"]), scores[name]["b"]])
+        for name in ("linear1", "linear2", "linear3"):
+            kept = np.concatenate([np.ravel(masks[name]["kernel"]), masks[name]["bias"]])
+            flat = np.concatenate([np.ravel(scores[name]["kernel"]), scores[name]["bias"]])
             assert (kept == 0).sum() == int(np.floor(sparsity * flat.size)), (name, sparsity)
             if 0 < sparsity < 1:
                 assert flat[kept == 0].max() <= flat[kept == 1].min()
     magnitude = lt.scores(0, jax.random.key(1), params)
-    np.testing.assert_array_equal(magnitude["l2"]["w"], np.abs(params["l2"]["w"]))
+    np.testing.assert_array_equal(magnitude["linear2"]["kernel"],
+                                  np.abs(params["linear2"]["kernel"]))
 
 
 @pytest.mark.slow
@@ -40,8 +41,8 @@ def test_pruned_weights_get_no_gradient_and_stay_zero(data):
     params = lt.init_params(jax.random.key(2), hidden=SMALL.hidden)
     masks = lt.layer_masks(lt.scores(1, jax.random.key(3), params), 0.6)
     trained, tests, loss = lt.train_round(params, masks, data, SMALL)
-    for name in ("l1", "l2", "l3"):
-        for part in ("w", "b"):
+    for name in ("linear1", "linear2", "linear3"):
+        for part in ("kernel", "bias"):
             pruned = np.asarray(masks[name][part]) == 0
             assert np.all(np.asarray(trained[name][part])[pruned] == 0), (name, part)
             moved = np.asarray(trained[name][part]) != np.asarray(params[name][part])
@@ -63,7 +64,7 @@ def test_search_rounds_rewind_to_the_initial_values(data):
     _, tests, _ = lt.train_round(initial, masks, data, SMALL)
     np.testing.assert_allclose(out["test_accuracy"][0, 0, 1], tests, atol=0.2)
     ticket = jax.tree.map(lambda a: a[0, 0], out["ticket"])
-    np.testing.assert_array_equal(ticket["l2"]["w"], masks["l2"]["w"])
+    np.testing.assert_array_equal(ticket["linear2"]["kernel"], masks["linear2"]["kernel"])
     assert out["first_layer_masks"][0, 0, 1].mean() == pytest.approx(0.5, abs=0.01)
     with pytest.raises(ValueError, match="methods must be"):
         lt.search(jax.random.key(4), data, sparsities, methods=("biggest",), config=SMALL)

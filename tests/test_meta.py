@@ -50,10 +50,11 @@ def data():
 
 @pytest.mark.slow
 def test_init_mlp_is_pytorch_uniform_and_mlp_shapes():
-    layers = meta.init_mlp(jax.random.key(0), (40, 50, 10))
+    params = meta.init_mlp(jax.random.key(0), (40, 50, 10))
+    layers = meta.layer_arrays(params)
     assert [w.shape for w, _ in layers] == [(40, 50), (50, 10)]
     assert float(jnp.abs(layers[0][0]).max()) <= 1 / np.sqrt(40)
-    assert meta.mlp(layers, jnp.ones((3, 40))).shape == (3, 10)
+    assert meta.mlp(params, jnp.ones((3, 40))).shape == (3, 10)
 
 
 @pytest.mark.slow
@@ -105,11 +106,11 @@ def test_learned_activation_slope_and_its_hand_written_vjp_match_autodiff():
                        (x,), (jnp.ones_like(x),))
 
     fast = meta.learned_activation_and_slope(params, x)
-    for got, expected in zip(fast, autodiff_pair(params.layers, x)):
+    for got, expected in zip(fast, autodiff_pair(params.g, x)):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     got = jax.vjp(lambda l, v: meta.learned_activation_and_slope(meta.ActivationParams(l), v),
-                  params.layers, x)[1](cotangents)
-    expected = jax.vjp(autodiff_pair, params.layers, x)[1](cotangents)
+                  params.g, x)[1](cotangents)
+    expected = jax.vjp(autodiff_pair, params.g, x)[1](cotangents)
     for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
 

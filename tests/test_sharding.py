@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""
         out["identical"][n] = bool(np.array_equal(batch["x"], plain["x"])
                                    and np.array_equal(batch["y"], plain["y"]))
         out["shard_rows"][n] = sorted({s.data.shape[0] for s in batch["x"].addressable_shards})
-        hlo = dataset._sample.lower(key, args.for_jit(), None, 64, np.dtype("float32"),
+        hlo = dataset._sample.lower(key, args, None, 64, np.dtype("float32"),
                                     sharding).compile().as_text()
         out["collectives"][n] = [op for op in ("all-gather", "all-reduce", "all-to-all",
                                                "collective-permute") if op in hlo]

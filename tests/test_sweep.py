@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 import mnist1d_jax
 from mnist1d_jax.lab import sweep as sw
@@ -34,15 +35,17 @@ def test_corrupt_labels_replaces_the_given_fraction_by_uniform_classes():
     assert counts.shape == (10,) and np.all(np.abs(counts / 1e5 - 0.1) < 0.005)
 
 
-@pytest.mark.parametrize("family, width, padded", [(sw.MLP, 5, 12), (sw.CNN, 3, 8),
+@pytest.mark.parametrize("family, width, padded", [(sw.MLP_FAMILY, 5, 12), (sw.CNN_FAMILY, 3, 8),
                                                    (sw.pooling_family("max"), 4, 9)])
 @pytest.mark.slow
 def test_a_masked_model_is_the_narrow_model(family, width, padded):
     words = np.random.default_rng(1).integers(0, 2**32, (8, 4), dtype=np.uint32)
-    narrow, wide = family.init(words, width, width, 40), family.init(words, width, padded, 40)
+    models = {n: family.init(words, width, n, 40) for n in (width, padded)}
+    narrow, wide = ({"/".join(map(str, path)): np.asarray(value) for path, value in
+                     nnx.to_flat_state(nnx.state(models[n], nnx.Param))} for n in (width, padded))
     for name, value in narrow.items():  # the narrow block, bit for bit; zeros elsewhere
         block = tuple(slice(0, n) for n in value.shape)
-        if name == "w":  # a read-out over (positions x channels) rows
+        if name == "linear/kernel":  # a read-out over (positions x channels) rows
             rows = wide[name].reshape(-1, padded, wide[name].shape[-1])[:, :width]
             np.testing.assert_array_equal(rows.reshape(value.shape), value)
             continue
@@ -50,37 +53,38 @@ def test_a_masked_model_is_the_narrow_model(family, width, padded):
         assert float(jnp.abs(wide[name]).sum()) == pytest.approx(float(jnp.abs(value).sum()),
                                                                  rel=1e-6)
     x = jnp.asarray(np.random.default_rng(0).normal(size=(7, 40)), jnp.float32)
-    apply = jax.jit(family.apply, static_argnums=3)
-    np.testing.assert_allclose(apply(wide, x, jnp.int32(width), padded),
-                               apply(narrow, x, jnp.int32(width), width), rtol=1e-5, atol=1e-5)
+    apply = nnx.jit(lambda model, x: model(x))
+    np.testing.assert_allclose(apply(models[padded], x), apply(models[width], x), rtol=1e-5,
+                               atol=1e-5)
 
 
 @pytest.mark.slow
 def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
     model = {}
     for max_width in (6, 20):
-        m = sw._Model(jnp.int32(6), jnp.int32(600), jax.random.key(2),
-                      {k: jnp.asarray(v) for k, v in data.items()})
         words = np.random.default_rng(2).integers(0, 2**32, (1, 1, 8, 4), dtype=np.uint32)
-        state = jax.tree.map(lambda a: a[0, 0], sw._initial_state(
-            sw.MLP, SHORT, words, np.array([6]), max_width, 40, data["y"][None, None]))
-        state, _ = jax.jit(lambda s: sweep_program._updates(s, 0, m, sw.MLP, max_width, SHORT, 60))(state)
-        model[max_width] = state.params
-    wide, narrow = model[20], model[6]
-    assert float(jnp.abs(wide["w1"][:, 6:]).max()) == 0.0
-    assert float(jnp.abs(wide["w2"][6:]).max()) == 0.0 == float(jnp.abs(wide["w2"][:, 6:]).max())
-    assert float(jnp.abs(wide["w3"][6:]).max()) == 0.0
-    np.testing.assert_allclose(wide["w2"][:6, :6], narrow["w2"], rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(wide["w3"][:6], narrow["w3"], rtol=1e-4, atol=1e-5)
+        graphdef, state, width = sw._initial_state(sw.MLP_FAMILY, SHORT, words, np.array([6]),
+                                                   max_width, 40, data["y"][None, None])
+        state = jax.tree.map(lambda a: a[0, 0], state)
+        m = sw._Model(jax.tree.map(lambda a: a[0], width), jnp.int32(600), jax.random.key(2),
+                      {k: jnp.asarray(v) for k, v in data.items()})
+        state, _ = jax.jit(lambda s: sweep_program._updates(s, 0, m, graphdef, SHORT, 60))(state)
+        model[max_width] = [layer["kernel"][...] for layer in state.params["layers"].values()]
+    (w1, w2, w3), narrow = model[20], model[6]
+    assert float(jnp.abs(w1[:, 6:]).max()) == 0.0
+    assert float(jnp.abs(w2[6:]).max()) == 0.0 == float(jnp.abs(w2[:, 6:]).max())
+    assert float(jnp.abs(w3[6:]).max()) == 0.0
+    np.testing.assert_allclose(w2[:6, :6], narrow[1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(w3[:6], narrow[2], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.slow
 def test_a_sweep_equals_separate_runs(data, capsys):
-    together = sw.sweep(sw.MLP, [3, 16], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
+    together = sw.sweep(sw.MLP_FAMILY, [3, 16], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
                         waste=100.0)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[-1].startswith("mlp widths 3-16 (2 x 2 seeds): update 60")
-    alone = sw.sweep(sw.MLP, [3], data, seeds=[1], config=SHORT, label_noise=0.15,
+    alone = sw.sweep(sw.MLP_FAMILY, [3], data, seeds=[1], config=SHORT, label_noise=0.15,
                      progress=None)  # the narrow model in a bucket of its own
     for name in ("train_error", "test_error", "train_loss", "test_loss"):
         np.testing.assert_allclose(together[name][0, 1], alone[name][0, 0], rtol=1e-3,
@@ -98,10 +102,10 @@ def test_training_set_size_is_traced_and_equals_truncated_data(data):
     stacked = {k: np.stack([v, v]) for k, v in data.items()}
     config = sw.SweepConfig(steps=40, chunk=40, batch_size=50, optimizer="adam",
                             learning_rate=1e-2, order="cyclic")
-    both = sw.sweep(sw.CNN, [4, 4], stacked, seeds=[0], config=config, n_train=[200, 600],
+    both = sw.sweep(sw.CNN_FAMILY, [4, 4], stacked, seeds=[0], config=config, n_train=[200, 600],
                     progress=None)
     small = {**data, "x": data["x"][:200], "y": data["y"][:200]}
-    alone = sw.sweep(sw.CNN, [4], small, seeds=[0], config=config, progress=None)
+    alone = sw.sweep(sw.CNN_FAMILY, [4], small, seeds=[0], config=config, progress=None)
     np.testing.assert_allclose(both["test_loss"][0], alone["test_loss"][0], rtol=1e-4)
     np.testing.assert_allclose(both["train_loss"][0], alone["train_loss"][0], rtol=1e-4)
     assert both["test_loss"][0, 0] != both["test_loss"][1, 0]
@@ -110,13 +114,12 @@ def test_training_set_size_is_traced_and_equals_truncated_data(data):
 @pytest.mark.slow
 def test_epochs_visit_every_training_row_once():
     config = sw.SweepConfig(batch_size=30, steps=8, order="epochs")
-    model = sw._Model(jnp.int32(1), jnp.int32(100), jax.random.key(0),
-                      {"y": jnp.zeros(128, jnp.int32)})
+    key = jax.random.key(0)
     epochs = []
     for epoch in range(2):  # ceil(100 / 30) = 4 updates per epoch, the last one short
         seen, weights = [], []
         for step in range(4 * epoch, 4 * epoch + 4):
-            rows, w = sweep_program._batch(step, model, config)
+            rows, w = config.batch(step, 100, key, largest=128)
             seen.append(np.asarray(rows)[np.asarray(w) > 0])
             weights.append(float(w.sum()))
         assert sorted(np.concatenate(seen).tolist()) == list(range(100))
@@ -127,12 +130,12 @@ def test_epochs_visit_every_training_row_once():
 
 def test_buckets_bound_the_padded_compute():
     widths = [2, 3, 4, 5, 7, 9, 12, 16, 21, 27, 36, 47, 61, 80, 104, 135, 177, 230, 300]
-    groups = sw.buckets(widths, sw.MLP.cost, waste=2.0)
+    groups = sw.buckets(widths, sw.MLP_FAMILY.cost, waste=2.0)
     assert sorted(i for g in groups for i in g) == list(range(len(widths)))
-    floor = sw.MLP.cost(32)
+    floor = sw.MLP_FAMILY.cost(32)
     for group in groups:
-        top = max(sw.MLP.cost(widths[group[0]]), floor)
-        assert top * len(group) <= 2.0 * sum(max(sw.MLP.cost(widths[i]), floor) for i in group)
+        top = max(sw.MLP_FAMILY.cost(widths[group[0]]), floor)
+        assert top * len(group) <= 2.0 * sum(max(sw.MLP_FAMILY.cost(widths[i]), floor) for i in group)
     assert len(groups) < len(widths)
     assert set(range(8)) <= set(groups[-1])  # every width <= 32 in one group: overhead-bound
 
@@ -146,14 +149,14 @@ def test_bad_sweep_arguments(data, kwargs, message):
     arguments = {"widths": [4], "seeds": [0], "config": SHORT, "progress": None, **kwargs}
     widths = arguments.pop("widths")
     with pytest.raises(ValueError, match=message):
-        sw.sweep(sw.MLP, widths, data, **arguments)
+        sw.sweep(sw.MLP_FAMILY, widths, data, **arguments)
 
 
 def test_bad_family_and_config_types(data):
     with pytest.raises(TypeError, match="family must be a sweep.Family"):
         sw.sweep("mlp", [4], data, seeds=[0], config=SHORT, progress=None)
     with pytest.raises(TypeError, match="config must be a sweep.SweepConfig"):
-        sw.sweep(sw.MLP, [4], data, seeds=[0], config={"steps": 10}, progress=None)
+        sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config={"steps": 10}, progress=None)
 
 
 def test_bad_config():
@@ -192,7 +195,7 @@ def test_model_keys_and_labels_are_jaxs_derivation(data):
 
 @pytest.mark.slow
 def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
-    runs = [sw.sweep(sw.MLP, [3, 40, 70], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
+    runs = [sw.sweep(sw.MLP_FAMILY, [3, 40, 70], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
                      progress=None, workers=workers) for workers in (1, 3)]
     for name in ("train_error", "test_error", "train_loss", "test_loss", "test_error_curve"):
         np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)
@@ -202,23 +205,23 @@ def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
 def test_a_sweep_needs_one_threefry_key(data):
     for key in (0, jax.random.split(jax.random.key(0), 2)):
         with pytest.raises(TypeError, match="key must be a single JAX PRNG key"):
-            sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, key=key, progress=None)
+            sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config=SHORT, key=key, progress=None)
     with pytest.raises(TypeError, match="key must be a threefry JAX key"):
-        sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, key=jax.random.key(0, impl="rbg"),
+        sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config=SHORT, key=jax.random.key(0, impl="rbg"),
                  progress=None)
-    legacy, typed = (sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, key=key,
+    legacy, typed = (sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config=SHORT, key=key,
                               progress=None) for key in (jax.random.PRNGKey(7), jax.random.key(7)))
     np.testing.assert_array_equal(legacy["test_error_curve"], typed["test_error_curve"])
     with pytest.raises(ValueError, match="workers must be a positive integer"):
-        sw.sweep(sw.MLP, [4], data, seeds=[0], config=SHORT, workers=0, progress=None)
+        sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config=SHORT, workers=0, progress=None)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_the_host_made_optimizer_state_is_optaxs_initial_state(optimizer):
     config = sw.SweepConfig(optimizer=optimizer, steps=10, chunk=10)
     words = np.random.default_rng(3).integers(0, 2**32, (2, 3, 8, 4), dtype=np.uint32)
-    state = sw._initial_state(sw.CNN, config, words, np.array([3, 5]), 5, 40,
-                              np.zeros((2, 3, 7), np.int32))
+    _, state, _ = sw._initial_state(sw.CNN_FAMILY, config, words, np.array([3, 5]), 5, 40,
+                                    np.zeros((2, 3, 7), np.int32))
     expected = jax.vmap(jax.vmap(config.transformation().init))(state.params)
     assert jax.tree.structure(state.opt_state) == jax.tree.structure(expected)
     for made, init in zip(jax.tree.leaves(state.opt_state), jax.tree.leaves(expected)):

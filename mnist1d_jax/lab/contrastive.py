@@ -6,12 +6,12 @@ SimCLR), compiled, with views that only a generator can make.
 - `generator_views`: the two positives of a pair made by the generator itself: the same class
   (so the same template) through two independent sets of draws (padding, scale, shift, noise,
   shear): exactly the invariances the dataset was built with.
-- `init_params` / `features`: the reference's `SimCLR` model as a parameter pytree: three
-  convolutions of 25 channels (kernels 5, 3, 3, stride 2, padding 1; 125 features) and a
-  projector 125 -> 125 (ReLU) -> 16.
+- `init_params` / `features`: the reference's SimCLR model (`models.SimCLR`) as its parameter
+  state: three convolutions of 25 channels (kernels 5, 3, 3, stride 2, padding 1; 125 features)
+  and a projector 125 -> 125 (ReLU) -> 16.
 - `info_nce`: the reference's loss (half-batch repulsion, temperature 0.5).
-- `train`: Adam (0.01), batches of 100, every epoch a fresh permutation of the training set: one
-  compiled scan over all updates. Views: "augment" (the reference's), "generator", or "both"
+- `train`: Adam (0.01), batches of 100, every epoch a fresh permutation of the training set
+  (`core.batch_rows`): one compiled scan over all updates (`core.fit_steps`). Views: "augment" (the reference's), "generator", or "both"
   (generator views, then augmented).
 - `knn_probe`, `linear_probe`: accuracy of a k-nearest-neighbour vote (k = 10; cosine or
   Euclidean) and of a logistic-regression probe (standardised features, L2 as scikit-learn's
@@ -21,20 +21,21 @@ SimCLR), compiled, with views that only a generator can make.
 from __future__ import annotations
 
 import functools
-import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from flax import nnx
 
-from ..args import as_args
+from ..args import as_args, jit_seedless
 from ..checks import check_integer, check_key, check_real
 from ..draws import draw
 from ..recipe import examples, normalise_by_population, stream_examples
 from . import cpu
-from .inputs import check_counts, check_data, check_learning_rate
-from .models import conv1d
+from .core import batch_rows, fit_steps
+from .inputs import check_counts, check_data, check_keys, check_learning_rate
+from .models import SimCLR
 
 VIEWS = ("augment", "generator", "both")
 
@@ -75,35 +76,22 @@ def generator_views(key, args, n: int):
             normalise_by_population(x2, args, jnp.float32), labels)
 
 
-def _layer_shapes(channels: int, hidden: int, output: int) -> list:
-    """(layer, weight shape, fan-in) of the SimCLR model; conv kernels (size, in, out)."""
-    return [("conv1", (5, 1, channels), 5), ("conv2", (3, channels, channels), 3 * channels),
-            ("conv3", (3, channels, channels), 3 * channels),
-            ("linear1", (channels * 5, hidden), channels * 5), ("linear2", (hidden, output), hidden)]
+@functools.cache
+def _graphdef():
+    """The graph definition of `models.SimCLR` (the same for every size)."""
+    return nnx.graphdef(nnx.eval_shape(lambda: SimCLR(rngs=nnx.Rngs(0))))
 
 
-def init_params(key, channels: int = 25, hidden: int = 125, output: int = 16) -> dict:
-    """The reference's SimCLR model, `torch.nn` initialisation (weights and biases uniform on
-    `(-1, 1) / sqrt(fan-in)`): one `jax.random.uniform` call, cut into the layers."""
-    layers = _layer_shapes(channels, hidden, output)
-    sizes = [n for _, shape, _ in layers for n in (math.prod(shape), shape[-1])]
-    u = jax.random.uniform(key, (sum(sizes),), minval=-1.0)
-    parts = iter(jnp.split(u, np.cumsum(sizes)[:-1]))
-    return {name: {"w": next(parts).reshape(shape) / math.sqrt(fan_in),
-                   "b": next(parts) / math.sqrt(fan_in)} for name, shape, fan_in in layers}
+def init_params(key, channels: int = 25, hidden: int = 125, output: int = 16) -> nnx.State:
+    """The parameter state of the reference's SimCLR model (`models.SimCLR`) from `key`."""
+    return nnx.state(SimCLR(40, channels, hidden, output, rngs=nnx.Rngs(key)), nnx.Param)
 
 
-def features(params, x) -> list:
-    """Every layer's features of x (n, F): [conv1, conv2, conv3 (flattened), projector hidden,
-    projector output]; the encoder's output is the third (125 for F = 40)."""
-    h = x[..., None]
-    layers = []
-    for name in ("conv1", "conv2", "conv3"):
-        h = jax.nn.relu(conv1d(h, params[name]["w"], params[name]["b"]))
-        layers.append(h.reshape(h.shape[0], -1))
-    p1 = jax.nn.relu(layers[-1] @ params["linear1"]["w"] + params["linear1"]["b"])
-    p2 = p1 @ params["linear2"]["w"] + params["linear2"]["b"]
-    return layers + [p1, p2]
+def features(params: nnx.State, x) -> list:
+    """Every layer's features of x (n, F) (`models.SimCLR.features`): [conv1, conv2, conv3
+    (flattened), projector hidden, projector output]; the encoder's output is the third (125
+    for F = 40)."""
+    return nnx.merge(_graphdef(), params).features(x)
 
 
 def info_nce(z1, z2, tau: float = 0.5):
@@ -115,7 +103,7 @@ def info_nce(z1, z2, tau: float = 0.5):
     return jnp.mean(-jnp.diag(scores) + jax.nn.logsumexp(scores, axis=1))
 
 
-@functools.partial(jax.jit, static_argnames=("views", "epochs", "batch_size", "learning_rate",
+@functools.partial(jit_seedless, static_argnames=("views", "epochs", "batch_size", "learning_rate",
                                              "tau", "maxshift"))
 def _train(key, x, args, views: str, epochs: int, batch_size: int, learning_rate: float,
            tau: float, maxshift: int):
@@ -123,54 +111,27 @@ def _train(key, x, args, views: str, epochs: int, batch_size: int, learning_rate
     params = init_params(k_init)
     optimizer = optax.adam(learning_rate)
     per_epoch = x.shape[0] // batch_size
-
     k_steps = jax.random.fold_in(k_run, 2**31)
 
-    def step(carry, inputs):
-        params, state = carry
-        index, rows = inputs
-        k = jax.random.fold_in(k_steps, index)
-        if views == "augment":
+    def batch_fn(i):  # the pair of views of update i: (2 batch_size, F)
+        k = jax.random.fold_in(k_steps, i)
+        if views == "augment":  # a fresh order of the training set each epoch, as the reference
+            rows, _ = batch_rows(i, batch_size, x.shape[0], "epochs", k_run, drop_last=True)
             pair = jnp.concatenate([x[rows], x[rows]])
         else:
             x1, x2, _ = generator_views(k, args, batch_size)
             pair = jnp.concatenate([x1, x2])
         if views != "generator":  # both views augmented independently, in one call
             pair = augment(jax.random.fold_in(k, 1), pair, maxshift=maxshift)
+        return pair
 
-        def loss_fn(p):  # both views through the model as one batch
-            z = features(p, pair)[-1]
-            return info_nce(z[:batch_size], z[batch_size:], tau)
+    def loss_fn(params, pair):  # both views through the model as one batch
+        z = features(params, pair)[-1]
+        return info_nce(z[:batch_size], z[batch_size:], tau)
 
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        updates, state = optimizer.update(grads, state, params)
-        return (optax.apply_updates(params, updates), state), loss
-
-    def epoch(carry, e):  # a fresh order of the training set each epoch, as the reference
-        order = jax.random.permutation(jax.random.fold_in(k_run, e), x.shape[0])
-        batches = order[:per_epoch * batch_size].reshape(per_epoch, batch_size)
-        carry, losses = jax.lax.scan(step, carry, (e * per_epoch + jnp.arange(per_epoch),
-                                                   batches))
-        return carry, losses.mean()
-
-    (params, _), losses = jax.lax.scan(epoch, (params, optimizer.init(params)),
-                                       jnp.arange(epochs))
-    return params, losses
-
-
-def _keys(key):
-    """(S,) typed keys of `train`'s `key` (one key, checked by `check_key`, or a non-empty 1-D
-    array of typed keys) and whether it was one key."""
-    if getattr(key, "ndim", None) == 1 and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-        if key.size:
-            return key, False
-    else:
-        try:
-            return check_key(key)[None], True
-        except TypeError:
-            pass
-    raise TypeError(f"key must be a JAX key (jax.random.key or jax.random.PRNGKey) or a non-empty "
-                    f"1-D array of jax.random.key keys; got {key!r}")
+    (params, _), (losses, _) = fit_steps(loss_fn, optimizer, batch_fn, params,
+                                         optimizer.init(params), jnp.arange(epochs * per_epoch))
+    return params, losses.reshape(epochs, per_epoch).mean(1)
 
 
 def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 200,
@@ -191,7 +152,7 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
     """
     if views not in VIEWS:
         raise ValueError(f"views must be one of {VIEWS}; got {views!r}")
-    keys, single = _keys(key)
+    keys, single = check_keys(key)
     x = check_data(data, ("x",))["x"]
     args = as_args(args)
     static = dict(views=views, **check_counts(epochs=epochs),

@@ -5,11 +5,12 @@ argument and what it allows, as the generator's `checks` do."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..args import NUM_CLASSES
-from ..checks import check_integer, check_real, is_integer
+from ..checks import check_integer, check_key, check_real, is_integer
 
 MAX_LEARNING_RATE = 1e3
 """Learning rates above this only overflow: the reference's largest is 1.5 (metalearning)."""
@@ -92,3 +93,18 @@ def check_data(data, keys=("x", "y", "x_test", "y_test"), name: str = "data", *,
                          f"positions; got {sorted(widths)}")
     return {k: jnp.asarray(a, jnp.float32 if k.startswith("x") else jnp.int32)
             for k, a in arrays.items()}
+
+
+def check_keys(key) -> tuple:
+    """One JAX key (`check_key`) or a non-empty 1-D array of typed keys (one run each): the keys
+    as a (S,) array of typed keys, and whether one key was given."""
+    if getattr(key, "ndim", None) == 1 and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.size:
+            return key, False
+    else:
+        try:
+            return check_key(key)[None], True
+        except TypeError:
+            pass
+    raise TypeError(f"key must be a JAX key (jax.random.key or jax.random.PRNGKey) or a non-empty "
+                    f"1-D array of jax.random.key keys; got {key!r}")

@@ -1,12 +1,12 @@
 """Lottery tickets (Frankle & Carbin; the reference's `lottery-tickets.ipynb`), compiled.
 
-The model is the reference's sparse MLP (40-h-h-10, ReLU, residual second layer) as a pytree of
-parameters `{"l1": {"w", "b"}, "l2": ..., "l3": ...}`; a mask is a pytree of the same structure
-(1 kept, 0 pruned) and the network always sees `params * masks`, so a pruned weight has no
-gradient and, rewound to 0, stays 0 under Adam. A search round prunes each layer (weights and
-bias together, as the reference's per-layer parameter vector) to a sparsity by a score, rewinds
-the survivors to their initial values and retrains: one compiled `scan` over training steps; the
-rounds are a `scan` too, and trials x methods are `vmap`ped, so a whole search is one program.
+The model is the reference's sparse MLP, `models.MLP` (40-h-h-10, ReLU, residual second layer),
+as its parameter state (`nnx.split`); a mask is a state of the same structure (1 kept, 0 pruned)
+and the network always sees `params * masks`, so a pruned weight has no gradient and, rewound to
+0, stays 0 under Adam. A search round prunes each layer (kernel and bias together, as the
+reference's per-layer parameter vector) to a sparsity by a score, rewinds the survivors to their
+initial values and retrains (`core.fit_steps`); the rounds are a `scan`, and trials x methods are
+`vmap`ped, so a whole search is one program.
 
 Scores: "magnitude" (the trained weights' absolute values: the lottery ticket) or "random"
 (uniform draws: the random ticket). Shapes: `S` rounds, `E` evaluations per round.
@@ -16,60 +16,52 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from flax import nnx
 
 from ..checks import check_integer, check_key, check_real
-from .inputs import check_counts, check_data, check_learning_rate
-from .models import uniform
-from .train import accuracy, cross_entropy, cyclic_batch
+from .core import LoopConfig, fit_steps
+from .inputs import check_counts, check_data
+from .models import MLP
+from .train import accuracy, cross_entropy
 
 METHODS = ("magnitude", "random")
 
 
 @dataclasses.dataclass(frozen=True)
-class TicketConfig:
-    """Training of each round, the reference's: Adam, steps 0..`total_steps` (cyclic batches),
-    test accuracy after steps 0, `eval_every`, ... (hashable: static in the compiled search)."""
+class TicketConfig(LoopConfig):
+    """Training of each round, the reference's (`core.LoopConfig`): Adam, steps
+    0..`total_steps` (cyclic batches), test accuracy after steps 0, `eval_every`, ...; `hidden`
+    units per hidden layer (hashable: static in the compiled search)."""
 
     learning_rate: float = 2e-2
-    batch_size: int = 100
-    total_steps: int = 1501
     eval_every: int = 100
+    total_steps: int = 1501
     hidden: int = 500
 
     def __post_init__(self):
-        check_counts(batch_size=self.batch_size, total_steps=self.total_steps,
-                     eval_every=self.eval_every, hidden=self.hidden)
-        check_learning_rate(self.learning_rate)
-
-    @property
-    def eval_steps(self) -> np.ndarray:
-        """(E,) the steps after which the test accuracy is recorded."""
-        return np.arange(0, self.total_steps + 1, self.eval_every)
+        super().__post_init__()
+        check_counts(hidden=self.hidden)
 
 
-def init_params(key, hidden: int = 500, features: int = 40, classes: int = 10) -> dict:
-    """`torch.nn.Linear`'s initialisation of the three layers."""
-    sizes = {"l1": (features, hidden), "l2": (hidden, hidden), "l3": (hidden, classes)}
-    keys = jax.random.split(key, 2 * len(sizes))
-    params = {}
-    for i, (name, (fan_in, fan_out)) in enumerate(sizes.items()):
-        init = uniform(1 / math.sqrt(fan_in))
-        params[name] = {"w": init(keys[2 * i], (fan_in, fan_out)),
-                        "b": init(keys[2 * i + 1], (fan_out,))}
-    return params
+@functools.cache
+def _graphdef():
+    """The graph definition of `models.MLP` (the same for every size)."""
+    return nnx.graphdef(nnx.eval_shape(lambda: MLP(rngs=nnx.Rngs(0))))
 
 
-def apply(params, x):
-    """Logits (n, classes) of x (n, features): relu(l1), plus relu(l2) of that, then l3."""
-    h = jax.nn.relu(x @ params["l1"]["w"] + params["l1"]["b"])
-    h = h + jax.nn.relu(h @ params["l2"]["w"] + params["l2"]["b"])
-    return h @ params["l3"]["w"] + params["l3"]["b"]
+def init_params(key, hidden: int = 500, features: int = 40, classes: int = 10) -> nnx.State:
+    """The parameter state of `models.MLP(features, classes, hidden)` initialised from `key`."""
+    return nnx.state(MLP(features, classes, hidden, rngs=nnx.Rngs(key)), nnx.Param)
+
+
+def apply(params: nnx.State, x):
+    """Logits (n, classes) of x (n, features): `models.MLP` with parameters `params`."""
+    return nnx.merge(_graphdef(), params)(x)
 
 
 def masked(params, masks):
@@ -77,17 +69,25 @@ def masked(params, masks):
     return jax.tree.map(lambda p, m: p * m, params, masks)
 
 
-def layer_masks(scores, sparsity):
+def _with_layers(like: nnx.State, layers: dict) -> nnx.State:
+    """A state shaped as `like` holding `layers` ({layer: {"kernel", "bias"}} arrays)."""
+    state = jax.tree.map(lambda leaf: leaf, like)
+    nnx.replace_by_pure_dict(state, layers)
+    return state
+
+
+def layer_masks(scores: nnx.State, sparsity) -> nnx.State:
     """Per layer, the `floor(sparsity * n)` lowest-scoring of its `n` weights and biases pruned
-    (0), the rest kept (1); `sparsity` may be traced. scores: a parameter pytree."""
+    (0), the rest kept (1); `sparsity` may be traced. scores: a parameter state."""
     def one_layer(layer):
-        flat = jnp.concatenate([layer["w"].ravel(), layer["b"]])
+        kernel, bias = layer["kernel"], layer["bias"]
+        flat = jnp.concatenate([kernel.ravel(), bias])
         drop = jnp.floor(sparsity * flat.size).astype(jnp.int32)
         rank = jnp.argsort(jnp.argsort(flat, stable=True), stable=True)
         keep = (rank >= drop).astype(flat.dtype)
-        return {"w": keep[:layer["w"].size].reshape(layer["w"].shape),
-                "b": keep[layer["w"].size:]}
-    return {name: one_layer(layer) for name, layer in scores.items()}
+        return {"kernel": keep[:kernel.size].reshape(kernel.shape), "bias": keep[kernel.size:]}
+    return _with_layers(scores, {name: one_layer(layer)
+                                 for name, layer in nnx.to_pure_dict(scores).items()})
 
 
 def scores(method, key, trained):
@@ -107,26 +107,16 @@ def train_round(params, masks, data: dict, config: TicketConfig):
     optimizer = optax.adam(config.learning_rate)
     x, y = data["x"], data["y"]
 
-    def loss_fn(p, xb, yb):
-        return cross_entropy(apply(masked(p, masks), xb), yb)
-
-    def step(carry, i):
-        p, state = carry
-        xb, yb = cyclic_batch(x, y, i, config.batch_size)
-        loss, grads = jax.value_and_grad(loss_fn)(p, xb, yb)
-        updates, state = optimizer.update(grads, state, p)
-        p = optax.apply_updates(p, updates)
-        test = jax.lax.cond(i % config.eval_every == 0,
-                            lambda q: accuracy(apply(masked(q, masks), data["x_test"]),
-                                               data["y_test"]),
-                            lambda q: jnp.float32(jnp.nan), p)
-        return (p, state), (test, loss)
+    def loss_fn(p, rows):
+        return cross_entropy(apply(masked(p, masks), x[rows]), y[rows])
 
     start = masked(params, masks)
-    (trained, _), (tests, losses) = jax.lax.scan(step, (start, optimizer.init(start)),
-                                                 jnp.arange(config.total_steps + 1))
-    evaluated = tests[config.eval_steps]
-    return trained, evaluated, losses[-1]
+    (trained, _), (losses, tests) = fit_steps(
+        loss_fn, optimizer, lambda i: config.batch(i, x.shape[0])[0], start,
+        optimizer.init(start), jnp.arange(config.total_steps + 1),
+        evaluate=lambda q: accuracy(apply(masked(q, masks), data["x_test"]), data["y_test"]),
+        evaluates=config.evaluates)
+    return trained, tests[config.eval_steps], losses[-1]
 
 
 def _one_search(method, key, data: dict, sparsities, keep: int, config: TicketConfig):
@@ -142,7 +132,7 @@ def _one_search(method, key, data: dict, sparsities, keep: int, config: TicketCo
         masks = layer_masks(scores(method, jax.random.fold_in(k_scores, r), trained), sparsity)
         trained, tests, loss = train_round(initial, masks, data, config)  # rewound to initial
         kept = jax.tree.map(lambda k, m: jnp.where(r == keep, m, k), kept, masks)
-        return (trained, kept), (tests, loss, masks["l1"]["w"] > 0)
+        return (trained, kept), (tests, loss, masks["linear1"]["kernel"][...] > 0)
 
     rounds = jnp.arange(len(sparsities))
     (_, ticket), (tests, losses, first) = jax.lax.scan(

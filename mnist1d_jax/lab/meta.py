@@ -1,8 +1,8 @@
 """Differentiable metalearning: unrolled inner training as one `lax.scan`, meta-gradients by
 `jax.grad`, through the learning rate, an activation function, or the data generator itself.
 
-Models here are plain parameter pytrees (lists of `(kernel, bias)` pairs) so that an unrolled
-inner loop is a pure function of them; layers are initialised as PyTorch's `nn.Linear`.
+The inner models are `models.FeedForward` MLPs as their parameter state (`init_mlp`), so that an
+unrolled inner loop is a pure function of it; `mlp` applies one with any activation.
 
 - `learn_learning_rate`: the reference's metalearn-learn-rate experiment.
 - `learn_activation`: the reference's metalearn-activation-function experiment.
@@ -14,49 +14,67 @@ inner loop is a pure function of them; layers are initialised as PyTorch's `nn.L
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from flax import nnx
 
-from ..args import SCALE_FIELDS, as_args
+from ..args import SCALE_FIELDS, as_args, jit_seedless
 from ..checks import check_integer, check_key, check_real
 from ..dataset import sample_batch
-from .inputs import check_counts, check_data, check_learning_rate
-from .models import uniform
+from .core import batch_rows
+from .inputs import check_counts, check_data, check_keys, check_learning_rate
+from .models import FeedForward
 from .train import accuracy, cross_entropy
-from .train import cyclic_batch as cyclic
 
-__all__ = ["init_mlp", "mlp", "inner_sgd", "learn_learning_rate", "with_slope",
+__all__ = ["init_mlp", "mlp", "layer_arrays", "inner_sgd", "learn_learning_rate", "with_slope",
            "mlp_loss_and_grad", "ActivationParams", "learned_activation",
            "learned_activation_and_slope", "inner_rmsprop", "train_with_activation",
-           "learn_activation",
-           "learn_augmentation"]
+           "learn_activation", "learn_augmentation"]
 
 
 # ---------------------------------------------------------------------------- small MLPs
 
-def init_mlp(key, sizes: tuple[int, ...], dtype=jnp.float32) -> list:
-    """Layers `sizes[0] -> ... -> sizes[-1]`, each `(kernel (in, out), bias (out,))` drawn
-    uniformly on +-1/sqrt(in), as `torch.nn.Linear`."""
-    layers = []
-    for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes, sizes[1:])):
-        bound = 1 / math.sqrt(n_in)
-        k_w, k_b = jax.random.split(k)
-        layers.append((uniform(bound)(k_w, (n_in, n_out), dtype),
-                       uniform(bound)(k_b, (n_out,), dtype)))
-    return layers
+def init_mlp(key, sizes: tuple[int, ...]) -> nnx.State:
+    """The parameter state of `models.FeedForward(sizes)` initialised from `key` (PyTorch's
+    `nn.Linear` initialisation)."""
+    return nnx.state(FeedForward(sizes, rngs=nnx.Rngs(key)), nnx.Param)
 
 
-def mlp(layers: list, x, activation: Callable = jnp.tanh):
-    """x (..., in) -> (..., out): `activation` after every layer but the last."""
-    for kernel, bias in layers[:-1]:
-        x = activation(x @ kernel + bias)
-    kernel, bias = layers[-1]
-    return x @ kernel + bias
+@functools.cache
+def _graphdef(layers: int):
+    """The graph definition of a `models.FeedForward` of `layers` layers (any sizes)."""
+    return nnx.graphdef(nnx.eval_shape(lambda: FeedForward((1,) * (layers + 1),
+                                                           rngs=nnx.Rngs(0))))
+
+
+def mlp(params: nnx.State, x, activation: Callable = jnp.tanh):
+    """x (..., in) -> (..., out): the `init_mlp` MLP with `activation` after every layer but the
+    last."""
+    return nnx.merge(_graphdef(len(params["layers"])), params)(x, activation=activation)
+
+
+def layer_arrays(params: nnx.State) -> list:
+    """An `init_mlp` state's layers as `(kernel (in, out), bias (out,))` arrays, in order."""
+    layers = nnx.to_pure_dict(params)["layers"]
+    return [(layers[i]["kernel"], layers[i]["bias"]) for i in range(len(layers))]
+
+
+def _with_layer_arrays(like: nnx.State, layers: list) -> nnx.State:
+    """A state shaped as `like` (an `init_mlp` state) holding `layers` (`layer_arrays`)."""
+    state = jax.tree.map(lambda leaf: leaf, like)
+    nnx.replace_by_pure_dict(state, {"layers": {i: {"kernel": kernel, "bias": bias}
+                                                for i, (kernel, bias) in enumerate(layers)}})
+    return state
+
+
+def _cyclic(x, y, step, batch_size: int):
+    """The reference's batch of update `step` (`core.batch_rows`)."""
+    rows, _ = batch_rows(step, batch_size, x.shape[0])
+    return x[rows], y[rows]
 
 
 # ---------------------------------------------------------------- experiment 1: learning rate
@@ -65,7 +83,7 @@ def inner_sgd(params, learning_rate, x, y, steps: int, batch_size: int, activati
     """Plain SGD for `steps` steps on cyclic batches. Returns (final params, losses (steps,)),
     differentiable with respect to `learning_rate` and `params`."""
     def step(params, i):
-        xb, yb = cyclic(x, y, i, batch_size)
+        xb, yb = _cyclic(x, y, i, batch_size)
         loss, grads = jax.value_and_grad(lambda p: cross_entropy(mlp(p, xb, activation), yb))(params)
         return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads), loss
     return jax.lax.scan(step, params, jnp.arange(steps))
@@ -87,7 +105,7 @@ def _learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int, in
     x, y = data["x"], data["y"]
 
     def outer(lr, i):
-        params = init_mlp(jax.random.fold_in(key, i), (x.shape[-1], hidden, 10), x.dtype)
+        params = init_mlp(jax.random.fold_in(key, i), (x.shape[-1], hidden, 10))
 
         def objective(lr):
             _, losses = inner_sgd(params, lr, x, y, inner_steps, batch_size)
@@ -110,14 +128,16 @@ def with_slope(activation: Callable) -> Callable:
     return lambda x: jax.jvp(activation, (x,), (jnp.ones_like(x),))
 
 
-def mlp_loss_and_grad(layers: list, activation_and_slope: Callable, x, y):
-    """Cross-entropy of `mlp(layers, x)` on integer labels `y` and its gradient with respect to
-    `layers`, by explicit backpropagation (the same values as `jax.value_and_grad`).
+def mlp_loss_and_grad(params: nnx.State, activation_and_slope: Callable, x, y):
+    """Cross-entropy of `mlp(params, x)` on integer labels `y` and its gradient with respect to
+    `params` (a state of the same structure), by explicit backpropagation (the same values as
+    `jax.value_and_grad`).
 
     x: (batch, in); y: (batch,). `activation_and_slope(z) -> (value, slope)` elementwise. Writing
     the backward pass out lets a learned activation give its value and slope from one shared
     evaluation, which makes differentiating through many such steps several times cheaper.
     """
+    layers = layer_arrays(params)
     inputs, slopes = [], []
     for kernel, bias in layers[:-1]:
         inputs.append(x)
@@ -132,16 +152,17 @@ def mlp_loss_and_grad(layers: list, activation_and_slope: Callable, x, y):
         grads.append((inputs[i].T @ delta, delta.sum(0)))
         if i:
             delta = (delta @ layers[i][0].T) * slopes[i - 1]
-    return cross_entropy(logits, y), grads[::-1]
+    return cross_entropy(logits, y), _with_layer_arrays(params, grads[::-1])
 
 
 GAIN = 0.2  # the learned activation is elu + GAIN * g
 
 
 class ActivationParams(NamedTuple):
-    """A learned activation: `elu(x) + 0.2 * mlp(layers, x)` with a tanh MLP 1-100-1."""
+    """A learned activation: `elu(x) + 0.2 * g(x)`, `g` the state of a tanh MLP 1-100-1
+    (`init_mlp`)."""
 
-    layers: list
+    g: nnx.State
 
 
 def _elu_and_slopes(x):
@@ -202,14 +223,14 @@ def learned_activation_and_slope(params: ActivationParams, x):
     """Elementwise `f(x) = elu(x) + 0.2 * g(x)`, g a tanh MLP 1-`hidden`-1, and its slope
     `f'(x)`, both from one evaluation of g's hidden layer. x: any shape -> two arrays of x's
     shape. Reverse-mode differentiable (a hand-written VJP; forward mode is not defined)."""
-    return _learned_value_and_slope(params.layers, x)
+    return _learned_value_and_slope(layer_arrays(params.g), x)
 
 
 def learned_activation(params: ActivationParams, x):
     """Elementwise `elu(x) + 0.2 * g(x)`, g a tanh MLP 1-`hidden`-1. x: any shape. Plain JAX:
     differentiable in every mode (`learned_activation_and_slope` is the fast path for
     training)."""
-    return jax.nn.elu(x) + GAIN * mlp(params.layers, x[..., None])[..., 0]
+    return jax.nn.elu(x) + GAIN * mlp(params.g, x[..., None])[..., 0]
 
 
 def _value_and_slope(activation) -> Callable:
@@ -234,7 +255,7 @@ def inner_rmsprop(params, activation, x, y, steps: int, batch_size: int,
     @functools.partial(jax.checkpoint, prevent_cse=False)
     def step(carry, i):
         params, state = carry
-        xb, yb = cyclic(x, y, i, batch_size)
+        xb, yb = _cyclic(x, y, i, batch_size)
         loss, grads = mlp_loss_and_grad(params, activation_and_slope, xb, yb)
         updates, state = optimizer.update(grads, state, params)
         return (optax.apply_updates(params, updates), state), loss
@@ -243,15 +264,48 @@ def inner_rmsprop(params, activation, x, y, steps: int, batch_size: int,
     return params, losses
 
 
-def train_with_activation(key, activation, data: dict, *, steps: int = 301,
-                          batch_size: int = 100, hidden: int = 128):
-    """The inner task: MLP 40-`hidden`-10 with `activation` (an elementwise function or
-    `ActivationParams`), RMSprop. Returns (losses (steps,), test accuracy in percent)."""
+def _train_with_activation(key, activation, data: dict, steps: int, batch_size: int,
+                           hidden: int):
+    """The inner task of `train_with_activation` for one key: (losses (steps,), test
+    accuracy)."""
     x = data["x"]
-    params = init_mlp(key, (x.shape[-1], hidden, 10), x.dtype)
+    params = init_mlp(key, (x.shape[-1], hidden, 10))
     params, losses = inner_rmsprop(params, activation, x, data["y"], steps, batch_size)
     logits = mlp(params, data["x_test"], lambda z: _value_and_slope(activation)(z)[0])
     return losses, accuracy(logits, data["y_test"])
+
+
+@functools.partial(jax.jit, static_argnames=("function", "steps", "batch_size", "hidden"))
+def _train_runs(keys, learned, data, function, steps: int, batch_size: int, hidden: int):
+    activation = learned if function is None else function
+    return jax.vmap(lambda k: _train_with_activation(k, activation, data, steps, batch_size,
+                                                     hidden))(keys)
+
+
+def train_with_activation(key, activation, data: dict, *, steps: int = 301,
+                          batch_size: int = 100, hidden: int = 128):
+    """The inner task: MLP 40-`hidden`-10 with `activation` (an elementwise function, hashable:
+    it is static in the compiled run, or `ActivationParams`), RMSprop, as one compiled call.
+
+    Args:
+      key: a JAX key, or a 1-D array of S typed keys: S runs, `vmap`ped in one call.
+      data: `x`, `y` (the training set), `x_test`, `y_test`.
+
+    Returns:
+      (losses (steps,), test accuracy in percent); with S keys each has a leading axis S.
+    """
+    keys, single = check_keys(key)
+    data = check_data(data)
+    counts = check_counts(steps=steps, batch_size=batch_size, hidden=hidden)
+    if isinstance(activation, ActivationParams):
+        learned, function = activation, None
+    elif callable(activation):
+        learned, function = None, activation
+    else:
+        raise TypeError(f"activation must be an elementwise function or meta.ActivationParams; "
+                        f"got {activation!r}")
+    losses, accuracies = _train_runs(keys, learned, data, function, **counts)
+    return (losses[0], accuracies[0]) if single else (losses, accuracies)
 
 
 class ActivationHistory(NamedTuple):
@@ -267,15 +321,15 @@ class ActivationHistory(NamedTuple):
 def _learn_activation(key, data: dict, *, outer_steps: int, inner_steps: int, last: int,
                       outer_learning_rate: float, clip: float) -> ActivationHistory:
     key_g, key_inner = jax.random.split(key)
-    params = ActivationParams(init_mlp(key_g, (1, 100, 1), data["x"].dtype))
+    params = ActivationParams(init_mlp(key_g, (1, 100, 1)))
     optimizer = optax.chain(optax.clip(clip), optax.sgd(outer_learning_rate))
 
     def outer(carry, i):
         params, state = carry
 
         def objective(params):
-            losses, acc = train_with_activation(jax.random.fold_in(key_inner, i), params, data,
-                                                steps=inner_steps)
+            losses, acc = _train_with_activation(jax.random.fold_in(key_inner, i), params, data,
+                                                 steps=inner_steps, batch_size=100, hidden=128)
             return losses[-last:].mean(), acc
 
         (loss, acc), grads = jax.value_and_grad(objective, has_aux=True)(params)
@@ -296,8 +350,8 @@ class AugmentationHistory(NamedTuple):
     target_loss: jax.Array
 
 
-@functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "batch_size",
-                                             "hidden"))
+@functools.partial(jit_seedless, static_argnames=("outer_steps", "inner_steps", "batch_size",
+                                                  "hidden"))
 def _learn_augmentation(key, args, target: dict, *, outer_steps: int, inner_steps: int,
                         batch_size: int, hidden: int, learning_rate: float,
                         outer_learning_rate: float) -> AugmentationHistory:

@@ -1,82 +1,69 @@
-"""The paper's four models in Flax NNX, with the reference's architectures and initialisation.
+"""Every architecture of the lab, each defined once as a Flax NNX module with PyTorch's default
+initialisation (`init.torch_uniform`).
 
-The reference (`notebooks/models.py` of greydanus/mnist1d) is PyTorch; these match its layer sizes,
-parameter counts (410, 15210, 5210 and 5134 with default sizes) and PyTorch's default
-initialisation (weights and biases uniform on +-1/sqrt(fan_in); GRU weights on +-1/sqrt(hidden)).
+The paper's four models (the reference's `notebooks/models.py`, parameter counts 410, 15210, 5210
+and 5134 with default sizes): `Linear`, `MLP`, `CNN`, `GRU`. The other experiments' models:
+`FeedForward` (the double-descent MLP, the metalearning MLPs and the learned activation's g),
+`CNN` again (the double-descent CNN), `PoolingCNN` (the pooling benchmark), `MLP` again (the
+lottery tickets' MLP, hidden size 500) and `SimCLR` (`CNN`'s convolutions, `ConvStack`, and a
+projector).
 
-Every model maps signals `x` (batch, length) to logits (batch, num_classes) and is built as
-`Model(rngs=nnx.Rngs(seed))`, sizes as keyword arguments.
+Every model is built as `Model(..., rngs=nnx.Rngs(seed))`, sizes as keyword arguments; the
+classifiers map signals `x` (batch, length) to logits (batch, num_classes). Pure functions train
+them through their split state: `graphdef, params = nnx.split(model)`, then
+`nnx.merge(graphdef, params)(x)` inside `jit`, `vmap`, `scan` and `grad`. `FeedForward`, `CNN`
+and `PoolingCNN` take `padded`: the width sweep's option (`layers.Width`).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
-__all__ = ["Linear", "MLP", "CNN", "GRU", "GRUCell", "torch_linear", "MODELS"]
+from .layers import (Conv1d, Dense, GRUCell, Width, conv_output_length, mask_units, run_gru,
+                     unit_mask)
+
+__all__ = ["Linear", "MLP", "CNN", "GRU", "FeedForward", "ConvStack", "PoolingCNN", "SimCLR",
+           "POOLING", "MODELS", "count_params"]
 
 
-def uniform(bound: float):
-    """An initializer drawing uniformly from [-bound, bound)."""
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, -bound, bound)
-    return init
+def _allocated(width: int, padded: int | None) -> int:
+    """The units a layer allocates: `width`, or `padded` (>= width) for a padded model."""
+    if padded is None:
+        return width
+    if padded < width:
+        raise ValueError(f"padded must be at least the width {width}; got {padded}")
+    return padded
 
 
-def torch_init(fan_in: int) -> dict:
-    """PyTorch's default `Linear`/`Conv1d` initialisation for a layer with this fan-in."""
-    bound = 1 / math.sqrt(fan_in)
-    return {"kernel_init": uniform(bound), "bias_init": uniform(bound)}
+class _Padded(nnx.Module):
+    """A model whose hidden units may be padded (`layers.Width`): `padded` (static) units
+    allocated per hidden layer, the first `width` real."""
 
+    def _pad(self, width: int, padded: int | None) -> int:
+        self.padded = padded
+        if padded is not None:
+            self.width = Width(np.int32(width))
+        return _allocated(width, padded)
 
-def torch_linear(in_features: int, out_features: int, *, rngs: nnx.Rngs) -> nnx.Linear:
-    """`nnx.Linear` initialised as `torch.nn.Linear`."""
-    return nnx.Linear(in_features, out_features, **torch_init(in_features), rngs=rngs)
+    def _init_mask(self, width: int):
+        """The padding mask at construction (NumPy), or None for an unpadded model."""
+        return None if self.padded is None else unit_mask(width, self.padded)
 
-
-class Conv1d(nnx.Module):
-    """`torch.nn.Conv1d(in, out, kernel_size, stride=2, padding=1)`, channels-last (`conv1d`)."""
-
-    def __init__(self, in_features: int, out_features: int, kernel_size: int, *,
-                 rngs: nnx.Rngs):
-        init = uniform(1 / math.sqrt(in_features * kernel_size))
-        self.kernel = nnx.Param(init(rngs.params(), (kernel_size, in_features, out_features)))
-        self.bias = nnx.Param(init(rngs.params(), (out_features,)))
-
-    def __call__(self, x):
-        """x: (batch, length, in_features) -> (batch, conv_output_length, out_features)."""
-        return conv1d(x, self.kernel[...], self.bias[...])
-
-
-def conv1d(x, kernel, bias, stride: int = 2):
-    """`torch.nn.functional.conv1d(..., stride, padding=1)`, channels-last, as one matrix
-    product over extracted patches (static strided slices): on CPUs XLA runs this several times
-    faster than a general convolution, forward and backward.
-
-    x: (batch, length, in), kernel: (size, in, out), bias: (out,) -> (batch, length', out) with
-    `length' = (length + 2 - size) // stride + 1`.
-    """
-    size, features, _ = kernel.shape
-    length = conv_output_length(x.shape[1], size, stride)
-    padded = jnp.pad(x, ((0, 0), (1, 1), (0, 0)))
-    patches = jnp.concatenate(
-        [padded[:, j:j + stride * (length - 1) + 1:stride] for j in range(size)], -1)
-    return patches @ kernel.reshape(size * features, -1) + bias
-
-
-def conv_output_length(length: int, kernel_size: int, stride: int = 2) -> int:
-    """Length after a padding-1 convolution."""
-    return (length + 2 - kernel_size) // stride + 1
+    def _mask(self, h):
+        """h with its padded units (last axis) zeroed."""
+        return h if self.padded is None else h * unit_mask(self.width[...], self.padded)
 
 
 class Linear(nnx.Module):
     """Logistic regression: one linear layer, input_size -> num_classes (410 parameters)."""
 
-    def __init__(self, input_size: int = 40, num_classes: int = 10, *, rngs: nnx.Rngs):
-        self.linear = torch_linear(input_size, num_classes, rngs=rngs)
+    def __init__(self, input_size: int = 40, num_classes: int = 10, *, rngs):
+        self.linear = Dense(input_size, num_classes, rngs=rngs)
 
     def __call__(self, x):
         """x: (batch, input_size) -> logits (batch, num_classes)."""
@@ -84,13 +71,14 @@ class Linear(nnx.Module):
 
 
 class MLP(nnx.Module):
-    """input -> hidden -> hidden (residual) -> classes with ReLU (15210 parameters)."""
+    """input -> hidden -> hidden (residual) -> classes with ReLU (15210 parameters); the
+    lottery tickets' MLP with hidden size 500."""
 
     def __init__(self, input_size: int = 40, num_classes: int = 10, hidden_size: int = 100, *,
-                 rngs: nnx.Rngs):
-        self.linear1 = torch_linear(input_size, hidden_size, rngs=rngs)
-        self.linear2 = torch_linear(hidden_size, hidden_size, rngs=rngs)
-        self.linear3 = torch_linear(hidden_size, num_classes, rngs=rngs)
+                 rngs):
+        self.linear1 = Dense(input_size, hidden_size, rngs=rngs)
+        self.linear2 = Dense(hidden_size, hidden_size, rngs=rngs)
+        self.linear3 = Dense(hidden_size, num_classes, rngs=rngs)
 
     def __call__(self, x):
         """x: (batch, input_size) -> logits (batch, num_classes)."""
@@ -99,70 +87,184 @@ class MLP(nnx.Module):
         return self.linear3(h)
 
 
+class FeedForward(_Padded):
+    """A plain MLP `sizes[0] -> ... -> sizes[-1]` with `activation` after every layer but the
+    last (no residual): the double-descent MLP (`(40, h, h, 10)`, ReLU), the metalearning MLPs
+    (`(40, h, 10)`) and the learned activation's g (`(1, 100, 1)`, tanh).
+
+    `padded`: every hidden layer allocates this many units (the hidden sizes must be equal)."""
+
+    def __init__(self, sizes=(40, 100, 100, 10), activation: Callable = jax.nn.relu, *,
+                 padded: int | None = None, rngs):
+        sizes = tuple(int(s) for s in sizes)
+        if len(sizes) < 2 or (padded is not None and len(set(sizes[1:-1])) != 1):
+            raise ValueError(f"sizes must list at least two layer sizes (and equal hidden sizes "
+                             f"when padded); got {sizes}")
+        self.activation = activation
+        hidden = self._pad(sizes[1] if len(sizes) > 2 else 1, padded if len(sizes) > 2 else None)
+        dims = sizes[:1] + (hidden,) * (len(sizes) - 2) + sizes[-1:]
+        self.layers = nnx.List([Dense(n_in, n_out, fan_in=fan_in, rngs=rngs)
+                                for n_in, n_out, fan_in in zip(dims, dims[1:], sizes)])
+        mask = self._init_mask(sizes[1])
+        if mask is not None:
+            last = len(self.layers) - 1
+            for k, layer in enumerate(self.layers):
+                mask_units(layer, mask if k else None, mask if k < last else None)
+
+    def features(self, x, activation: Callable | None = None) -> list:
+        """Every layer's output for x (..., sizes[0]): the hidden layers' activations, then the
+        output (..., sizes[-1]). `activation` replaces the model's own (metalearning passes
+        one that is not part of the model's structure)."""
+        activation = self.activation if activation is None else activation
+        out = []
+        for layer in self.layers[:-1]:
+            x = self._mask(activation(layer(x)))
+            out.append(x)
+        return out + [self.layers[-1](x)]
+
+    def __call__(self, x, activation: Callable | None = None):
+        """x: (..., sizes[0]) -> (..., sizes[-1])."""
+        return self.features(x, activation)[-1]
+
+
+CNN_KERNELS = (5, 3, 3)
+
+
+class ConvStack(_Padded):
+    """Three stride-2 convolutions of `channels` channels (kernels 5, 3, 3; padding 1; ReLU):
+    the paper's CNN's and SimCLR's encoder. `padded`: channels allocated per convolution."""
+
+    def __init__(self, channels: int = 25, *, padded: int | None = None, rngs):
+        allocated = self._pad(channels, padded)
+        mask = self._init_mask(channels)
+        fan_in = 1
+        self.convs = nnx.List()
+        for size in CNN_KERNELS:
+            conv = Conv1d(1 if fan_in == 1 else allocated, allocated, size, fan_in=fan_in * size,
+                          rngs=rngs)
+            if mask is not None:
+                mask_units(conv, mask if fan_in > 1 else None, mask)
+            self.convs.append(conv)
+            fan_in = channels
+
+    @staticmethod
+    def output_length(length: int) -> int:
+        """The positions left of `length` after the three convolutions."""
+        for size in CNN_KERNELS:
+            length = conv_output_length(length, size)
+        return length
+
+    def features(self, x) -> list:
+        """Each convolution's output for x (batch, length): (batch, length_i, channels)."""
+        h, out = x[..., None], []  # (batch, length, 1 channel): channels-last
+        for conv in self.convs:
+            h = self._mask(jax.nn.relu(conv(h)))
+            out.append(h)
+        return out
+
+    def __call__(self, x):
+        """x: (batch, length) -> (batch, output_length(length) * channels), position-major."""
+        h = self.features(x)[-1]
+        return h.reshape(h.shape[0], -1)
+
+
+def _readout(length: int, channels: int, allocated: int, num_classes: int, *, rngs,
+             mask=None) -> Dense:
+    """A linear read-out of (length, allocated channels) features flattened position-major,
+    drawn per (position, channel, class); padded channels' rows zeroed by `mask`."""
+    readout = Dense(length * allocated, num_classes, fan_in=length * channels,
+                    draw_shape=(length, allocated, num_classes), rngs=rngs)
+    if mask is not None:
+        mask_units(readout, np.tile(mask, length))
+    return readout
+
+
 class CNN(nnx.Module):
-    """Three stride-2 convolutions (kernels 5, 3, 3; padding 1; ReLU) and a linear read-out over
-    the flattened features (5210 parameters for length 40 and 25 channels)."""
+    """`ConvStack` and a linear read-out over the flattened features (5210 parameters for length
+    40 and 25 channels); the double-descent CNN with `padded` channels."""
 
     def __init__(self, input_size: int = 40, num_classes: int = 10, channels: int = 25, *,
-                 rngs: nnx.Rngs):
-        self.conv1 = Conv1d(1, channels, 5, rngs=rngs)
-        self.conv2 = Conv1d(channels, channels, 3, rngs=rngs)
-        self.conv3 = Conv1d(channels, channels, 3, rngs=rngs)
-        length = conv_output_length(conv_output_length(conv_output_length(input_size, 5), 3), 3)
-        self.linear = torch_linear(channels * length, num_classes, rngs=rngs)
+                 padded: int | None = None, rngs):
+        self.convs = ConvStack(channels, padded=padded, rngs=rngs)
+        self.linear = _readout(ConvStack.output_length(input_size), channels,
+                               _allocated(channels, padded), num_classes, rngs=rngs,
+                               mask=self.convs._init_mask(channels))
 
     def __call__(self, x):
         """x: (batch, input_size) -> logits (batch, num_classes)."""
-        h = x[..., None]  # (batch, length, 1 channel): NNX convolutions are channels-last
-        for conv in (self.conv1, self.conv2, self.conv3):
-            h = jax.nn.relu(conv(h))
+        return self.linear(self.convs(x))
+
+
+POOLING = ("none", "stride", "max", "average", "l2")
+"""The pooling benchmark's five variants: no pooling (stride 1), stride 2, and max, average and
+L2 pooling of width 2 after each stride-1 convolution."""
+
+
+def _pool(h, kind: str):
+    """Width-2 pooling along the positions of h (batch, length, channels)."""
+    if kind in ("none", "stride"):
+        return h
+    pairs = h.reshape(h.shape[0], h.shape[1] // 2, 2, h.shape[2])
+    if kind == "max":
+        return pairs.max(2)
+    if kind == "average":
+        return pairs.mean(2)
+    square = (pairs * pairs).sum(2)  # L2 pooling; a zero window has value and gradient 0
+    positive = square > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, square, 1.0)), 0.0)
+
+
+class PoolingCNN(_Padded):
+    """The reference's `ConvPooling` (`benchmark-pooling.ipynb`): two 3-tap convolutions of
+    `channels` channels (padding 1, ReLU), each followed by `kind` pooling (one of `POOLING`;
+    "stride": stride-2 convolutions instead), and a linear read-out. Signals of `input_size`
+    points (a multiple of 4 unless `kind` is "none")."""
+
+    def __init__(self, kind: str = "max", input_size: int = 40, num_classes: int = 10,
+                 channels: int = 20, *, padded: int | None = None, rngs):
+        if kind not in POOLING:
+            raise ValueError(f"kind must be one of {POOLING}; got {kind!r}")
+        self.kind = kind
+        allocated = self._pad(channels, padded)
+        mask = self._init_mask(channels)
+        stride = 2 if kind == "stride" else 1
+        self.conv1 = Conv1d(1, allocated, 3, stride=stride, rngs=rngs)
+        self.conv2 = Conv1d(allocated, allocated, 3, stride=stride, fan_in=3 * channels,
+                            rngs=rngs)
+        if mask is not None:
+            mask_units(self.conv1, None, mask)
+            mask_units(self.conv2, mask, mask)
+        length = input_size if kind == "none" else input_size // 4
+        self.linear = _readout(length, channels, allocated, num_classes, rngs=rngs, mask=mask)
+
+    def __call__(self, x):
+        """x: (batch, input_size) -> logits (batch, num_classes)."""
+        h = x[..., None]
+        for conv in (self.conv1, self.conv2):
+            h = _pool(self._mask(jax.nn.relu(conv(h))), self.kind)
         return self.linear(h.reshape(h.shape[0], -1))
 
 
-def gru_gates(gi, gh, h):
-    """One GRU update from the input projections gi = (gi_r, gi_z, gi_n), the hidden projection
-    gh (..., 3h) and the state h (..., h): r = sigmoid(gi_r + gh_r), z = sigmoid(gi_z + gh_z),
-    n = tanh(gi_n + r * gh_n), h' = (1 - z) * n + z * h (PyTorch's gate order and equations)."""
-    r_i, z_i, n_i = gi
-    r_h, z_h, n_h = jnp.split(gh, 3, axis=-1)
-    r, z = jax.nn.sigmoid(r_i + r_h), jax.nn.sigmoid(z_i + z_h)
-    return (1 - z) * jnp.tanh(n_i + r * n_h) + z * h
+class SimCLR(nnx.Module):
+    """The reference's SimCLR model (`self-supervised-learning.ipynb`): the encoder `ConvStack`
+    (25 channels; 125 features for 40 points) and a projector `FeedForward` 125 -> 125 (ReLU)
+    -> 16."""
 
+    def __init__(self, input_size: int = 40, channels: int = 25, hidden: int = 125,
+                 output: int = 16, *, rngs):
+        self.encoder = ConvStack(channels, rngs=rngs)
+        features = ConvStack.output_length(input_size) * channels
+        self.projector = FeedForward((features, hidden, output), jax.nn.relu, rngs=rngs)
 
-class GRUCell(nnx.Module):
-    """`torch.nn.GRU`'s parameters for one direction: W_ih (in, 3h), W_hh (h, 3h), b_ih, b_hh,
-    3h(in + h + 2) numbers, uniform on +-1/sqrt(h) as PyTorch draws them."""
+    def features(self, x) -> list:
+        """Every layer's features of x (n, F), flattened: [conv1, conv2, conv3, projector
+        hidden, projector output]; the encoder's output is the third (125 for F = 40)."""
+        convs = [h.reshape(h.shape[0], -1) for h in self.encoder.features(x)]
+        return convs + self.projector.features(convs[-1])
 
-    def __init__(self, input_size: int, hidden_size: int, *, rngs: nnx.Rngs):
-        init = uniform(1 / math.sqrt(hidden_size))
-        self.w_ih = nnx.Param(init(rngs.params(), (input_size, 3 * hidden_size)))
-        self.w_hh = nnx.Param(init(rngs.params(), (hidden_size, 3 * hidden_size)))
-        self.b_ih = nnx.Param(init(rngs.params(), (3 * hidden_size,)))
-        self.b_hh = nnx.Param(init(rngs.params(), (3 * hidden_size,)))
-
-
-def run_gru(cells, x):
-    """Run GRU directions over a sequence in one scan: the first cell forwards, a second one
-    backwards (PyTorch's bidirectional layout).
-
-    cells: 1 or 2 `GRUCell`s; x: (batch, time, input) -> (batch, time, directions * hidden).
-    """
-    stack = lambda name: jnp.stack([getattr(c, name)[...] for c in cells])  # noqa: E731
-    w_ih, w_hh, b_ih, b_hh = (stack(n) for n in ("w_ih", "w_hh", "b_ih", "b_hh"))
-    sequences = jnp.stack([x, x[:, ::-1]][:len(cells)])  # (dirs, batch, time, in)
-    gates_in = jnp.einsum("dbti,dig->tdbg", sequences, w_ih) + b_ih[:, None]  # (time, dirs, b, 3h)
-    # Three separate (time, dirs, batch, hidden) inputs: XLA's CPU loop fusion slows down ~4x
-    # when it reads several slices of one dynamically indexed array per step.
-    gates_in = tuple(jnp.split(gates_in, 3, axis=-1))
-
-    def step(h, gi):  # h: (dirs, batch, hidden)
-        h = gru_gates(gi, jnp.einsum("dbh,dhg->dbg", h, w_hh) + b_hh[:, None], h)
-        return h, h
-
-    h0 = jnp.zeros(gates_in[0].shape[1:], gates_in[0].dtype)
-    _, states = jax.lax.scan(step, h0, gates_in)  # (time, dirs, batch, hidden)
-    states = jnp.concatenate([states[:, :1], states[::-1, 1:]], 1)  # backward re-aligned
-    return jnp.moveaxis(states, 2, 0).reshape(x.shape[0], x.shape[1], -1)
+    def __call__(self, x):
+        """x: (n, F) -> the projection (n, output)."""
+        return self.features(x)[-1]
 
 
 class GRU(nnx.Module):
@@ -170,10 +272,10 @@ class GRU(nnx.Module):
     over every step's state (5134 parameters with hidden size 6 over 40 steps)."""
 
     def __init__(self, input_size: int = 40, num_classes: int = 10, hidden_size: int = 6,
-                 bidirectional: bool = True, *, rngs: nnx.Rngs):
+                 bidirectional: bool = True, *, rngs):
         directions = 2 if bidirectional else 1
         self.cells = nnx.List([GRUCell(1, hidden_size, rngs=rngs) for _ in range(directions)])
-        self.linear = torch_linear(directions * hidden_size * input_size, num_classes, rngs=rngs)
+        self.linear = Dense(directions * hidden_size * input_size, num_classes, rngs=rngs)
 
     def __call__(self, x):
         """x: (batch, input_size) -> logits (batch, num_classes)."""
@@ -182,6 +284,7 @@ class GRU(nnx.Module):
 
 
 MODELS = {"linear": Linear, "mlp": MLP, "cnn": CNN, "gru": GRU}
+"""The paper's table's models by name."""
 
 
 def count_params(model: nnx.Module) -> int:

@@ -24,19 +24,20 @@ from collections.abc import Callable, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
 from ..checks import check_key, check_memory, check_positive_int
 from . import cpu, host_keys
 from .buckets import buckets
-from .families import (CNN, MLP, OVERHEAD_WIDTH, POOLING, Family, pooling_family, unit_uniform,
-                       width_mask)
+from .families import CNN_FAMILY, MLP_FAMILY, OVERHEAD_WIDTH, POOLING, Family, pooling_family
 from .inputs import check_data, check_integers, check_real, check_seeds
+from .layers import Width
 from .sweep_program import (METRICS, SweepConfig, _compile_bucket, _Model, _State,
                             _train_bucket)
 
-__all__ = ["sweep", "SweepConfig", "Family", "MLP", "CNN", "POOLING", "pooling_family",
-           "buckets", "corrupt_labels", "label_noise_key", "METRICS", "OVERHEAD_WIDTH",
-           "MAX_WIDTH", "unit_uniform", "width_mask"]
+__all__ = ["sweep", "SweepConfig", "Family", "MLP_FAMILY", "CNN_FAMILY", "POOLING",
+           "pooling_family", "buckets", "corrupt_labels", "label_noise_key", "METRICS",
+           "OVERHEAD_WIDTH", "MAX_WIDTH"]
 
 def corrupt_labels(key, y, fraction):
     """The reference's label noise: each label, with probability `fraction`, replaced by a
@@ -87,16 +88,26 @@ def _training_labels(key, seeds: np.ndarray, y, noise: float) -> np.ndarray:
 
 
 def _initial_state(family: Family, config: SweepConfig, words: np.ndarray, widths: np.ndarray,
-                   max_width: int, features: int, labels) -> _State:
-    """Every model's initial state, (configurations, seeds, ...): parameters made on the host,
-    the optimizer's state (zeros, as `optax.sgd` and `optax.adam` start), the training labels
-    `labels` (configurations, seeds, N) (or their `jax.ShapeDtypeStruct`, to compile)."""
-    per_model = [[family.init(w, int(width), max_width, features) for w in row]
-                 for row, width in zip(words, widths)]
-    params = jax.tree.map(lambda *leaves: np.stack(leaves).reshape(
-        (len(widths), words.shape[1]) + leaves[0].shape), *[p for row in per_model for p in row])
+                   max_width: int, features: int, labels):
+    """Every model of a bucket, built on the host (`Family.init`) and split: the graph
+    definition they share, their `_State` (configurations, seeds, ...) (parameters, the
+    optimizer's state: zeros, as `optax.sgd` and `optax.adam` start; the training labels
+    `labels` (configurations, seeds, N), or their `jax.ShapeDtypeStruct` to compile) and their
+    widths' state (configurations,)."""
+    split = [[nnx.split(family.init(w, int(width), max_width, features), nnx.Param, Width)
+              for w in row] for row, width in zip(words, widths)]
+    graphdef = split[0][0][0]
+
+    def stacked(part, rows):
+        return jax.tree.map(lambda *leaves: np.stack(leaves).reshape(
+            (len(rows), len(rows[0])) + np.shape(leaves[0])),
+            *[models[part] for row in rows for models in row])
+
+    params = stacked(1, split)
+    width = jax.tree.map(lambda a: a[:, 0], stacked(2, split))
     shapes = jax.eval_shape(jax.vmap(jax.vmap(config.transformation().init)), params)
-    return _State(params, jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), shapes), labels)
+    return graphdef, _State(params, jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), shapes),
+                            labels), width
 
 
 MAX_WIDTH = 2**16
@@ -119,7 +130,7 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
     """Trains `family` at every width in `widths` for every seed, bucket by bucket.
 
     Args:
-      family: `MLP`, `CNN`, or another `Family`.
+      family: `MLP_FAMILY`, `CNN_FAMILY`, `pooling_family(kind)` or another `Family`.
       widths: (C,) hidden units or channels of each configuration (repeats allowed, e.g. one
         width at several training-set sizes).
       data: `x` (N, F), `y` (N,), `x_test` (M, F), `y_test` (M,) shared by every configuration;
@@ -148,7 +159,7 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
       (update counts, 0 first); `wall_s`, the seconds of the whole sweep, compilation included.
     """
     if not isinstance(family, Family):
-        raise TypeError(f"family must be a sweep.Family (sweep.MLP, sweep.CNN or "
+        raise TypeError(f"family must be a sweep.Family (sweep.MLP_FAMILY, sweep.CNN_FAMILY or "
                         f"sweep.pooling_family(kind)); got {family!r}")
     if not isinstance(config, SweepConfig):
         raise TypeError(f"config must be a sweep.SweepConfig; got {config!r}")
@@ -184,20 +195,20 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
     for group in buckets(widths.tolist(), family.cost, waste, family.cost(family.floor)):
         group = np.asarray(group)
         max_width = int(widths[group].max())
-        model = _Model(jnp.asarray(widths[group]), jnp.asarray(sizes[group]), model_keys[group],
-                       jax.tree.map(lambda a: a[group], data) if stacked else data)
         labels = jax.ShapeDtypeStruct((len(group), len(seeds), n_max), jnp.int32)
-        state = _initial_state(family, config, words[group], widths[group], max_width,
-                               data["x"].shape[-1], labels)
-        plans.append((group, max_width, model, state))
+        graphdef, state, width = _initial_state(family, config, words[group], widths[group],
+                                                max_width, data["x"].shape[-1], labels)
+        model = _Model(width, jnp.asarray(sizes[group]), model_keys[group],
+                       jax.tree.map(lambda a: a[group], data) if stacked else data)
+        plans.append((group, max_width, model, state, graphdef))
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     try:
         labels = compiler.submit(_training_labels, key, seeds, data["y"], float(label_noise))
-        programs = [_compile_bucket(compiler, family, max_width, config, stacked, state, model)
-                    for _, max_width, model, state in plans]
+        programs = [_compile_bucket(compiler, graphdef, config, stacked, state, model)
+                    for _, _, model, state, graphdef in plans]
 
         def train_bucket(plan_and_programs):
-            (group, max_width, model, state), compiled = plan_and_programs
+            (group, max_width, model, state, _), compiled = plan_and_programs
             every = labels.result()
             state = state._replace(y=every[group] if stacked else np.broadcast_to(
                 every, (len(group),) + every.shape[1:]))

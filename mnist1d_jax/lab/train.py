@@ -27,51 +27,43 @@ import numpy as np
 import optax
 from flax import nnx
 
-from ..args import as_args
+from ..args import as_args, jit_seedless
 from ..checks import check_key, check_real
 from ..dataset import sample_batch
-from .inputs import check_counts, check_data, check_learning_rate, check_seeds
+from .core import LoopConfig, fit_steps
+from .inputs import check_data, check_seeds
 
 __all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "print_pair",
            "shuffle_positions", "accuracy", "PAPER"]
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """The reference's training settings (hashable: it is a static argument of the compiled run).
+class TrainConfig(LoopConfig):
+    """The reference's training settings (`core.LoopConfig`; hashable: it is a static argument
+    of the compiled run).
 
     Attributes:
       learning_rate: Adam's step size (> 0).
       batch_size: examples per step.
-      total_steps: the last step's index; steps 0..total_steps run (total_steps + 1 updates).
       eval_every: evaluate after steps 0, eval_every, 2 eval_every, ...; divides total_steps.
+      Batches are the reference's, cyclic (`core.batch_rows`).
+      total_steps: the last step's index; steps 0..total_steps run (total_steps + 1 updates).
       weight_decay: L2 penalty added to the gradient, as `torch.optim.Adam(weight_decay=...)`.
     """
 
-    learning_rate: float = 1e-2
-    batch_size: int = 100
-    total_steps: int = 6000
-    eval_every: int = 250
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        check_counts(batch_size=self.batch_size, total_steps=self.total_steps,
-                     eval_every=self.eval_every)
+        super().__post_init__()
         if self.total_steps % self.eval_every:
             raise ValueError(f"eval_every must divide total_steps; got eval_every="
                              f"{self.eval_every}, total_steps={self.total_steps}")
-        check_learning_rate(self.learning_rate)
         check_real(self.weight_decay, "weight_decay", 0.0, 1e3)
 
     def optimizer(self) -> optax.GradientTransformation:
         """Adam as PyTorch's (weight decay as an L2 term in the gradient)."""
         return optax.chain(optax.add_decayed_weights(self.weight_decay),
                            optax.adam(self.learning_rate))
-
-    @property
-    def eval_steps(self) -> np.ndarray:
-        """(total_steps // eval_every + 1,) the steps after which the model is evaluated."""
-        return np.arange(0, self.total_steps + 1, self.eval_every)
 
 
 def accuracy(logits, labels):
@@ -93,29 +85,13 @@ def shuffle_positions(data: dict, seed: int = 0) -> dict:
             "x_test": np.asarray(data["x_test"])[:, permutation]}
 
 
-def cyclic_rows(step, batch_size: int, n):
-    """The reference's batch order: the rows (batch_size,) of `step`, `step * batch_size` onwards,
-    wrapping around `n` rows (`n` may be traced)."""
-    return (step * batch_size + jnp.arange(batch_size)) % n
-
-
-def cyclic_batch(x, y, step, batch_size: int):
-    """The reference's batch for `step` (`cyclic_rows`) of signals x (n, F) and labels y (n,)."""
-    rows = cyclic_rows(step, batch_size, x.shape[0])
-    return x[rows], y[rows]
-
-
-def _graphdef(model_fn):
-    return nnx.graphdef(nnx.eval_shape(lambda: model_fn(rngs=nnx.Rngs(0))))
-
-
 def _fit(model_fn, config: TrainConfig, batch_fn: Callable, eval_data: dict, seed):
     """One seed's run. `batch_fn(step, seed) -> (x, y)`. Returns the curves and final state."""
-    graphdef = _graphdef(model_fn)
-    params = nnx.state(model_fn(rngs=nnx.Rngs(jax.random.key(seed))))
+    graphdef, params = nnx.split(model_fn(rngs=nnx.Rngs(jax.random.key(seed))))
     optimizer = config.optimizer()
 
-    def loss_fn(params, x, y):
+    def loss_fn(params, batch):
+        x, y = batch
         return cross_entropy(nnx.merge(graphdef, params)(x), y)
 
     n_test = eval_data["x_test"].shape[0]
@@ -131,25 +107,13 @@ def _fit(model_fn, config: TrainConfig, batch_fn: Callable, eval_data: dict, see
             metrics["train_acc"] = accuracy(logits[n_test:], eval_data["y"])
         return metrics
 
-    def skip(params):  # zeros shaped as the metrics, for the steps without an evaluation
-        return jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), jax.eval_shape(evaluate, params))
-
-    def train_step(carry, step):
-        params, opt_state = carry
-        x, y = batch_fn(step, seed)
-        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        # One scan over every step with the evaluation under a `cond`: the step and the
-        # evaluation are each compiled once (about 2.5 s less compilation for the four models).
-        metrics = jax.lax.cond(step % config.eval_every == 0, evaluate, skip, params)
-        return (params, opt_state), (loss, metrics)
-
-    carry = (params, optimizer.init(params))
-    carry, (losses, metrics) = jax.lax.scan(train_step, carry,
-                                            jnp.arange(config.total_steps + 1))
+    # One scan over every step with the evaluation under a `cond`: the step and the evaluation
+    # are each compiled once.
+    (params, _), (losses, metrics) = fit_steps(
+        loss_fn, optimizer, lambda step: batch_fn(step, seed), params, optimizer.init(params),
+        jnp.arange(config.total_steps + 1), evaluate=evaluate, evaluates=config.evaluates)
     curves = jax.tree.map(lambda m: m[::config.eval_every], metrics)
-    return {"train_loss": losses, **curves, "params": carry[0]}
+    return {"train_loss": losses, **curves, "params": params}
 
 
 def _over_seeds(run, seeds):
@@ -161,11 +125,12 @@ def _over_seeds(run, seeds):
 @functools.partial(jax.jit, static_argnames=("model_fn", "config"))
 def _train(model_fn, config, data, seeds):
     def batch_fn(step, seed):
-        return cyclic_batch(data["x"], data["y"], step, config.batch_size)
+        rows, _ = config.batch(step, data["x"].shape[0])
+        return data["x"][rows], data["y"][rows]
     return _over_seeds(lambda s: _fit(model_fn, config, batch_fn, data, s), seeds)
 
 
-@functools.partial(jax.jit, static_argnames=("model_fn", "config"))
+@functools.partial(jit_seedless, static_argnames=("model_fn", "config"))
 def _train_on_stream(model_fn, config, key, args, data, seeds):
     def batch_fn(step, seed):
         batch = sample_batch(jax.random.fold_in(jax.random.fold_in(key, seed), step), args,

@@ -1,0 +1,146 @@
+"""The lab's one training core: a configuration base (`RunConfig`: its checks and the evaluation
+schedule), the one batching function (`batch_rows`) and the one step builder (`fit_steps`).
+
+`train`, `sweep`, `lottery` and `contrastive` each bring only their loss, their optimizer and
+what is their own (masks and rounds, views, buckets); the updates are the same `lax.scan` here:
+a batch by `batch_rows`, the gradient of the loss, the optimizer's update, and, after the
+updates the schedule names, an evaluation compiled once under a `lax.cond`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from ..checks import check_integer
+from ..draws import index_permutation
+from .inputs import MAX_COUNT, check_counts, check_learning_rate
+
+__all__ = ["RunConfig", "LoopConfig", "ORDERS", "batch_rows", "fit_steps"]
+
+ORDERS = ("cyclic", "epochs")
+"""Batch orders: "cyclic" (rows `step * batch_size` onwards, wrapping: the reference's
+`train.py`) or "epochs" (every epoch a fresh keyed permutation of the rows, as PyTorch's
+`DataLoader(shuffle=True)`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """What every training of the lab is configured by (hashable: static in the compiled
+    programs). Subclasses add their own fields and say which updates are followed by an
+    evaluation (`_eval_range`).
+
+    Attributes:
+      learning_rate: the optimizer's step size, in (0, `inputs.MAX_LEARNING_RATE`].
+      batch_size: examples per update.
+      eval_every: an evaluation every this many updates (0: none during training, where a
+        subclass allows it).
+
+    The batch order is `order`, one of `ORDERS`: "cyclic" (the reference's) unless a subclass
+    makes it a field.
+    """
+
+    learning_rate: float = 1e-2
+    batch_size: int = 100
+    eval_every: int = 250
+    order = "cyclic"
+
+    def __post_init__(self):
+        check_learning_rate(self.learning_rate)
+        check_counts(batch_size=self.batch_size)
+        check_integer(self.eval_every, "eval_every", 0, MAX_COUNT)
+        if self.order not in ORDERS:
+            raise ValueError(f"order must be one of {ORDERS}; got {self.order!r}")
+
+    def _eval_range(self) -> tuple[int, int] | None:
+        """(first, last): evaluations follow the updates first, first + eval_every, ... up to
+        last (0-based update indices); None for no evaluation during training."""
+        raise NotImplementedError
+
+    def evaluates(self, step):
+        """Whether update `step` (0-based, may be traced) is followed by an evaluation."""
+        bounds = self._eval_range()
+        if bounds is None:
+            return jnp.bool_(False)
+        first, last = bounds
+        return (step >= first) & (step <= last) & ((step - first) % self.eval_every == 0)
+
+    def batch(self, step, n, key=None, *, largest: int | None = None):
+        """`batch_rows` of update `step` in this configuration's order and batch size."""
+        return batch_rows(step, self.batch_size, n, self.order, key, largest=largest)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopConfig(RunConfig):
+    """The reference's training loop (`notebooks/train.py` of greydanus/mnist1d): steps
+    0..`total_steps` (total_steps + 1 updates), an evaluation after steps 0, `eval_every`,
+    2 `eval_every`, ... (`eval_steps`)."""
+
+    total_steps: int = 6000
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_counts(total_steps=self.total_steps, eval_every=self.eval_every)
+
+    def _eval_range(self) -> tuple[int, int]:
+        return 0, self.total_steps
+
+    @property
+    def eval_steps(self):
+        """(E,) the steps after which the model is evaluated."""
+        return np.arange(0, self.total_steps + 1, self.eval_every)
+
+
+def batch_rows(step, batch_size: int, n, order: str = "cyclic", key=None, *,
+               largest: int | None = None, drop_last: bool = False):
+    """The rows (batch_size,) int32 of update `step` and their weights (batch_size,) float32.
+
+    "cyclic": rows `step * batch_size` onwards, wrapping around `n`; every weight 1. "epochs":
+    epoch `e` visits the `n` rows in the order of a keyed bijection of `[0, n)`
+    (`draws.index_permutation` with key `fold_in(key, e)`), computed per row, so no permutation
+    is stored or sorted; an epoch is `ceil(n / batch_size)` updates, the last one short (weight 0
+    past its end), or with `drop_last` `n // batch_size` full ones. `n` may be traced when
+    `largest` (a Python int >= n) bounds it.
+    """
+    if order == "cyclic":
+        return (step * batch_size + jnp.arange(batch_size)) % n, jnp.ones(batch_size)
+    per_epoch = n // batch_size if drop_last else (n + batch_size - 1) // batch_size
+    epoch, position = step // per_epoch, step % per_epoch
+    index = position * batch_size + jnp.arange(batch_size)
+    valid = index < n
+    rows = index_permutation(jax.random.fold_in(key, epoch), jnp.where(valid, index, 0), n,
+                             largest=largest)
+    return rows.astype(jnp.int32), valid.astype(jnp.float32)
+
+
+def fit_steps(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_fn: Callable,
+              params, opt_state, steps, *, evaluate: Callable | None = None,
+              evaluates: Callable | None = None):
+    """The updates `steps` ((T,) 0-based update indices) as one `lax.scan`.
+
+    Update `i`: `batch = batch_fn(i)`; the loss and gradient of `loss_fn(params, batch)`; the
+    optimizer's update. Then, if `evaluates(i)`, `evaluate(params)` (a pytree of float arrays;
+    NaN after the other updates), compiled once under a `lax.cond`.
+
+    Returns:
+      ((params, opt_state), (losses (T,), metrics (T, ...) or None without `evaluate`)).
+    """
+    def step(carry, i):
+        params, opt_state = carry
+        loss, grads = jax.value_and_grad(loss_fn)(params, batch_fn(i))
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        metrics = None
+        if evaluate is not None:
+            def skip(p):
+                return jax.tree.map(lambda m: jnp.full(m.shape, jnp.nan, m.dtype),
+                                    jax.eval_shape(evaluate, p))
+            metrics = jax.lax.cond(evaluates(i), evaluate, skip, params)
+        return (params, opt_state), (loss, metrics)
+
+    return jax.lax.scan(step, (params, opt_state), steps)
