@@ -21,7 +21,7 @@
 # %%
 import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
-import jax, numpy as np
+import numpy as np
 import matplotlib.pyplot as plt
 import mnist1d_jax
 from mnist1d_jax.lab import models, train

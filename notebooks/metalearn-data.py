@@ -22,7 +22,7 @@
 import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
 import time
-import jax, jax.numpy as jnp, numpy as np
+import jax, jax.numpy as jnp
 import matplotlib.pyplot as plt
 import mnist1d_jax
 from mnist1d_jax.lab import meta

@@ -112,3 +112,19 @@ def test_errors_name_the_allowed_range():
 def test_numpy_scalars_are_accepted():
     args = mnist1d_jax.get_dataset_args(num_samples=np.int64(100), scale_coeff=np.float32(0.5))
     assert args.num_samples == 100 and isinstance(args.num_samples, int)
+
+
+def test_jit_seedless_compiles_once_for_every_seed_and_keeps_the_seed_outside():
+    traces = []
+
+    @mnist1d_jax.args.jit_seedless
+    def scaled(args, x):
+        traces.append(args.seed)
+        return x * args.scale_coeff
+
+    args = mnist1d_jax.get_dataset_args(num_samples=100)
+    for seed in (1, 2, 3):
+        assert float(scaled(args.replace(seed=seed), 2.0)) == pytest.approx(2 * args.scale_coeff)
+    assert traces == [0]  # traced once, with the seed set aside
+    assert args.replace(seed=5).seed == 5
+    assert "f32" in scaled.lower(args.replace(seed=9), 1.0).as_text()

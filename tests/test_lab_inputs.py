@@ -147,6 +147,13 @@ def test_training_refuses_bad_data_and_configs():
      "target is missing"),
     (lambda m: m.learn_augmentation(jax.random.key(0), None, DATA, learning_rate=-1), ValueError,
      "learning_rate"),
+    (lambda m: m.train_with_activation(7, jax.nn.relu, DATA), TypeError, "key must be"),
+    (lambda m: m.train_with_activation(jax.random.key(0), "relu", DATA), TypeError,
+     "activation must be"),
+    (lambda m: m.train_with_activation(jax.random.key(0), jax.nn.relu, DATA, steps=0),
+     ValueError, "steps"),
+    (lambda m: m.train_with_activation(jax.random.key(0), jax.nn.relu, {"x": DATA["x"]}),
+     ValueError, "missing"),
 ])
 def test_metalearning_refuses_with_one_line(call, error, message):
     from mnist1d_jax.lab import meta

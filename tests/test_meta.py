@@ -134,3 +134,15 @@ def test_augmentation_scales_get_gradients_and_move(data):
     np.testing.assert_allclose(history.scales[0], mnist1d_jax.get_dataset_args().scales,
                                rtol=1e-6)
     assert not np.allclose(history.scales[-1], history.scales[0])
+
+
+@pytest.mark.slow
+def test_train_with_activation_runs_each_key_as_alone(data):
+    keys = jax.vmap(jax.random.key)(jnp.arange(2))
+    losses, accuracies = meta.train_with_activation(keys, jax.nn.elu, data, steps=20)
+    assert losses.shape == (2, 20) and accuracies.shape == (2,)
+    alone = meta.train_with_activation(jax.random.key(1), jax.nn.elu, data, steps=20)
+    np.testing.assert_allclose(losses[1], alone[0], rtol=1e-5)
+    assert float(losses[0, -1]) < float(losses[0, 0])  # it trains
+    learned = meta.ActivationParams(meta.init_mlp(jax.random.key(3), (1, 100, 1)))
+    assert meta.train_with_activation(keys, learned, data, steps=5)[1].shape == (2,)

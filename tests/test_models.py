@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 import mnist1d_jax
-from mnist1d_jax.lab import models, train
+from mnist1d_jax.lab import layers, models, train
 
 
 @pytest.mark.parametrize("name, count", [("linear", 410), ("mlp", 15210), ("cnn", 5210),
@@ -31,12 +31,12 @@ def test_sizes_are_keyword_arguments():
 
 @pytest.mark.slow
 def test_conv1d_is_a_stride_2_padding_1_convolution():
-    conv = models.Conv1d(3, 5, 3, rngs=nnx.Rngs(1))
+    conv = layers.Conv1d(3, 5, 3, rngs=nnx.Rngs(1))
     x = jax.random.normal(jax.random.key(0), (4, 19, 3))
     expected = jax.lax.conv_general_dilated(x, conv.kernel[...], (2,), [(1, 1)],
                                             dimension_numbers=("NWC", "WIO", "NWC"))
     np.testing.assert_allclose(conv(x), expected + conv.bias[...], atol=1e-5)
-    assert conv(x).shape == (4, models.conv_output_length(19, 3), 5) == (4, 10, 5)
+    assert conv(x).shape == (4, layers.conv_output_length(19, 3), 5) == (4, 10, 5)
 
 
 def torch_gru_direction(cell, x, reverse):
@@ -60,7 +60,7 @@ def torch_gru_direction(cell, x, reverse):
 def test_bidirectional_gru_follows_pytorchs_equations_and_layout():
     model = models.GRU(input_size=9, rngs=nnx.Rngs(3))
     x = np.random.default_rng(0).normal(size=(5, 9))
-    states = models.run_gru(list(model.cells), jnp.asarray(x, jnp.float32)[..., None])
+    states = layers.run_gru(list(model.cells), jnp.asarray(x, jnp.float32)[..., None])
     expected = np.concatenate([torch_gru_direction(model.cells[0], x, False),
                                torch_gru_direction(model.cells[1], x, True)], -1)
     np.testing.assert_allclose(states, expected, atol=1e-5)

@@ -11,8 +11,8 @@ SimCLR), compiled, with views that only a generator can make.
   and a projector 125 -> 125 (ReLU) -> 16.
 - `info_nce`: the reference's loss (half-batch repulsion, temperature 0.5).
 - `train`: Adam (0.01), batches of 100, every epoch a fresh permutation of the training set
-  (`core.batch_rows`): one compiled scan over all updates (`core.fit_steps`). Views: "augment" (the reference's), "generator", or "both"
-  (generator views, then augmented).
+  (`core.batch_rows`): one compiled scan over all updates (`core.fit_steps`). Views: "augment"
+  (the reference's), "generator", or "both" (generator views, then augmented).
 - `knn_probe`, `linear_probe`: accuracy of a k-nearest-neighbour vote (k = 10; cosine or
   Euclidean) and of a logistic-regression probe (standardised features, L2 as scikit-learn's
   default C = 1) fitted on the training set's features, on the test set's.
@@ -29,7 +29,7 @@ import optax
 from flax import nnx
 
 from ..args import as_args, jit_seedless
-from ..checks import check_integer, check_key, check_real
+from ..checks import check_integer, check_real
 from ..draws import draw
 from ..recipe import examples, normalise_by_population, stream_examples
 from . import cpu

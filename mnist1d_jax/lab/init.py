@@ -54,7 +54,7 @@ class UnitHash:
 
 
 def unit_uniform(words: np.ndarray, shape: tuple, bound: float) -> np.ndarray:
-    """Uniform on `(-bound, bound)` of `shape` (float32 NumPy), the value at each index a hash of
+    """Uniform on `[-bound, bound)` of `shape` (float32 NumPy), the value at each index a hash of
     the seed `words` ((4,) uint32: one for the array, one per axis, up to three axes) and that
     index alone."""
     words = np.asarray(words, np.uint32)

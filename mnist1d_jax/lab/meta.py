@@ -84,7 +84,8 @@ def inner_sgd(params, learning_rate, x, y, steps: int, batch_size: int, activati
     differentiable with respect to `learning_rate` and `params`."""
     def step(params, i):
         xb, yb = _cyclic(x, y, i, batch_size)
-        loss, grads = jax.value_and_grad(lambda p: cross_entropy(mlp(p, xb, activation), yb))(params)
+        loss, grads = jax.value_and_grad(
+            lambda p: cross_entropy(mlp(p, xb, activation), yb))(params)
         return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads), loss
     return jax.lax.scan(step, params, jnp.arange(steps))
 

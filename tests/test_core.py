@@ -1,0 +1,120 @@
+"""The lab's training core: the configuration base and its evaluation schedule, the one
+batching function, the one step builder; the layers' PyTorch initialisation and width padding."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+
+from mnist1d_jax.lab import core, init, layers, models
+
+
+@dataclasses.dataclass(frozen=True)
+class EveryThird(core.RunConfig):
+    """Evaluations after updates 1, 4, 7 (of 0..9)."""
+
+    def _eval_range(self):
+        return 1, 7
+
+
+def test_the_schedule_names_the_updates_followed_by_an_evaluation():
+    config = EveryThird(eval_every=3)
+    assert [s for s in range(10) if bool(config.evaluates(s))] == [1, 4, 7]
+    loop = core.LoopConfig(total_steps=6, eval_every=2)
+    assert [s for s in range(8) if bool(loop.evaluates(s))] == [0, 2, 4, 6]
+    assert loop.eval_steps.tolist() == [0, 2, 4, 6]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(learning_rate=0.0), "learning_rate"), (dict(batch_size=0), "batch_size"),
+    (dict(eval_every=-1), "eval_every"), (dict(total_steps=0), "total_steps"),
+    (dict(eval_every=0), "eval_every"),  # the reference's loop always evaluates
+])
+def test_the_base_checks_what_every_config_shares(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        core.LoopConfig(**kwargs)
+
+
+def test_cyclic_rows_wrap_around_the_data():
+    rows, weights = core.batch_rows(3, 4, 10)
+    assert rows.tolist() == [2, 3, 4, 5] and weights.tolist() == [1, 1, 1, 1]
+    assert core.batch_rows(2, 4, 10)[0].tolist() == [8, 9, 0, 1]
+
+
+@pytest.mark.parametrize("drop_last, per_epoch, last", [(False, 4, 10), (True, 3, 30)])
+def test_epochs_visit_each_row_at_most_once(drop_last, per_epoch, last):
+    key = jax.random.key(0)
+    orders = []
+    for epoch in range(2):
+        seen, weights = [], []
+        for step in range(per_epoch * epoch, per_epoch * (epoch + 1)):
+            rows, w = core.batch_rows(step, 30, 100, "epochs", key, drop_last=drop_last)
+            seen.append(np.asarray(rows)[np.asarray(w) > 0])
+            weights.append(float(w.sum()))
+        visited = np.concatenate(seen)
+        assert len(set(visited.tolist())) == len(visited) == (100 if not drop_last else 90)
+        assert weights[-1] == last
+        orders.append(visited)
+    assert not np.array_equal(orders[0], orders[1])  # a fresh order every epoch
+
+
+def test_fit_steps_is_the_plain_loop_written_out():
+    """Ten SGD updates on a quadratic, with an evaluation after updates 1, 4, 7, against the
+    same loop in Python."""
+    target = jnp.arange(3.0)
+    batches = jnp.arange(10.0)[:, None] * jnp.ones(3)
+
+    def loss_fn(p, batch):
+        return jnp.sum((p - target - 0.01 * batch) ** 2)
+
+    optimizer = optax.sgd(0.1)
+    params = jnp.zeros(3)
+    (final, _), (losses, metrics) = core.fit_steps(
+        loss_fn, optimizer, lambda i: batches[i], params, optimizer.init(params),
+        jnp.arange(10), evaluate=lambda p: {"norm": jnp.linalg.norm(p)},
+        evaluates=EveryThird(eval_every=3).evaluates)
+    p, expected_losses, expected_norms = np.zeros(3), [], []
+    for i in range(10):
+        expected_losses.append(np.sum((p - np.arange(3.0) - 0.01 * i) ** 2))
+        p = p - 0.1 * 2 * (p - np.arange(3.0) - 0.01 * i)
+        expected_norms.append(np.linalg.norm(p) if i in (1, 4, 7) else np.nan)
+    np.testing.assert_allclose(final, p, rtol=1e-6)
+    np.testing.assert_allclose(losses, expected_losses, rtol=1e-5)
+    np.testing.assert_allclose(metrics["norm"], expected_norms, rtol=1e-6)
+
+
+def test_torch_uniform_is_pytorchs_bound_from_either_source():
+    rngs_values = init.torch_uniform(nnx.Rngs(0), (400, 30), 25)
+    hash_values = init.torch_uniform(init.UnitHash(np.arange(8, dtype=np.uint32).reshape(2, 4)),
+                                     (400, 30), 25)
+    for values in (np.asarray(rngs_values), hash_values):
+        assert values.dtype == np.float32 and np.abs(values).max() <= 0.2
+        assert abs(values.std() - 0.2 / np.sqrt(3)) < 0.01
+    with pytest.raises(TypeError, match="rngs must be"):
+        init.torch_uniform(jax.random.key(0), (3,), 1)
+    source = init.UnitHash(np.zeros((1, 4), np.uint32))
+    source.uniform((2,), 1.0)
+    with pytest.raises(ValueError, match="seed words for 1 arrays"):
+        source.uniform((2,), 1.0)
+
+
+def test_unit_hash_values_do_not_depend_on_the_padding():
+    words = np.array([1, 2, 3, 4], np.uint32)
+    narrow, wide = init.unit_uniform(words, (3, 5), 1.0), init.unit_uniform(words, (7, 9), 1.0)
+    np.testing.assert_array_equal(wide[:3, :5], narrow)
+
+
+def test_a_padded_model_keeps_its_width_as_state():
+    model = models.FeedForward((40, 6, 6, 10), padded=16, rngs=nnx.Rngs(0))
+    graphdef, params, width = nnx.split(model, nnx.Param, layers.Width)
+    assert int(jax.tree.leaves(width)[0]) == 6
+    other = models.FeedForward((40, 9, 9, 10), padded=16, rngs=nnx.Rngs(0))
+    assert nnx.graphdef(other) == graphdef  # one program serves both widths
+    first = params["layers"][0]["kernel"][...]
+    assert float(jnp.abs(first[:, 6:]).max()) == 0.0 and float(jnp.abs(first[:, :6]).min()) > 0
+    with pytest.raises(ValueError, match="padded must be at least the width 6"):
+        models.FeedForward((40, 6, 6, 10), padded=4, rngs=nnx.Rngs(0))
