@@ -69,7 +69,7 @@ class CompileTimer:
         if name in self.EVENTS:
             self.seconds += seconds
 
-    def _count(self, name, **kwargs):
+    def _count_event(self, name, **kwargs):
         if name == "/jax/compilation_cache/compile_requests_use_cache":
             self.requests += 1
         elif name == "/jax/compilation_cache/cache_hits":
@@ -82,14 +82,14 @@ class CompileTimer:
         self._caught = self._warnings.__enter__()
         warnings.simplefilter("always")
         jax.monitoring.register_event_duration_secs_listener(self._listen)
-        jax.monitoring.register_event_listener(self._count)
+        jax.monitoring.register_event_listener(self._count_event)
         return self
 
     def __exit__(self, *exc):
         import jax.monitoring
 
         jax.monitoring.unregister_event_duration_listener(self._listen)
-        jax.monitoring.unregister_event_listener(self._count)
+        jax.monitoring.unregister_event_listener(self._count_event)
         self._warnings.__exit__(*exc)
         for caught in self._caught:
             if "persistent compilation cache" in str(caught.message):

@@ -88,7 +88,7 @@ def _what_was_made(args: DatasetArgs, reference: bool) -> str:
     return f"reference replay, seed {args.seed}: the reference's draws for these arguments"
 
 
-def _generate(namespace) -> None:
+def _generate_command(namespace) -> None:
     from .checks import check_count
     from .chunked import MAX_CHUNK_SIZE, write_dataset
     from .files import check_format, save
@@ -129,7 +129,7 @@ def _generate(namespace) -> None:
     _print_summary(namespace.out)
 
 
-def _export(namespace) -> None:
+def _export_command(namespace) -> None:
     """The dataset of the flags (JAX draws, or the reference's with `--reference`), or the file
     `--from`, written in Hugging Face's parquet layout."""
     from .adapters.parquet import export_parquet  # needs the parquet extra: one line if missing
@@ -204,7 +204,7 @@ def _print_summary(path) -> None:
           f"{float(data['t'][-1]):+.4f}")
 
 
-def _info(namespace) -> None:
+def _info_command(namespace) -> None:
     from .files import check_format
 
     check_format(namespace.path)
@@ -214,7 +214,7 @@ def _info(namespace) -> None:
 MAX_PER_CLASS = 20
 
 
-def _plot(namespace) -> None:
+def _plot_command(namespace) -> None:
     from .checks import check_count
     from .outputs import check_output
 
@@ -235,7 +235,7 @@ def _plot(namespace) -> None:
     print(f"wrote {namespace.out}")
 
 
-def _verify(namespace) -> int:
+def _verify_command(namespace) -> int:
     """Prints a line per array and a verdict: exit 0 when the file is the published dataset,
     bit for bit or within the tolerance; 1 when not."""
     from .verify import describe, verify
@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--chunk-size", type=int, default=100_000,
                           help="examples per chunk for folder output (default 100000)")
     _add_cache_flag(generate)
-    generate.set_defaults(run=_generate)
+    generate.set_defaults(run=_generate_command)
 
     plot = commands.add_parser("plot", help="PNG of the templates and examples of each class")
     _add_dataset_flags(plot)
@@ -292,12 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--per-class", type=int, default=4,
                       help=f"examples per class, at most {MAX_PER_CLASS} (default 4)")
     _add_cache_flag(plot)
-    plot.set_defaults(run=_plot)
+    plot.set_defaults(run=_plot_command)
 
     info = commands.add_parser("info", help="arguments, shapes, class counts, statistics of a "
                                             "dataset file")
     info.add_argument("path", help=".pkl, .npz or folder")
-    info.set_defaults(run=_info)
+    info.set_defaults(run=_info_command)
 
     export = commands.add_parser("export", help="write a dataset in another library's layout "
                                                 "(parquet: Hugging Face's)")
@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--reference", action="store_true",
                         help="the reference's draws (the published dataset by default)")
     _add_dataset_flags(export)
-    export.set_defaults(run=_export)
+    export.set_defaults(run=_export_command)
 
     verify = commands.add_parser("verify", help="is a file the published MNIST-1D dataset? "
                                                 "(exit 0 yes, 1 no, 2 unreadable)")
@@ -319,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="accept arrays surely within this absolute difference of the "
                              f"published values (default {DEFAULT_TOLERANCE:g}; 0 accepts the "
                              "published bytes only)")
-    verify.set_defaults(run=_verify)
+    verify.set_defaults(run=_verify_command)
     return parser
 
 

@@ -86,7 +86,7 @@ def _from_uniforms(u, args) -> Draws:
                  shear=scalar("shear"))
 
 
-def _count(args, labelled: bool) -> int:
+def _uniform_count(args, labelled: bool) -> int:
     label = uniform_slices(args.layout.dilated_len)["label"]
     return label.stop if labelled else label.start
 
@@ -97,12 +97,12 @@ def draw(key, args, dtype=jnp.float32) -> Draws:
     All draws come from one `jax.random.uniform` call (one threefry stream per example, which
     keeps compilation short): the integers as `floor(u * range)`, the normals by the inverse CDF.
     """
-    return _from_uniforms(jax.random.uniform(key, (_count(args, False),), dtype), args)
+    return _from_uniforms(jax.random.uniform(key, (_uniform_count(args, False),), dtype), args)
 
 
 def draw_labelled(key, args, dtype=jnp.float32) -> tuple[jax.Array, Draws]:
     """A uniformly random class label (() int32) and that example's draws, from one key."""
-    u = jax.random.uniform(key, (_count(args, True),), dtype)
+    u = jax.random.uniform(key, (_uniform_count(args, True),), dtype)
     label = uniform_slices(args.layout.dilated_len)["label"]
     return _uniform_int(u[label][0], NUM_CLASSES), _from_uniforms(u, args)
 

@@ -72,7 +72,7 @@ def _dtype(spec, align=False, copy=True):
     return _check_dtype(np.dtype(spec, align, copy))
 
 
-def _count(shape) -> int:
+def _element_count(shape) -> int:
     if not (isinstance(shape, tuple) and all(isinstance(n, int) and not isinstance(n, bool)
                                              and n >= 0 for n in shape)):
         raise RefusedPickle(f"it declares an array shape {shape!r}")
@@ -81,7 +81,7 @@ def _count(shape) -> int:
 
 def _reconstruct(cls, shape, dtype):
     """NumPy's `_reconstruct`, for the empty array its pickles start from."""
-    if cls is not NDARRAY or _count(shape) > 1 or dtype != b"b":
+    if cls is not NDARRAY or _element_count(shape) > 1 or dtype != b"b":
         raise RefusedPickle("it reconstructs an array in a way NumPy's pickles never do")
     return _numpy_core().multiarray._reconstruct(np.ndarray, shape, dtype)
 
@@ -89,7 +89,7 @@ def _reconstruct(cls, shape, dtype):
 def _frombuffer(buffer, dtype, shape, order):
     """NumPy's `_frombuffer` (protocol 5), for a buffer of exactly the declared size."""
     if not isinstance(buffer, (bytes, bytearray)) or order not in ("C", "F") \
-            or len(buffer) != _count(shape) * _check_dtype(dtype).itemsize:
+            or len(buffer) != _element_count(shape) * _check_dtype(dtype).itemsize:
         raise RefusedPickle("its array buffer does not match the declared shape and dtype")
     return _numpy_core().numeric._frombuffer(buffer, dtype, shape, order)
 
@@ -138,7 +138,7 @@ def _array_state(array: np.ndarray, state) -> None:
         raise RefusedPickle("it sets an array's state in a way NumPy's pickles never do")
     _, shape, dtype, _, data = state
     if not isinstance(data, (bytes, bytearray)) \
-            or len(data) != _count(shape) * _check_dtype(dtype).itemsize:
+            or len(data) != _element_count(shape) * _check_dtype(dtype).itemsize:
         raise RefusedPickle("its array data do not match the declared shape and dtype")
 
 

@@ -77,7 +77,7 @@ def generator_views(key, args, n: int):
 
 
 @functools.cache
-def _graphdef():
+def _simclr_graphdef():
     """The graph definition of `models.SimCLR` (the same for every size)."""
     return nnx.graphdef(nnx.eval_shape(lambda: SimCLR(rngs=nnx.Rngs(0))))
 
@@ -91,7 +91,7 @@ def features(params: nnx.State, x) -> list:
     """Every layer's features of x (n, F) (`models.SimCLR.features`): [conv1, conv2, conv3
     (flattened), projector hidden, projector output]; the encoder's output is the third (125
     for F = 40)."""
-    return nnx.merge(_graphdef(), params).features(x)
+    return nnx.merge(_simclr_graphdef(), params).features(x)
 
 
 def info_nce(z1, z2, tau: float = 0.5):
@@ -105,7 +105,7 @@ def info_nce(z1, z2, tau: float = 0.5):
 
 @functools.partial(jit_seedless, static_argnames=("views", "epochs", "batch_size", "learning_rate",
                                              "tau", "maxshift"))
-def _train(key, x, args, views: str, epochs: int, batch_size: int, learning_rate: float,
+def _train_program(key, x, args, views: str, epochs: int, batch_size: int, learning_rate: float,
            tau: float, maxshift: int):
     k_init, k_run = jax.random.split(key)
     params = init_params(k_init)
@@ -160,7 +160,7 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
                   learning_rate=check_learning_rate(learning_rate),
                   tau=check_real(tau, "tau", 0.0, 1e3, low_open=True),
                   maxshift=check_integer(maxshift, "maxshift", 0, x.shape[1]))
-    program = cpu.compile_lowered(_train.lower(keys[0], x, args, **static))
+    program = cpu.compile_lowered(_train_program.lower(keys[0], x, args, **static))
     runs = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
     if single:
         return runs[0]

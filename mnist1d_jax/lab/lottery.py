@@ -49,7 +49,7 @@ class TicketConfig(LoopConfig):
 
 
 @functools.cache
-def _graphdef():
+def _mlp_graphdef():
     """The graph definition of `models.MLP` (the same for every size)."""
     return nnx.graphdef(nnx.eval_shape(lambda: MLP(rngs=nnx.Rngs(0))))
 
@@ -61,7 +61,7 @@ def init_params(key, hidden: int = 500, features: int = 40, classes: int = 10) -
 
 def apply(params: nnx.State, x):
     """Logits (n, classes) of x (n, features): `models.MLP` with parameters `params`."""
-    return nnx.merge(_graphdef(), params)(x)
+    return nnx.merge(_mlp_graphdef(), params)(x)
 
 
 def masked(params, masks):

@@ -1,8 +1,8 @@
 """Differentiable metalearning: unrolled inner training as one `lax.scan`, meta-gradients by
 `jax.grad`, through the learning rate, an activation function, or the data generator itself.
 
-The inner models are `models.FeedForward` MLPs as their parameter state (`init_mlp`), so that an
-unrolled inner loop is a pure function of it; `mlp` applies one with any activation.
+The inner models and loops are in `inner` (MLP states, SGD, explicit backpropagation) and
+`activation` (the learned activation, RMSprop with it); their public names are re-exported here.
 
 - `learn_learning_rate`: the reference's metalearn-learn-rate experiment.
 - `learn_activation`: the reference's metalearn-activation-function experiment.
@@ -14,80 +14,25 @@ unrolled inner loop is a pure function of it; `mlp` applies one with any activat
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
-from flax import nnx
 
 from ..args import SCALE_FIELDS, as_args, jit_seedless
 from ..checks import check_integer, check_key, check_real
 from ..dataset import sample_batch
-from .core import batch_rows
+from .activation import (GAIN, ActivationParams, _value_and_slope, inner_rmsprop,
+                         learned_activation, learned_activation_and_slope)
+from .inner import init_mlp, inner_sgd, layer_arrays, mlp, mlp_loss_and_grad, with_slope
 from .inputs import check_counts, check_data, check_keys, check_learning_rate
-from .models import FeedForward
 from .train import accuracy, cross_entropy
 
 __all__ = ["init_mlp", "mlp", "layer_arrays", "inner_sgd", "learn_learning_rate", "with_slope",
            "mlp_loss_and_grad", "ActivationParams", "learned_activation",
            "learned_activation_and_slope", "inner_rmsprop", "train_with_activation",
-           "learn_activation", "learn_augmentation"]
-
-
-# ---------------------------------------------------------------------------- small MLPs
-
-def init_mlp(key, sizes: tuple[int, ...]) -> nnx.State:
-    """The parameter state of `models.FeedForward(sizes)` initialised from `key` (PyTorch's
-    `nn.Linear` initialisation)."""
-    return nnx.state(FeedForward(sizes, rngs=nnx.Rngs(key)), nnx.Param)
-
-
-@functools.cache
-def _graphdef(layers: int):
-    """The graph definition of a `models.FeedForward` of `layers` layers (any sizes)."""
-    return nnx.graphdef(nnx.eval_shape(lambda: FeedForward((1,) * (layers + 1),
-                                                           rngs=nnx.Rngs(0))))
-
-
-def mlp(params: nnx.State, x, activation: Callable = jnp.tanh):
-    """x (..., in) -> (..., out): the `init_mlp` MLP with `activation` after every layer but the
-    last."""
-    return nnx.merge(_graphdef(len(params["layers"])), params)(x, activation=activation)
-
-
-def layer_arrays(params: nnx.State) -> list:
-    """An `init_mlp` state's layers as `(kernel (in, out), bias (out,))` arrays, in order."""
-    layers = nnx.to_pure_dict(params)["layers"]
-    return [(layers[i]["kernel"], layers[i]["bias"]) for i in range(len(layers))]
-
-
-def _with_layer_arrays(like: nnx.State, layers: list) -> nnx.State:
-    """A state shaped as `like` (an `init_mlp` state) holding `layers` (`layer_arrays`)."""
-    state = jax.tree.map(lambda leaf: leaf, like)
-    nnx.replace_by_pure_dict(state, {"layers": {i: {"kernel": kernel, "bias": bias}
-                                                for i, (kernel, bias) in enumerate(layers)}})
-    return state
-
-
-def _cyclic(x, y, step, batch_size: int):
-    """The reference's batch of update `step` (`core.batch_rows`)."""
-    rows, _ = batch_rows(step, batch_size, x.shape[0])
-    return x[rows], y[rows]
-
-
-# ---------------------------------------------------------------- experiment 1: learning rate
-
-def inner_sgd(params, learning_rate, x, y, steps: int, batch_size: int, activation=jnp.tanh):
-    """Plain SGD for `steps` steps on cyclic batches. Returns (final params, losses (steps,)),
-    differentiable with respect to `learning_rate` and `params`."""
-    def step(params, i):
-        xb, yb = _cyclic(x, y, i, batch_size)
-        loss, grads = jax.value_and_grad(
-            lambda p: cross_entropy(mlp(p, xb, activation), yb))(params)
-        return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads), loss
-    return jax.lax.scan(step, params, jnp.arange(steps))
+           "learn_activation", "learn_augmentation", "GAIN"]
 
 
 class LRHistory(NamedTuple):
@@ -119,150 +64,6 @@ def _learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int, in
     final, (lrs, losses, lasts) = jax.lax.scan(outer, jnp.asarray(learning_rate, x.dtype),
                                                 jnp.arange(outer_steps))
     return LRHistory(jnp.concatenate([lrs, final[None]]), losses, lasts)
-
-
-# ------------------------------------------------------------ experiment 2: the activation
-
-def with_slope(activation: Callable) -> Callable:
-    """An elementwise `activation` -> a function `x -> (activation(x), activation'(x))`,
-    the slope by forward-mode differentiation."""
-    return lambda x: jax.jvp(activation, (x,), (jnp.ones_like(x),))
-
-
-def mlp_loss_and_grad(params: nnx.State, activation_and_slope: Callable, x, y):
-    """Cross-entropy of `mlp(params, x)` on integer labels `y` and its gradient with respect to
-    `params` (a state of the same structure), by explicit backpropagation (the same values as
-    `jax.value_and_grad`).
-
-    x: (batch, in); y: (batch,). `activation_and_slope(z) -> (value, slope)` elementwise. Writing
-    the backward pass out lets a learned activation give its value and slope from one shared
-    evaluation, which makes differentiating through many such steps several times cheaper.
-    """
-    layers = layer_arrays(params)
-    inputs, slopes = [], []
-    for kernel, bias in layers[:-1]:
-        inputs.append(x)
-        x, slope = activation_and_slope(x @ kernel + bias)
-        slopes.append(slope)
-    inputs.append(x)
-    logits = x @ layers[-1][0] + layers[-1][1]
-    delta = (jax.nn.softmax(logits) - jax.nn.one_hot(y, logits.shape[-1], dtype=logits.dtype)
-             ) / logits.shape[0]
-    grads = []
-    for i in reversed(range(len(layers))):
-        grads.append((inputs[i].T @ delta, delta.sum(0)))
-        if i:
-            delta = (delta @ layers[i][0].T) * slopes[i - 1]
-    return cross_entropy(logits, y), _with_layer_arrays(params, grads[::-1])
-
-
-GAIN = 0.2  # the learned activation is elu + GAIN * g
-
-
-class ActivationParams(NamedTuple):
-    """A learned activation: `elu(x) + 0.2 * g(x)`, `g` the state of a tanh MLP 1-100-1
-    (`init_mlp`)."""
-
-    g: nnx.State
-
-
-def _elu_and_slopes(x):
-    """elu(x), elu'(x) and elu''(x), elementwise."""
-    elu = jax.nn.elu(x)
-    exp = elu + 1.0  # exp(x) where x <= 0: elu's slope and curvature there
-    return elu, jnp.where(x > 0, 1.0, exp), jnp.where(x > 0, 0.0, exp)
-
-
-def _hidden(layers, x):
-    """g's hidden layer: x (...) -> tanh(x * w_in + b_in) (..., hidden)."""
-    (w_in, b_in), _ = layers
-    return jnp.tanh(x[..., None] * w_in[0] + b_in)
-
-
-@jax.custom_vjp
-def _learned_value_and_slope(layers, x):
-    (w_in, _), (w_out, b_out) = layers
-    hidden = _hidden(layers, x)
-    g = hidden @ w_out[:, 0] + b_out[0]
-    g_slope = (1 - hidden * hidden) @ (w_in[0] * w_out[:, 0])
-    elu, elu_slope, _ = _elu_and_slopes(x)
-    return elu + GAIN * g, elu_slope + GAIN * g_slope
-
-
-def _learned_forward(layers, x):
-    return _learned_value_and_slope(layers, x), (layers, x)
-
-
-def _learned_backward(residuals, cotangents):
-    """The VJP of (f(x), f'(x)) written out: one recomputation of g's hidden layer h, then
-    every parameter's cotangent is a contraction of h, 1 - h^2 or the hidden cotangent with
-    one vector. About a fifth faster than the VJP that autodiff derives."""
-    layers, x = residuals
-    value_bar, slope_bar = cotangents
-    (w_in, _), (w_out, _) = layers
-    w_in, w_out = w_in[0], w_out[:, 0]
-    hidden = _hidden(layers, x)
-    one_minus_h2 = 1 - hidden * hidden
-    _, elu_slope, elu_curvature = _elu_and_slopes(x)
-    g_bar, g_slope_bar = GAIN * value_bar, GAIN * slope_bar
-    pre_bar = (g_bar[..., None] * w_out
-               - 2 * g_slope_bar[..., None] * (w_in * w_out) * hidden) * one_minus_h2
-    flat = (x.size, w_in.shape[0])
-    c_bar = g_slope_bar.reshape(-1) @ one_minus_h2.reshape(flat)  # cotangent of w_in * w_out
-    layers_bar = [((x.reshape(-1) @ pre_bar.reshape(flat) + c_bar * w_out)[None],
-                   pre_bar.reshape(flat).sum(0)),
-                  ((g_bar.reshape(-1) @ hidden.reshape(flat) + c_bar * w_in)[:, None],
-                   g_bar.sum()[None])]
-    x_bar = pre_bar @ w_in + value_bar * elu_slope + slope_bar * elu_curvature
-    return layers_bar, x_bar
-
-
-_learned_value_and_slope.defvjp(_learned_forward, _learned_backward)
-
-
-def learned_activation_and_slope(params: ActivationParams, x):
-    """Elementwise `f(x) = elu(x) + 0.2 * g(x)`, g a tanh MLP 1-`hidden`-1, and its slope
-    `f'(x)`, both from one evaluation of g's hidden layer. x: any shape -> two arrays of x's
-    shape. Reverse-mode differentiable (a hand-written VJP; forward mode is not defined)."""
-    return _learned_value_and_slope(layer_arrays(params.g), x)
-
-
-def learned_activation(params: ActivationParams, x):
-    """Elementwise `elu(x) + 0.2 * g(x)`, g a tanh MLP 1-`hidden`-1. x: any shape. Plain JAX:
-    differentiable in every mode (`learned_activation_and_slope` is the fast path for
-    training)."""
-    return jax.nn.elu(x) + GAIN * mlp(params.g, x[..., None])[..., 0]
-
-
-def _value_and_slope(activation) -> Callable:
-    """`ActivationParams` or an elementwise function -> `x -> (value, slope)`."""
-    if isinstance(activation, ActivationParams):
-        return functools.partial(learned_activation_and_slope, activation)
-    return with_slope(activation)
-
-
-def inner_rmsprop(params, activation, x, y, steps: int, batch_size: int,
-                  learning_rate: float = 1e-2, decay: float = 0.4):
-    """RMSprop (as `torch.optim.RMSprop(lr, alpha=decay)`) for `steps` steps on cyclic batches.
-    `activation`: an elementwise function or `ActivationParams`. Returns (final params,
-    losses (steps,)).
-
-    Each step is rematerialised (`jax.checkpoint`) under differentiation: the reverse pass keeps
-    only the parameters and optimiser state per step, not the activations' hidden layers.
-    """
-    optimizer = optax.rmsprop(learning_rate, decay=decay, eps=1e-8, eps_in_sqrt=False)
-    activation_and_slope = _value_and_slope(activation)
-
-    @functools.partial(jax.checkpoint, prevent_cse=False)
-    def step(carry, i):
-        params, state = carry
-        xb, yb = _cyclic(x, y, i, batch_size)
-        loss, grads = mlp_loss_and_grad(params, activation_and_slope, xb, yb)
-        updates, state = optimizer.update(grads, state, params)
-        return (optax.apply_updates(params, updates), state), loss
-
-    (params, _), losses = jax.lax.scan(step, (params, optimizer.init(params)), jnp.arange(steps))
-    return params, losses
 
 
 def _train_with_activation(key, activation, data: dict, steps: int, batch_size: int,

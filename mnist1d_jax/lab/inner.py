@@ -1,0 +1,102 @@
+"""The metalearning inner models and loops: `models.FeedForward` MLPs as parameter states
+(`init_mlp`, `mlp`), plain SGD (`inner_sgd`, differentiable with respect to its learning rate) and
+explicit backpropagation (`mlp_loss_and_grad`), all pure functions of the state so that an
+unrolled inner loop can be differentiated."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from .core import batch_rows
+from .models import FeedForward
+from .train import cross_entropy
+
+__all__ = ["init_mlp", "mlp", "layer_arrays", "inner_sgd", "with_slope", "mlp_loss_and_grad"]
+
+
+def init_mlp(key, sizes: tuple[int, ...]) -> nnx.State:
+    """The parameter state of `models.FeedForward(sizes)` initialised from `key` (PyTorch's
+    `nn.Linear` initialisation)."""
+    return nnx.state(FeedForward(sizes, rngs=nnx.Rngs(key)), nnx.Param)
+
+
+@functools.cache
+def _feed_forward_graphdef(layers: int):
+    """The graph definition of a `models.FeedForward` of `layers` layers (any sizes)."""
+    return nnx.graphdef(nnx.eval_shape(lambda: FeedForward((1,) * (layers + 1),
+                                                           rngs=nnx.Rngs(0))))
+
+
+def mlp(params: nnx.State, x, activation: Callable = jnp.tanh):
+    """x (..., in) -> (..., out): the `init_mlp` MLP with `activation` after every layer but the
+    last."""
+    return nnx.merge(_feed_forward_graphdef(len(params["layers"])), params)(x, activation=activation)
+
+
+def layer_arrays(params: nnx.State) -> list:
+    """An `init_mlp` state's layers as `(kernel (in, out), bias (out,))` arrays, in order."""
+    layers = nnx.to_pure_dict(params)["layers"]
+    return [(layers[i]["kernel"], layers[i]["bias"]) for i in range(len(layers))]
+
+
+def _with_layer_arrays(like: nnx.State, layers: list) -> nnx.State:
+    """A state shaped as `like` (an `init_mlp` state) holding `layers` (`layer_arrays`)."""
+    state = jax.tree.map(lambda leaf: leaf, like)
+    nnx.replace_by_pure_dict(state, {"layers": {i: {"kernel": kernel, "bias": bias}
+                                                for i, (kernel, bias) in enumerate(layers)}})
+    return state
+
+
+def _cyclic(x, y, step, batch_size: int):
+    """The reference's batch of update `step` (`core.batch_rows`)."""
+    rows, _ = batch_rows(step, batch_size, x.shape[0])
+    return x[rows], y[rows]
+
+
+def inner_sgd(params, learning_rate, x, y, steps: int, batch_size: int, activation=jnp.tanh):
+    """Plain SGD for `steps` steps on cyclic batches. Returns (final params, losses (steps,)),
+    differentiable with respect to `learning_rate` and `params`."""
+    def step(params, i):
+        xb, yb = _cyclic(x, y, i, batch_size)
+        loss, grads = jax.value_and_grad(
+            lambda p: cross_entropy(mlp(p, xb, activation), yb))(params)
+        return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads), loss
+    return jax.lax.scan(step, params, jnp.arange(steps))
+
+
+def with_slope(activation: Callable) -> Callable:
+    """An elementwise `activation` -> a function `x -> (activation(x), activation'(x))`,
+    the slope by forward-mode differentiation."""
+    return lambda x: jax.jvp(activation, (x,), (jnp.ones_like(x),))
+
+
+def mlp_loss_and_grad(params: nnx.State, activation_and_slope: Callable, x, y):
+    """Cross-entropy of `mlp(params, x)` on integer labels `y` and its gradient with respect to
+    `params` (a state of the same structure), by explicit backpropagation (the same values as
+    `jax.value_and_grad`).
+
+    x: (batch, in); y: (batch,). `activation_and_slope(z) -> (value, slope)` elementwise. Writing
+    the backward pass out lets a learned activation give its value and slope from one shared
+    evaluation, which makes differentiating through many such steps several times cheaper.
+    """
+    layers = layer_arrays(params)
+    inputs, slopes = [], []
+    for kernel, bias in layers[:-1]:
+        inputs.append(x)
+        x, slope = activation_and_slope(x @ kernel + bias)
+        slopes.append(slope)
+    inputs.append(x)
+    logits = x @ layers[-1][0] + layers[-1][1]
+    delta = (jax.nn.softmax(logits) - jax.nn.one_hot(y, logits.shape[-1], dtype=logits.dtype)
+             ) / logits.shape[0]
+    grads = []
+    for i in reversed(range(len(layers))):
+        grads.append((inputs[i].T @ delta, delta.sum(0)))
+        if i:
+            delta = (delta @ layers[i][0].T) * slopes[i - 1]
+    return cross_entropy(logits, y), _with_layer_arrays(params, grads[::-1])
