@@ -283,9 +283,32 @@ def _seedless(value):
     return _unchecked({**value.as_dict(), "seed": 0}) if isinstance(value, DatasetArgs) else value
 
 
+def _seedless_arguments(positional, keywords):
+    return ([_seedless(v) for v in positional],
+            {name: _seedless(v) for name, v in keywords.items()})
+
+
+class _SeedlessStage:
+    """A `jax.stages.Lowered` or `Compiled` whose `compile()` and calls set `DatasetArgs`
+    arguments' seed to 0, as `jit_seedless` does; everything else passes through."""
+
+    def __init__(self, stage):
+        self._stage = stage
+
+    def compile(self, *options, **keywords):
+        return _SeedlessStage(self._stage.compile(*options, **keywords))
+
+    def __call__(self, *positional, **keywords):
+        positional, keywords = _seedless_arguments(positional, keywords)
+        return self._stage(*positional, **keywords)
+
+    def __getattr__(self, name):
+        return getattr(self._stage, name)
+
+
 def jit_seedless(fun=None, **options):
     """`jax.jit(fun, **options)` for functions of `DatasetArgs`: every `DatasetArgs` argument
-    enters the compiled function with `seed` 0 (`.lower` too).
+    enters the compiled function with `seed` 0 (`.lower(...)` and its `.compile()` too).
 
     The seed is static pytree data (it is not an array: it fixes the default key and the position
     permutation, both made on the host), so under a plain `jax.jit` each seed would compile its
@@ -294,18 +317,14 @@ def jit_seedless(fun=None, **options):
         return functools.partial(jit_seedless, **options)
     jitted = jax.jit(fun, **options)
 
-    def seedless(positional, keywords):
-        return ([_seedless(v) for v in positional],
-                {name: _seedless(v) for name, v in keywords.items()})
-
     @functools.wraps(fun)
     def call(*positional, **keywords):
-        positional, keywords = seedless(positional, keywords)
+        positional, keywords = _seedless_arguments(positional, keywords)
         return jitted(*positional, **keywords)
 
     def lower(*positional, **keywords):
-        positional, keywords = seedless(positional, keywords)
-        return jitted.lower(*positional, **keywords)
+        positional, keywords = _seedless_arguments(positional, keywords)
+        return _SeedlessStage(jitted.lower(*positional, **keywords))
 
     call.lower = lower
     call._cache_size = jitted._cache_size  # the compiled programs held (tests count them)

@@ -127,4 +127,6 @@ def test_jit_seedless_compiles_once_for_every_seed_and_keeps_the_seed_outside():
         assert float(scaled(args.replace(seed=seed), 2.0)) == pytest.approx(2 * args.scale_coeff)
     assert traces == [0]  # traced once, with the seed set aside
     assert args.replace(seed=5).seed == 5
-    assert "f32" in scaled.lower(args.replace(seed=9), 1.0).as_text()
+    lowered = scaled.lower(args.replace(seed=9), 1.0)
+    assert "f32" in lowered.as_text()
+    assert float(lowered.compile()(args.replace(seed=4), 1.0)) == pytest.approx(args.scale_coeff)
