@@ -73,7 +73,9 @@ def execute(path):
 def executed():
     """Every notebook in its fast mode, two kernels at a time (each is mostly single-threaded
     compilation, so two share the CI machine's two cores well)."""
-    env = {"MNIST1D_FAST": "1"}
+    root = str(pathlib.Path(__file__).parent.parent)  # the kernels import this tree's package,
+    env = {"MNIST1D_FAST": "1",  # not another copy installed elsewhere
+           "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     saved = {k: os.environ.get(k) for k in (*env, "MPLBACKEND")}
     os.environ.update(env)
     os.environ.pop("MPLBACKEND", None)  # the kernel's own (inline) backend
