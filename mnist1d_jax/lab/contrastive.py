@@ -32,7 +32,7 @@ from ..args import as_args, jit_seedless
 from ..checks import check_integer, check_real
 from ..draws import draw
 from ..recipe import examples, normalise_by_population, stream_examples
-from . import cpu
+from . import cpu, runs
 from .core import batch_rows, fit_steps
 from .inputs import check_counts, check_data, check_keys, check_learning_rate
 from .models import SimCLR
@@ -103,10 +103,13 @@ def info_nce(z1, z2, tau: float = 0.5):
     return jnp.mean(-jnp.diag(scores) + jax.nn.logsumexp(scores, axis=1))
 
 
-@functools.partial(jit_seedless, static_argnames=("views", "epochs", "batch_size", "learning_rate",
-                                             "tau", "maxshift"))
+_STATIC = ("views", "epochs", "batch_size", "learning_rate", "tau", "maxshift")
+"""`_train_program`'s static arguments."""
+
+
+@functools.partial(jit_seedless, static_argnames=_STATIC)
 def _train_program(key, x, args, views: str, epochs: int, batch_size: int, learning_rate: float,
-           tau: float, maxshift: int):
+                   tau: float, maxshift: int):
     k_init, k_run = jax.random.split(key)
     params = init_params(k_init)
     optimizer = optax.adam(learning_rate)
@@ -134,9 +137,15 @@ def _train_program(key, x, args, views: str, epochs: int, batch_size: int, learn
     return params, losses.reshape(epochs, per_epoch).mean(1)
 
 
+@functools.partial(jit_seedless, static_argnames=_STATIC)
+def _train_runs(keys, x, args, **static):
+    """`_train_program` for every key of keys (R,), `vmap`ped: one program for a mesh."""
+    return jax.vmap(lambda k: _train_program.__wrapped__(k, x, args, **static))(keys)
+
+
 def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 200,
           batch_size: int = 100, learning_rate: float = 0.01, tau: float = 0.5,
-          maxshift: int = 10):
+          maxshift: int = 10, mesh=None):
     """Contrastive training of the reference's SimCLR model (one compiled scan per run).
 
     Args:
@@ -146,6 +155,9 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
       data: `x` (n, F): the training signals ("augment" and the epochs' length use them).
       views: "augment" (the reference's), "generator" (`generator_views` of `args`), "both".
       args: the generator's arguments for generated views (default: the defaults).
+      mesh: a `jax.sharding.Mesh`: the runs `vmap`ped in one program, spread over all its
+        devices (padded to a multiple of their number; `runs`), data replicated; it may span
+        processes under `jax.distributed`. Default: one program per key, side by side.
 
     Returns:
       (params, loss per epoch (epochs,)) as NumPy; with S keys every leaf has a leading axis S.
@@ -160,11 +172,18 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
                   learning_rate=check_learning_rate(learning_rate),
                   tau=check_real(tau, "tau", 0.0, 1e3, low_open=True),
                   maxshift=check_integer(maxshift, "maxshift", 0, x.shape[1]))
+    mesh = runs.check_mesh(mesh)
+    if mesh is not None:
+        padded = np.minimum(np.arange(runs.padded_count(len(keys), mesh)), len(keys) - 1)
+        out = runs.gather(_train_runs(runs.place(keys[padded], mesh),
+                                      runs.place(x, mesh, False), args, **static))
+        out = jax.tree.map(lambda leaf: leaf[:len(keys)], out)
+        return jax.tree.map(lambda leaf: leaf[0], out) if single else out
     program = cpu.compile_lowered(_train_program.lower(keys[0], x, args, **static))
-    runs = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
+    results = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
     if single:
-        return runs[0]
-    return jax.tree.map(lambda *leaves: np.stack(leaves), *runs)
+        return results[0]
+    return jax.tree.map(lambda *leaves: np.stack(leaves), *results)
 
 
 def knn_probe(train_features, train_labels, test_features, test_labels, k: int = 10,

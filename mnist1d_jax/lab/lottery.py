@@ -24,6 +24,7 @@ import optax
 from flax import nnx
 
 from ..checks import check_integer, check_key, check_real
+from . import runs
 from .core import LoopConfig, fit_steps
 from .inputs import check_counts, check_data
 from .models import MLP
@@ -142,7 +143,7 @@ def _one_search(method, key, data: dict, sparsities, keep: int, config: TicketCo
 
 
 def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
-           config: TicketConfig = TicketConfig(), keep: int | None = None) -> dict:
+           config: TicketConfig = TicketConfig(), keep: int | None = None, mesh=None) -> dict:
     """The reference's search for every method and trial in one compiled program.
 
     Args:
@@ -153,6 +154,9 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
       trials: independent trials. methods: a subset of `METHODS`.
       keep: the round whose masks are returned as `ticket` (default: the round nearest to
         sparsity 0.91, where the reference reports its results).
+      mesh: a `jax.sharding.Mesh`: the (method, trial) runs spread over all its devices (padded
+        to a multiple of their number; `runs`), data replicated; it may span processes under
+        `jax.distributed`. Default: the default device.
 
     Returns:
       dict of NumPy arrays, axes (method, trial, ...): `test_accuracy` (M, T, S, E) after
@@ -175,14 +179,22 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
     keep = int(np.argmin(np.abs(sparsities - 0.91))) if keep is None else \
         check_integer(keep, "keep", 0, len(sparsities) - 1)
     data = check_data(data)
-    method_ids = jnp.asarray([METHODS.index(m) for m in methods])
-    keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(trials))
-    out = _search(method_ids, keys, data, sparsities, keep, config)
-    return {**jax.tree.map(np.asarray, out), "keep": keep}
+    mesh = runs.check_mesh(mesh)
+    count = len(methods) * trials  # one run per (method, trial), methods outer
+    padded = np.minimum(np.arange(runs.padded_count(count, mesh)), count - 1)
+    method_ids = np.repeat([METHODS.index(m) for m in methods], trials).astype(np.int32)[padded]
+    keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(trials))[padded % trials]
+    out = _search(runs.place(method_ids, mesh), runs.place(keys, mesh),
+                  runs.place(data, mesh, False),
+                  runs.place(sparsities.astype(np.float32), mesh, False), keep,
+                  config)
+    out = jax.tree.map(lambda a: a[:count].reshape((len(methods), trials) + a.shape[1:]),
+                       runs.gather(out))
+    return {**out, "keep": keep}
 
 
 @functools.partial(jax.jit, static_argnames=("keep", "config"))
 def _search(method_ids, keys, data, sparsities, keep: int, config: TicketConfig):
+    """Every run's search, `vmap`ped over the runs: method_ids (R,), keys (R,)."""
     one = functools.partial(_one_search, keep=keep, config=config)
-    return jax.vmap(jax.vmap(one, (None, 0, None, None)), (0, None, None, None))(
-        method_ids, keys, data, sparsities)
+    return jax.vmap(one, (0, 0, None, None))(method_ids, keys, data, sparsities)

@@ -27,7 +27,7 @@ import numpy as np
 from flax import nnx
 
 from ..checks import check_key, check_memory, check_positive_int
-from . import cpu, host_keys
+from . import cpu, host_keys, runs
 from .buckets import buckets
 from .families import CNN_FAMILY, MLP_FAMILY, OVERHEAD_WIDTH, POOLING, Family, pooling_family
 from .inputs import check_data, check_integers, check_real, check_seeds
@@ -126,7 +126,8 @@ def _check_sweep_memory(family: Family, widths: np.ndarray, seeds: int, waste: f
 def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
           config: SweepConfig = SweepConfig(), label_noise: float = 0.0,
           n_train: Sequence[int] | None = None, key=None, waste: float = 1.0,
-          progress: Callable[[str], None] | None = print, workers: int | None = None) -> dict:
+          progress: Callable[[str], None] | None = print, workers: int | None = None,
+          mesh=None) -> dict:
     """Trains `family` at every width in `widths` for every seed, bucket by bucket.
 
     Args:
@@ -150,7 +151,11 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
       progress: called with one line after every compiled chunk of updates (`None`: silent);
         from the thread that trains the bucket.
       workers: buckets trained at once (default `cpu.workers()`: the CPU cores, on a CPU; 1 on
-        an accelerator). On a CPU a bucket's program uses about one core (`cpu`).
+        an accelerator or a mesh). On a CPU a bucket's program uses about one core (`cpu`).
+      mesh: a `jax.sharding.Mesh`: each bucket's configurations are spread over all its devices
+        (padded to a multiple of their number with copies of the last one; `runs`), data
+        replicated; under `jax.distributed` the mesh may span processes, each of which then
+        calls `sweep` alike and gets every result. Default: the default device.
 
     Returns:
       dict of NumPy arrays, axes (configuration, seed) in the order given: `train_error`,
@@ -168,6 +173,9 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
     label_noise = check_real(label_noise, "label_noise", 0.0, 1.0)
     waste = check_real(waste, "waste", 1.0, 1e6)
     workers = cpu.workers() if workers is None else check_positive_int(workers, "workers")
+    mesh = runs.check_mesh(mesh)
+    if mesh is not None:
+        workers = 1  # one bucket at a time holds every device
     stacked = hasattr(data, "get") and np.ndim(data.get("x")) == 3
     data = check_data(data, ndim=3 if stacked else 2)
     n_max = data["x"].shape[-2]
@@ -194,32 +202,34 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
     plans = []
     for group in buckets(widths.tolist(), family.cost, waste, family.cost(family.floor)):
         group = np.asarray(group)
+        padded = np.concatenate([group, np.repeat(group[-1:], runs.padded_count(
+            len(group), mesh) - len(group))])  # copies of the last one fill the mesh
         max_width = int(widths[group].max())
-        labels = jax.ShapeDtypeStruct((len(group), len(seeds), n_max), jnp.int32)
-        graphdef, state, width = _initial_state(family, config, words[group], widths[group],
+        labels = jax.ShapeDtypeStruct((len(padded), len(seeds), n_max), jnp.int32)
+        graphdef, state, width = _initial_state(family, config, words[padded], widths[padded],
                                                 max_width, data["x"].shape[-1], labels)
-        model = _Model(width, jnp.asarray(sizes[group]), model_keys[group],
-                       jax.tree.map(lambda a: a[group], data) if stacked else data)
-        plans.append((group, max_width, model, state, graphdef))
+        model = _Model(width, jnp.asarray(sizes[padded]), model_keys[padded],
+                       jax.tree.map(lambda a: a[padded], data) if stacked else data)
+        plans.append((group, padded, max_width, model, state, graphdef))
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     try:
         labels = compiler.submit(_training_labels, key, seeds, data["y"], float(label_noise))
-        programs = [_compile_bucket(compiler, graphdef, config, stacked, state, model)
-                    for _, _, model, state, graphdef in plans]
+        programs = [_compile_bucket(compiler, graphdef, config, stacked, state, model, mesh)
+                    for _, _, _, model, state, graphdef in plans]
 
         def train_bucket(plan_and_programs):
-            (group, max_width, model, state, _), compiled = plan_and_programs
+            (group, padded, max_width, model, state, _), compiled = plan_and_programs
             every = labels.result()
-            state = state._replace(y=every[group] if stacked else np.broadcast_to(
-                every, (len(group),) + every.shape[1:]))
+            state = state._replace(y=every[padded] if stacked else np.broadcast_to(
+                every, (len(padded),) + every.shape[1:]))
             report = None if progress is None else (lambda done: progress(
                 f"{family.name} widths {widths[group].min()}-{max_width} ({len(group)} x "
                 f"{len(seeds)} seeds): update {done:,} of {config.steps:,}, "
                 f"{time.perf_counter() - start_time:.0f} s"))
-            final, curve = _train_bucket(compiled, state, model, config, report)
+            final, curve = _train_bucket(compiled, state, model, config, report, stacked, mesh)
             for name, values in final.items():
-                out[name][group] = values
-            out["test_error_curve"][group] = curve
+                out[name][group] = values[:len(group)]
+            out["test_error_curve"][group] = curve[:len(group)]
 
         cpu.run_all(train_bucket, zip(plans, programs), workers)
     finally:

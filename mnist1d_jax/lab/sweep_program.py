@@ -17,7 +17,7 @@ import optax
 from flax import nnx
 
 from ..checks import check_real
-from . import cpu
+from . import cpu, runs
 from .core import RunConfig, fit_steps
 from .inputs import check_counts
 
@@ -176,33 +176,45 @@ def _bucket_program(state, start, model, graphdef, config, count, stacked):
                       stacked)(state, model)
 
 
+def _on_mesh(function, state: _State, start, model: _Model, stacked: bool, mesh):
+    """`function` (`runs.place` or `runs.abstract`) applied to a bucket's inputs: every per-run
+    array's leading (configuration) axis sharded over `mesh`, shared data and `start`
+    replicated."""
+    return (function(state, mesh), function(start, mesh, False),
+            _Model(function(model.width, mesh), function(model.n_train, mesh),
+                   function(model.key, mesh), function(model.data, mesh, stacked)))
+
+
 def _compile_bucket(pool, graphdef, config: SweepConfig, stacked: bool, state: _State,
-                    model: _Model) -> dict:
+                    model: _Model, mesh=None) -> dict:
     """Futures of a bucket's compiled programs (`_bucket_program`), one per update count that the
     sweep runs (`config.chunk`, and a shorter last one), compiled by `pool` (XLA releases the GIL:
     later buckets compile while earlier ones train), with the lab's options
-    (`cpu.compile_lowered`)."""
+    (`cpu.compile_lowered`); on `mesh`, for inputs placed as `_on_mesh` places them."""
     counts = sorted({count for _, count in config.chunks})
+    inputs = _on_mesh(runs.abstract, state, jnp.int32(0), model, stacked, mesh)
     return {count: pool.submit(lambda c: cpu.compile_lowered(_bucket_program.lower(
-        state, jnp.int32(0), model, graphdef=graphdef, config=config, count=c,
-        stacked=stacked)), count) for count in counts}
+        *inputs, graphdef=graphdef, config=config, count=c, stacked=stacked)), count)
+        for count in counts}
 
 
 def _train_bucket(compiled: dict, state: _State, model: _Model, config: SweepConfig,
-                  report: Callable[[int], None] | None):
-    """Trains one bucket from `state` with its compiled programs (`_compile_bucket`): the
-    final metrics (dict of (configurations, seeds) arrays) and the test-error curve
-    (configurations, seeds, evaluations), the initial error first. `report(updates done)`
-    after each chunk."""
+                  report: Callable[[int], None] | None, stacked: bool = False, mesh=None):
+    """Trains one bucket from `state` with its compiled programs (`_compile_bucket`), on `mesh`
+    if given: the final metrics (dict of (configurations, seeds) arrays) and the test-error
+    curve (configurations, seeds, evaluations), the initial error first. `report(updates
+    done)` after each chunk."""
     curve = []
+    state, _, model = _on_mesh(runs.place, state, None, model, stacked, mesh)
     for begin, count in config.chunks:
-        state, (before, errors, after) = compiled[count].result()(state, jnp.int32(begin), model)
+        start = runs.place(np.int32(begin), mesh, False) if mesh is not None else jnp.int32(begin)
+        state, (before, errors, after) = compiled[count].result()(state, start, model)
         if begin == 0:
-            curve.append(np.asarray(before["test_error"])[..., None])
-        errors = np.asarray(errors)
+            curve.append(runs.gather(before["test_error"])[..., None])
+        errors = runs.gather(errors)
         curve.append(errors[..., ~np.isnan(errors[0, 0])])
         if report is not None:
             report(begin + count)
-    final = jax.device_get(after)
+    final = runs.gather(after)
     curve.append(final["test_error"][..., None])
     return final, np.concatenate(curve, -1)
