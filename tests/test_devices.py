@@ -1,8 +1,8 @@
 """Runs across devices and hosts: sweeps, lottery searches and SimCLR seeds spread over 8
 simulated CPU devices, and over two processes of 4 devices each joined by `jax.distributed`, give
 the one-device results to float rounding (each device computes a smaller batch of runs, and XLA's
-CPU code for a batch of k runs rounds differently from that for one; the MLP sweep happens to be
-bit for bit). Subprocesses: XLA_FLAGS must precede JAX."""
+CPU code for a batch of k runs rounds differently from that for one; measured differences at most
+6e-5, with AVX-512 or SSE4.2 code). Subprocesses: XLA_FLAGS must precede JAX."""
 
 import json
 import os
@@ -94,8 +94,7 @@ def test_runs_on_8_devices_equal_one_device():
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report.pop("devices") == 8
-    assert max(report["mlp, 3 widths on 8 devices"].values()) == 0.0  # measured: bit for bit
-    for case, differences in report.items():  # measured: at most 5e-5 (SimCLR's parameters)
+    for case, differences in report.items():  # measured: at most 6e-5 (SimCLR's parameters)
         assert max(differences.values()) < 1e-3, (case, differences)
 
 
