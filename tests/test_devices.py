@@ -75,6 +75,9 @@ mesh = Mesh(np.array(jax.devices()), ("runs",))
 with jax.default_device(jax.local_devices()[0]):
     result = compare(mesh, sweep.MLP_FAMILY, [3, 9, 40], data, label_noise=0.1)
     result["lottery"] = compare_lottery(mesh)
+    result["simclr"] = difference(*(contrastive.train(
+        jax.numpy.stack([jax.random.key(s) for s in range(3)]), data, epochs=1, batch_size=60,
+        mesh=m) for m in (Mesh(np.array(jax.local_devices()[:1]), ("runs",)), mesh)))
 print(json.dumps({"process": jax.process_index(), "devices": jax.device_count(),
                   "equal": result}))
 jax.distributed.shutdown()
