@@ -1,6 +1,10 @@
+import json
 import os
 import pathlib
 import pickle
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -53,3 +57,23 @@ def reference_args(**overrides):
 
 def max_abs_diff(a, b):
     return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+
+def run_processes(script: str, count: int = 2, timeout: int = 600) -> list:
+    """Runs `python -c script PROCESS_ID PORT` as `count` processes on localhost (a free port for
+    `jax.distributed`'s coordinator, used when `count` > 1; XLA_FLAGS left for the script to set:
+    it must precede JAX) and returns the JSON each printed on its last line, in process-id
+    order. Fails on a non-zero exit."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(i), port], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for i in range(count)]
+    outputs = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=timeout)
+        assert worker.returncode == 0, err[-3000:]
+        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    return outputs

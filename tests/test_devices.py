@@ -4,32 +4,26 @@ the one-device results to float rounding (each device computes a smaller batch o
 CPU code for a batch of k runs rounds differently from that for one; measured differences at most
 6e-5, with AVX-512 or SSE4.2 code). Subprocesses: XLA_FLAGS must precede JAX."""
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import textwrap
-
 import pytest
+from conftest import run_processes
+
+DISTRIBUTED = """
+process_id, port = int(sys.argv[1]), sys.argv[2]
+jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=2,
+                           process_id=process_id, initialization_timeout=120)
+"""
 
 COMMON = """
-import json, os, sys
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count={devices}"
-import jax
-{distributed}
 import numpy as np
 from jax.sharding import Mesh
 import mnist1d_jax
-from mnist1d_jax.lab import sweep
+from mnist1d_jax.lab import contrastive, lottery, sweep
 
 d = mnist1d_jax.make_dataset(jax.random.key(0), mnist1d_jax.get_dataset_args(
     num_samples=600, train_split=0.5))
-data = {{k: np.asarray(d[k]) for k in ("x", "y", "x_test", "y_test")}}
+data = {k: np.asarray(d[k]) for k in ("x", "y", "x_test", "y_test")}
 config = sweep.SweepConfig(steps=40, chunk=20, batch_size=50, eval_every=20)
 NAMES = ("train_error", "test_error", "train_loss", "test_loss", "test_error_curve")
-
-from mnist1d_jax.lab import contrastive, lottery
 
 def difference(one, many):
     # the largest relative difference between two results' arrays
@@ -37,20 +31,34 @@ def difference(one, many):
                      / np.maximum(np.abs(np.asarray(a, np.float64)), 1.0)))
                for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(many)))
 
+def compare(mesh, family, widths, data, **options):
+    one, many = (sweep.sweep(family, widths, data, seeds=[0, 1], config=config, progress=None,
+                             waste=100.0, mesh=m, **options) for m in (None, mesh))
+    return {name: difference(one[name], many[name]) for name in NAMES}
+
 def compare_lottery(mesh):
     small = lottery.TicketConfig(total_steps=20, eval_every=10, hidden=16)
     return difference(*(lottery.search(jax.random.key(1), data, [0.0, 0.5], trials=3,
                                        config=small, mesh=m) for m in (None, mesh)))
 
-def compare(mesh, family, widths, data, **options):
-    one = sweep.sweep(family, widths, data, seeds=[0, 1], config=config, progress=None,
-                      waste=100.0, **options)
-    many = sweep.sweep(family, widths, data, seeds=[0, 1], config=config, progress=None,
-                       waste=100.0, mesh=mesh, **options)
-    return {{name: difference(one[name], many[name]) for name in NAMES}}
+def compare_simclr(mesh, epochs):
+    # SimCLR on a mesh is one vmapped program: against the same on this process's first device
+    keys = jax.numpy.stack([jax.random.key(s) for s in range(3)])
+    one = Mesh(np.array(jax.local_devices()[:1]), ("runs",))
+    return difference(*(contrastive.train(keys, data, epochs=epochs, batch_size=60, mesh=m)
+                        for m in (one, mesh)))
 """
 
-ONE_PROCESS = COMMON + """
+
+def script(devices: int, body: str, distributed: bool = False) -> str:
+    """A worker script: `devices` simulated CPU devices (set before JAX starts), joined into one
+    mesh with the other process when `distributed`, then `COMMON` and `body`."""
+    return (f"import json, os, sys\n"
+            f"os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count={devices}'\n"
+            "import jax\n" + (DISTRIBUTED if distributed else "") + COMMON + body)
+
+
+ONE_PROCESS = """
 flat = Mesh(np.array(jax.devices()), ("runs",))
 grid = Mesh(np.array(jax.devices()).reshape(2, 4), ("a", "b"))
 stacked = {k: np.stack([v, v, v]) for k, v in data.items()}
@@ -61,64 +69,33 @@ print(json.dumps({
     "cnn, per-configuration data on a 2 x 4 mesh": compare(
         grid, sweep.CNN_FAMILY, [4, 4, 6], stacked, n_train=[100, 300, 300]),
     "lottery, 2 methods x 3 trials on 8 devices": {"all": compare_lottery(flat)},
-    "simclr, 3 seeds on 8 devices and on one": {"all": difference(*(contrastive.train(
-        jax.numpy.stack([jax.random.key(s) for s in range(3)]), data, epochs=2, batch_size=60,
-        mesh=m) for m in (Mesh(np.array(jax.devices()[:1]), ("runs",)), flat)))},
+    "simclr, 3 seeds on 8 devices and on one": {"all": compare_simclr(flat, 2)},
 }))
 """
 
-TWO_PROCESSES = COMMON.replace("{distributed}", textwrap.dedent("""
-    process_id, port = int(sys.argv[1]), sys.argv[2]
-    jax.distributed.initialize(coordinator_address=f"127.0.0.1:{{port}}", num_processes=2,
-                               process_id=process_id, initialization_timeout=120)""")) + """
+TWO_PROCESSES = """
 mesh = Mesh(np.array(jax.devices()), ("runs",))
 with jax.default_device(jax.local_devices()[0]):
     result = compare(mesh, sweep.MLP_FAMILY, [3, 9, 40], data, label_noise=0.1)
     result["lottery"] = compare_lottery(mesh)
-    result["simclr"] = difference(*(contrastive.train(
-        jax.numpy.stack([jax.random.key(s) for s in range(3)]), data, epochs=1, batch_size=60,
-        mesh=m) for m in (Mesh(np.array(jax.local_devices()[:1]), ("runs",)), mesh)))
+    result["simclr"] = compare_simclr(mesh, 1)
 print(json.dumps({"process": jax.process_index(), "devices": jax.device_count(),
                   "equal": result}))
 jax.distributed.shutdown()
 """
 
 
-def _environment() -> dict:
-    return {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-
-
 @pytest.mark.slow
 def test_runs_on_8_devices_equal_one_device():
-    script = ONE_PROCESS.replace("{devices}", "8").replace("{distributed}", "")
-    script = script.replace("{{", "{").replace("}}", "}")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=_environment(), timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report, = run_processes(script(8, ONE_PROCESS), count=1)
     assert report.pop("devices") == 8
     for case, differences in report.items():  # measured: at most 6e-5 (SimCLR's parameters)
         assert max(differences.values()) < 1e-3, (case, differences)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_runs_over_two_processes_equal_one_device():
-    script = TWO_PROCESSES.replace("{devices}", "4").replace("{{", "{").replace("}}", "}")
-    port = str(_free_port())
-    workers = [subprocess.Popen([sys.executable, "-c", script, str(i), port], env=_environment(),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for i in range(2)]
-    reports = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=600)
-        assert worker.returncode == 0, err[-3000:]
-        reports.append(json.loads(out.strip().splitlines()[-1]))
+    reports = run_processes(script(4, TWO_PROCESSES, distributed=True))
     assert sorted(r["process"] for r in reports) == [0, 1]
     for report in reports:
         assert report["devices"] == 8 and max(report["equal"].values()) < 1e-3, report

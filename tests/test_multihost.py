@@ -2,13 +2,10 @@
 joined by `jax.distributed` into one 8-device mesh. Each process computes only its own rows, and
 they equal the matching rows of the one-process batch bit for bit."""
 
-import pytest
-import json
-import os
-import socket
-import subprocess
-import sys
 import textwrap
+
+import pytest
+from conftest import run_processes
 
 WORKER = textwrap.dedent("""
     import json, os, sys
@@ -43,24 +40,9 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_each_process_computes_exactly_its_own_rows():
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    port = str(_free_port())
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, str(i), port], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for i in range(2)]
-    outputs = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=300)
-        assert worker.returncode == 0, err[-3000:]
-        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    outputs = run_processes(WORKER, timeout=300)
     covered = []
     for i, result in enumerate(sorted(outputs, key=lambda r: r["process"])):
         assert (result["process"], result["processes"], result["devices"], result["local"]) \

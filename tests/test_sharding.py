@@ -1,11 +1,9 @@
 """Sharded generation on 8 simulated CPU devices (a subprocess: XLA_FLAGS must precede JAX)."""
 
-import pytest
-import json
-import os
-import subprocess
-import sys
 import textwrap
+
+import pytest
+from conftest import run_processes
 
 SCRIPT = textwrap.dedent("""
     import json, os
@@ -62,11 +60,7 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_sharded_stream_is_identical_on_1_2_and_8_devices():
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                            timeout=600, env=env)
-    assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out, = run_processes(SCRIPT, count=1)
     assert out["devices"] == 8
     assert out["identical"] == {"1": True, "2": True, "8": True}
     assert out["shard_rows"] == {"1": [64], "2": [32], "8": [8]}

@@ -41,13 +41,10 @@ def place(tree, mesh: Mesh | None, sharded: bool = True):
     sharding = _sharding(mesh, sharded)
 
     def one(leaf):
-        if jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key):
-            data = np.asarray(jax.random.key_data(leaf))
-            return jax.random.wrap_key_data(jax.make_array_from_callback(
-                data.shape, _sharding(mesh, sharded), lambda index: data[index]),
-                impl=jax.random.key_impl(leaf))
-        host = np.asarray(leaf)
-        return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+        key = jax.dtypes.issubdtype(getattr(leaf, "dtype", None), jax.dtypes.prng_key)
+        host = np.asarray(jax.random.key_data(leaf) if key else leaf)  # typed keys as their data
+        array = jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+        return jax.random.wrap_key_data(array, impl=jax.random.key_impl(leaf)) if key else array
 
     return jax.tree.map(one, tree)
 
