@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from .inner import _cyclic, layer_arrays, mlp, mlp_loss_and_grad, with_slope
+from .inner import cyclic_batch, layer_arrays, mlp, mlp_loss_and_grad, with_slope
 
 __all__ = ["ActivationParams", "learned_activation", "learned_activation_and_slope",
            "inner_rmsprop", "GAIN"]
@@ -120,7 +120,7 @@ def inner_rmsprop(params, activation, x, y, steps: int, batch_size: int,
     @functools.partial(jax.checkpoint, prevent_cse=False)
     def step(carry, i):
         params, state = carry
-        xb, yb = _cyclic(x, y, i, batch_size)
+        xb, yb = cyclic_batch(x, y, i, batch_size)
         loss, grads = mlp_loss_and_grad(params, activation_and_slope, xb, yb)
         updates, state = optimizer.update(grads, state, params)
         return (optax.apply_updates(params, updates), state), loss

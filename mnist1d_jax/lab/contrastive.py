@@ -35,7 +35,7 @@ from ..recipe import examples, normalise_by_population, stream_examples
 from . import cpu, runs
 from .core import batch_rows, fit_steps
 from .inputs import check_counts, check_data, check_keys, check_learning_rate
-from .models import SimCLR
+from .models import SimCLR, model_graphdef
 
 VIEWS = ("augment", "generator", "both")
 
@@ -76,12 +76,6 @@ def generator_views(key, args, n: int):
             normalise_by_population(x2, args, jnp.float32), labels)
 
 
-@functools.cache
-def _simclr_graphdef():
-    """The graph definition of `models.SimCLR` (the same for every size)."""
-    return nnx.graphdef(nnx.eval_shape(lambda: SimCLR(rngs=nnx.Rngs(0))))
-
-
 def init_params(key, channels: int = 25, hidden: int = 125, output: int = 16) -> nnx.State:
     """The parameter state of the reference's SimCLR model (`models.SimCLR`) from `key`."""
     return nnx.state(SimCLR(40, channels, hidden, output, rngs=nnx.Rngs(key)), nnx.Param)
@@ -91,7 +85,7 @@ def features(params: nnx.State, x) -> list:
     """Every layer's features of x (n, F) (`models.SimCLR.features`): [conv1, conv2, conv3
     (flattened), projector hidden, projector output]; the encoder's output is the third (125
     for F = 40)."""
-    return nnx.merge(_simclr_graphdef(), params).features(x)
+    return nnx.merge(model_graphdef(SimCLR), params).features(x)
 
 
 def info_nce(z1, z2, tau: float = 0.5):
@@ -174,7 +168,7 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
                   maxshift=check_integer(maxshift, "maxshift", 0, x.shape[1]))
     mesh = runs.check_mesh(mesh)
     if mesh is not None:
-        padded = np.minimum(np.arange(runs.padded_count(len(keys), mesh)), len(keys) - 1)
+        padded = runs.padded_runs(len(keys), mesh)
         out = runs.gather(_train_runs(runs.place(keys[padded], mesh),
                                       runs.place(x, mesh, False), args, **static))
         out = jax.tree.map(lambda leaf: leaf[:len(keys)], out)

@@ -5,7 +5,6 @@ unrolled inner loop can be differentiated."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import jax
@@ -13,10 +12,11 @@ import jax.numpy as jnp
 from flax import nnx
 
 from .core import batch_rows
-from .models import FeedForward
+from .models import FeedForward, model_graphdef, state_with
 from .train import cross_entropy
 
-__all__ = ["init_mlp", "mlp", "layer_arrays", "inner_sgd", "with_slope", "mlp_loss_and_grad"]
+__all__ = ["init_mlp", "mlp", "layer_arrays", "cyclic_batch", "inner_sgd", "with_slope",
+           "mlp_loss_and_grad"]
 
 
 def init_mlp(key, sizes: tuple[int, ...]) -> nnx.State:
@@ -25,17 +25,11 @@ def init_mlp(key, sizes: tuple[int, ...]) -> nnx.State:
     return nnx.state(FeedForward(sizes, rngs=nnx.Rngs(key)), nnx.Param)
 
 
-@functools.cache
-def _feed_forward_graphdef(layers: int):
-    """The graph definition of a `models.FeedForward` of `layers` layers (any sizes)."""
-    return nnx.graphdef(nnx.eval_shape(lambda: FeedForward((1,) * (layers + 1),
-                                                           rngs=nnx.Rngs(0))))
-
-
 def mlp(params: nnx.State, x, activation: Callable = jnp.tanh):
     """x (..., in) -> (..., out): the `init_mlp` MLP with `activation` after every layer but the
     last."""
-    return nnx.merge(_feed_forward_graphdef(len(params["layers"])), params)(x, activation=activation)
+    graphdef = model_graphdef(FeedForward, sizes=(1,) * (len(params["layers"]) + 1))
+    return nnx.merge(graphdef, params)(x, activation=activation)
 
 
 def layer_arrays(params: nnx.State) -> list:
@@ -44,15 +38,7 @@ def layer_arrays(params: nnx.State) -> list:
     return [(layers[i]["kernel"], layers[i]["bias"]) for i in range(len(layers))]
 
 
-def _with_layer_arrays(like: nnx.State, layers: list) -> nnx.State:
-    """A state shaped as `like` (an `init_mlp` state) holding `layers` (`layer_arrays`)."""
-    state = jax.tree.map(lambda leaf: leaf, like)
-    nnx.replace_by_pure_dict(state, {"layers": {i: {"kernel": kernel, "bias": bias}
-                                                for i, (kernel, bias) in enumerate(layers)}})
-    return state
-
-
-def _cyclic(x, y, step, batch_size: int):
+def cyclic_batch(x, y, step, batch_size: int):
     """The reference's batch of update `step` (`core.batch_rows`)."""
     rows, _ = batch_rows(step, batch_size, x.shape[0])
     return x[rows], y[rows]
@@ -62,7 +48,7 @@ def inner_sgd(params, learning_rate, x, y, steps: int, batch_size: int, activati
     """Plain SGD for `steps` steps on cyclic batches. Returns (final params, losses (steps,)),
     differentiable with respect to `learning_rate` and `params`."""
     def step(params, i):
-        xb, yb = _cyclic(x, y, i, batch_size)
+        xb, yb = cyclic_batch(x, y, i, batch_size)
         loss, grads = jax.value_and_grad(
             lambda p: cross_entropy(mlp(p, xb, activation), yb))(params)
         return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads), loss
@@ -99,4 +85,5 @@ def mlp_loss_and_grad(params: nnx.State, activation_and_slope: Callable, x, y):
         grads.append((inputs[i].T @ delta, delta.sum(0)))
         if i:
             delta = (delta @ layers[i][0].T) * slopes[i - 1]
-    return cross_entropy(logits, y), _with_layer_arrays(params, grads[::-1])
+    return cross_entropy(logits, y), state_with(params, {"layers": {
+        i: {"kernel": kernel, "bias": bias} for i, (kernel, bias) in enumerate(grads[::-1])}})

@@ -27,7 +27,7 @@ from ..checks import check_integer, check_key, check_real
 from . import runs
 from .core import LoopConfig, fit_steps
 from .inputs import check_counts, check_data
-from .models import MLP
+from .models import MLP, model_graphdef, state_with
 from .train import accuracy, cross_entropy
 
 METHODS = ("magnitude", "random")
@@ -49,12 +49,6 @@ class TicketConfig(LoopConfig):
         check_counts(hidden=self.hidden)
 
 
-@functools.cache
-def _mlp_graphdef():
-    """The graph definition of `models.MLP` (the same for every size)."""
-    return nnx.graphdef(nnx.eval_shape(lambda: MLP(rngs=nnx.Rngs(0))))
-
-
 def init_params(key, hidden: int = 500, features: int = 40, classes: int = 10) -> nnx.State:
     """The parameter state of `models.MLP(features, classes, hidden)` initialised from `key`."""
     return nnx.state(MLP(features, classes, hidden, rngs=nnx.Rngs(key)), nnx.Param)
@@ -62,19 +56,12 @@ def init_params(key, hidden: int = 500, features: int = 40, classes: int = 10) -
 
 def apply(params: nnx.State, x):
     """Logits (n, classes) of x (n, features): `models.MLP` with parameters `params`."""
-    return nnx.merge(_mlp_graphdef(), params)(x)
+    return nnx.merge(model_graphdef(MLP), params)(x)
 
 
 def masked(params, masks):
     """The parameters the network sees."""
     return jax.tree.map(lambda p, m: p * m, params, masks)
-
-
-def _with_layers(like: nnx.State, layers: dict) -> nnx.State:
-    """A state shaped as `like` holding `layers` ({layer: {"kernel", "bias"}} arrays)."""
-    state = jax.tree.map(lambda leaf: leaf, like)
-    nnx.replace_by_pure_dict(state, layers)
-    return state
 
 
 def layer_masks(scores: nnx.State, sparsity) -> nnx.State:
@@ -87,7 +74,7 @@ def layer_masks(scores: nnx.State, sparsity) -> nnx.State:
         rank = jnp.argsort(jnp.argsort(flat, stable=True), stable=True)
         keep = (rank >= drop).astype(flat.dtype)
         return {"kernel": keep[:kernel.size].reshape(kernel.shape), "bias": keep[kernel.size:]}
-    return _with_layers(scores, {name: one_layer(layer)
+    return state_with(scores, {name: one_layer(layer)
                                  for name, layer in nnx.to_pure_dict(scores).items()})
 
 
@@ -181,7 +168,7 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
     data = check_data(data)
     mesh = runs.check_mesh(mesh)
     count = len(methods) * trials  # one run per (method, trial), methods outer
-    padded = np.minimum(np.arange(runs.padded_count(count, mesh)), count - 1)
+    padded = runs.padded_runs(count, mesh)
     method_ids = np.repeat([METHODS.index(m) for m in methods], trials).astype(np.int32)[padded]
     keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(trials))[padded % trials]
     out = _search(runs.place(method_ids, mesh), runs.place(keys, mesh),

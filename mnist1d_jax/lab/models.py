@@ -17,6 +17,7 @@ and `PoolingCNN` take `padded`: the width sweep's option (`layers.Width`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -28,7 +29,7 @@ from .layers import (Conv1d, Dense, GRUCell, Width, conv_output_length, mask_uni
                      unit_mask)
 
 __all__ = ["Linear", "MLP", "CNN", "GRU", "FeedForward", "ConvStack", "PoolingCNN", "SimCLR",
-           "POOLING", "MODELS", "count_params"]
+           "POOLING", "MODELS", "count_params", "model_graphdef", "state_with"]
 
 
 def _allocated(width: int, padded: int | None) -> int:
@@ -101,7 +102,7 @@ class FeedForward(_Padded):
             raise ValueError(f"sizes must list at least two layer sizes (and equal hidden sizes "
                              f"when padded); got {sizes}")
         self.activation = activation
-        hidden = self._pad(sizes[1] if len(sizes) > 2 else 1, padded if len(sizes) > 2 else None)
+        hidden = self._pad(sizes[1], padded)  # unused without hidden layers (never padded)
         dims = sizes[:1] + (hidden,) * (len(sizes) - 2) + sizes[-1:]
         self.layers = nnx.List([Dense(n_in, n_out, fan_in=fan_in, rngs=rngs)
                                 for n_in, n_out, fan_in in zip(dims, dims[1:], sizes)])
@@ -285,6 +286,23 @@ class GRU(nnx.Module):
 
 MODELS = {"linear": Linear, "mlp": MLP, "cnn": CNN, "gru": GRU}
 """The paper's table's models by name."""
+
+
+@functools.cache
+def model_graphdef(model: type, **sizes) -> nnx.GraphDef:
+    """The graph definition of `model(**sizes, rngs=...)`, built abstractly (no arrays) and kept:
+    what `nnx.merge` needs to apply a state of that model. It depends on the structure only (for
+    `FeedForward`, on the number of layers), not on the sizes' values."""
+    return nnx.graphdef(nnx.eval_shape(lambda: model(**sizes, rngs=nnx.Rngs(0))))
+
+
+def state_with(like: nnx.State, arrays: dict) -> nnx.State:
+    """A copy of the state `like` holding `arrays` instead (a nested dict of the same paths,
+    as `nnx.to_pure_dict` gives): how pure functions build a state of computed arrays (masks,
+    gradients) that merges with the model's graph definition."""
+    state = jax.tree.map(lambda leaf: leaf, like)
+    nnx.replace_by_pure_dict(state, arrays)
+    return state
 
 
 def count_params(model: nnx.Module) -> int:

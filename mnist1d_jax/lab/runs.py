@@ -11,7 +11,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["check_mesh", "padded_count", "place", "abstract", "gather"]
+__all__ = ["check_mesh", "padded_runs", "place", "abstract", "gather"]
 
 
 def check_mesh(mesh) -> Mesh | None:
@@ -21,11 +21,12 @@ def check_mesh(mesh) -> Mesh | None:
     return mesh
 
 
-def padded_count(count: int, mesh: Mesh | None) -> int:
-    """The run count rounded up to a multiple of the mesh's devices (`count` without a mesh)."""
-    if mesh is None:
-        return count
-    return -(-count // mesh.size) * mesh.size
+def padded_runs(count: int, mesh: Mesh | None) -> np.ndarray:
+    """The indices of `count` runs padded to a multiple of the mesh's devices with copies of the
+    last run: (count rounded up,) int; `arange(count)` without a mesh. Results beyond the first
+    `count` are copies to drop."""
+    total = count if mesh is None else -(-count // mesh.size) * mesh.size
+    return np.minimum(np.arange(total), count - 1)
 
 
 def _sharding(mesh: Mesh, sharded: bool) -> NamedSharding:

@@ -202,8 +202,7 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
     plans = []
     for group in buckets(widths.tolist(), family.cost, waste, family.cost(family.floor)):
         group = np.asarray(group)
-        padded = np.concatenate([group, np.repeat(group[-1:], runs.padded_count(
-            len(group), mesh) - len(group))])  # copies of the last one fill the mesh
+        padded = group[runs.padded_runs(len(group), mesh)]  # copies of the last fill the mesh
         max_width = int(widths[group].max())
         labels = jax.ShapeDtypeStruct((len(padded), len(seeds), n_max), jnp.int32)
         graphdef, state, width = _initial_state(family, config, words[padded], widths[padded],

@@ -112,7 +112,7 @@ def _fit(model_fn, config: TrainConfig, batch_fn: Callable, eval_data: dict, see
     (params, _), (losses, metrics) = fit_steps(
         loss_fn, optimizer, lambda step: batch_fn(step, seed), params, optimizer.init(params),
         jnp.arange(config.total_steps + 1), evaluate=evaluate, evaluates=config.evaluates)
-    curves = jax.tree.map(lambda m: m[::config.eval_every], metrics)
+    curves = jax.tree.map(lambda m: m[config.eval_steps], metrics)
     return {"train_loss": losses, **curves, "params": params}
 
 
