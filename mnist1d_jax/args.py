@@ -283,27 +283,32 @@ def _seedless(value):
     return _unchecked({**value.as_dict(), "seed": 0}) if isinstance(value, DatasetArgs) else value
 
 
-def _seedless_arguments(positional, keywords):
-    return ([_seedless(v) for v in positional],
-            {name: _seedless(v) for name, v in keywords.items()})
+class _Seedless:
+    """A jitted function, or one of its `jax.stages` (`Lowered`, `Compiled`), whose calls,
+    `lower()` and `compile()` set the seed of every `DatasetArgs` argument to 0; everything else
+    passes through."""
 
+    def __init__(self, inner):
+        self._inner = inner
 
-class _SeedlessStage:
-    """A `jax.stages.Lowered` or `Compiled` whose `compile()` and calls set `DatasetArgs`
-    arguments' seed to 0, as `jit_seedless` does; everything else passes through."""
-
-    def __init__(self, stage):
-        self._stage = stage
-
-    def compile(self, *options, **keywords):
-        return _SeedlessStage(self._stage.compile(*options, **keywords))
+    @staticmethod
+    def _arguments(positional, keywords):
+        return ([_seedless(v) for v in positional],
+                {name: _seedless(v) for name, v in keywords.items()})
 
     def __call__(self, *positional, **keywords):
-        positional, keywords = _seedless_arguments(positional, keywords)
-        return self._stage(*positional, **keywords)
+        positional, keywords = self._arguments(positional, keywords)
+        return self._inner(*positional, **keywords)
+
+    def lower(self, *positional, **keywords):
+        positional, keywords = self._arguments(positional, keywords)
+        return _Seedless(self._inner.lower(*positional, **keywords))
+
+    def compile(self, *options, **keywords):
+        return _Seedless(self._inner.compile(*options, **keywords))
 
     def __getattr__(self, name):
-        return getattr(self._stage, name)
+        return getattr(self._inner, name)
 
 
 def jit_seedless(fun=None, **options):
@@ -315,17 +320,4 @@ def jit_seedless(fun=None, **options):
     own program; compiled code never reads it, so one program serves every seed."""
     if fun is None:
         return functools.partial(jit_seedless, **options)
-    jitted = jax.jit(fun, **options)
-
-    @functools.wraps(fun)
-    def call(*positional, **keywords):
-        positional, keywords = _seedless_arguments(positional, keywords)
-        return jitted(*positional, **keywords)
-
-    def lower(*positional, **keywords):
-        positional, keywords = _seedless_arguments(positional, keywords)
-        return _SeedlessStage(jitted.lower(*positional, **keywords))
-
-    call.lower = lower
-    call._cache_size = jitted._cache_size  # the compiled programs held (tests count them)
-    return call
+    return functools.update_wrapper(_Seedless(jax.jit(fun, **options)), fun)
