@@ -1,4 +1,4 @@
-"""The `mnist1d-jax` command line: `generate`, `plot`, `info`, `export`, `verify`."""
+"""The `mnist1d-jax` command line: `generate`, `plot`, `info`, `export`, `verify`, `reproduce`."""
 
 from __future__ import annotations
 
@@ -52,30 +52,6 @@ def dataset_args_from_flags(namespace: argparse.Namespace) -> DatasetArgs:
                           if hasattr(namespace, name)})
 
 
-class _Progress:
-    """A one-line progress report on stderr, `progress(stage, done, total)`, redrawn in place on
-    a terminal and silent otherwise (no library needed)."""
-
-    def __init__(self, stream=None):
-        self.stream = sys.stderr if stream is None else stream
-        self.shown = False
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if self.stream.isatty():
-            self.stream.write(f"\r{stage}: chunk {done} of {total}\x1b[K")
-            self.stream.flush()
-            self.shown = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-        return False
-
-
 def _what_was_made(args: DatasetArgs, reference: bool) -> str:
     """The kind of data `generate` writes, for its summary line: a user who asks for the default
     dataset must not mistake JAX draws for the published file."""
@@ -93,6 +69,7 @@ def _generate_command(namespace) -> None:
     from .chunked import MAX_CHUNK_SIZE, write_dataset
     from .files import check_format, save
     from .outputs import check_output
+    from .progress import Bar
 
     args = dataset_args_from_flags(namespace)
     kind = check_format(namespace.out)
@@ -101,7 +78,7 @@ def _generate_command(namespace) -> None:
     start = time.perf_counter()
     with CompileTimer() as compiling:
         if kind == "folder" and not namespace.reference:
-            with _Progress() as progress:
+            with Bar("generate") as progress:
                 write_dataset(namespace.out, None, args, chunk_size=namespace.chunk_size,
                               progress=progress)
         elif namespace.reference:
@@ -249,6 +226,26 @@ def _verify_command(namespace) -> int:
     return 0 if matches else 1
 
 
+def _reproduce_command(namespace) -> None:
+    """Runs the experiments (all by default) with a progress bar each and writes the folder."""
+    from .extras import require
+
+    require("lab", "mnist1d-jax reproduce", "flax", "optax")
+    require("plot", "mnist1d-jax reproduce", "matplotlib")
+    from .lab.reproduce import REPORT, check_names, reproduce
+    from .progress import Bar
+
+    check_names(namespace.names)
+    start = time.perf_counter()
+    results = reproduce(namespace.out, namespace.names, seed=namespace.seed,
+                        size="quick" if namespace.quick else "full", force=namespace.force,
+                        bar=Bar, log=lambda line: print(line, flush=True))
+    held = sum(c.holds for r in results.values() for c in r.claims)
+    claims = sum(len(r.claims) for r in results.values())
+    print(f"wrote {os.path.join(namespace.out, REPORT)}: {len(results)} experiments, "
+          f"{held} of {claims} claims hold; this run {time.perf_counter() - start:.0f} s")
+
+
 def _add_cache_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", action=argparse.BooleanOptionalAction, default=True,
                         help="keep compiled programs in JAX's persistent compilation cache under "
@@ -320,6 +317,25 @@ def build_parser() -> argparse.ArgumentParser:
                              f"published values (default {DEFAULT_TOLERANCE:g}; 0 accepts the "
                              "published bytes only)")
     verify.set_defaults(run=_verify_command)
+
+    reproduce = commands.add_parser(
+        "reproduce", help="run the paper's experiments and write a report beside the "
+                          "reference's numbers (needs the lab and plot extras)")
+    reproduce.add_argument("names", nargs="*", metavar="NAME",
+                           help="experiments to run (default: all): paper-table, learning-rate, "
+                                "activation, double-descent, pooling, lottery, self-supervised, "
+                                "metalearned-data")
+    reproduce.add_argument("--out", required=True,
+                           help="folder for report.md, results.json and the figures: new, "
+                                "empty, or an earlier reproduction (resumed)")
+    reproduce.add_argument("--quick", action="store_true",
+                           help="reduced sizes: minutes on a CPU, sane numbers, not the paper's")
+    reproduce.add_argument("--force", action="store_true",
+                           help="run again experiments whose results the folder holds")
+    reproduce.add_argument("--seed", type=int, default=0,
+                           help="seed of the experiments' key jax.random.key(SEED) (default 0)")
+    _add_cache_flag(reproduce)
+    reproduce.set_defaults(run=_reproduce_command)
     return parser
 
 

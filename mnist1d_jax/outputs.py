@@ -37,6 +37,12 @@ EXPORT_SPLITS = {split: os.path.join("data", f"{split}-00000-of-00001.parquet")
                  for split in ("train", "test")}
 """The files of a parquet export (Hugging Face's layout): split name -> path inside the folder."""
 
+REPRODUCTION_RESULTS = "results.json"
+REPRODUCTION_FORMAT = "mnist1d-jax reproduce"
+REPRODUCTION_FILES = re.compile(r"report\.md|results\.json|[a-z][a-z-]*\.png")
+"""What a `mnist1d-jax reproduce` folder holds: its report, its results (marked with
+`REPRODUCTION_FORMAT`) and one figure per experiment."""
+
 PICKLE_MARK = "written by mnist1d_jax.compat.to_pickle"
 """Ownership of a pickle: pushed and popped right after the protocol header (`marked_pickle`), so
 that every unpickler, the reference's plain `pickle.load` included, reads the same value."""
@@ -48,6 +54,8 @@ KINDS = {
     ".png": "a PNG image",
     "parquet": "an earlier `mnist1d-jax export` folder (its dataset card and two parquet files)",
     "pickle": "a pickle written by `compat.to_pickle` (`PICKLE_MARK`), or a dataset .pkl",
+    "reproduction": "an earlier `mnist1d-jax reproduce` folder (its report.md, results.json and "
+                    "figures), or an empty folder; files in it are replaced one by one",
 }
 """The kinds of output, and what an existing path must be to be replaced by one."""
 
@@ -109,6 +117,31 @@ def _our_export(target: str) -> str:
     return ""
 
 
+def _our_reproduction(target: str) -> str:
+    """Why the folder `target` is not an earlier reproduction ("" if it is one, or empty)."""
+    names = [n for n in os.listdir(target) if not n.endswith(TEMP_MARK)]
+    if not names:
+        return ""
+    others = sorted(n for n in names if not REPRODUCTION_FILES.fullmatch(n))
+    if others:
+        return f"it holds files mnist1d-jax reproduce did not write: {others[:5]}"
+    try:
+        with open(os.path.join(target, REPRODUCTION_RESULTS)) as handle:
+            meta = json.load(handle)
+    except (OSError, ValueError):
+        return (f"it has no readable {REPRODUCTION_RESULTS}, so mnist1d-jax reproduce did not "
+                f"write it")
+    if not isinstance(meta, dict) or meta.get("format") != REPRODUCTION_FORMAT:
+        return f"its {REPRODUCTION_RESULTS} was not written by mnist1d-jax reproduce"
+    for name in names:
+        path = os.path.join(target, name)
+        if os.path.islink(path) or not os.path.isfile(path):
+            return f"{name} in it is not a regular file"
+        if name.endswith(".png") and _our_file(path, ".png"):
+            return f"{name} in it is not a PNG file"
+    return ""
+
+
 def _our_file(target: str, kind: str) -> str:
     """Why the regular file `target` is not output of `kind` ("" if it is)."""
     if kind == ".png":
@@ -147,12 +180,13 @@ def _replaceable(given: str, target: str, kind: str) -> None:
     mode = os.lstat(target).st_mode
     if stat.S_ISLNK(mode):
         why = "it is a symbolic link"
-    elif kind in ("folder", "parquet"):
+    elif kind in ("folder", "parquet", "reproduction"):
         if not stat.S_ISDIR(mode):
             why = "it is not a folder" + (" (a path without extension is written as a folder "
                                           "of .npy files)" if kind == "folder" else "")
         else:
-            why = _our_folder(target) if kind == "folder" else _our_export(target)
+            why = {"folder": _our_folder, "parquet": _our_export,
+                   "reproduction": _our_reproduction}[kind](target)
     elif stat.S_ISDIR(mode):
         why = "it is a folder"
     elif not stat.S_ISREG(mode):

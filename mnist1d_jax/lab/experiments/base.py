@@ -1,0 +1,100 @@
+"""What every experiment shares: the entry point's checks and timing (`experiment`), progress
+by stages (`Stages`), seeds drawn from the experiment's key, and a figure made without pyplot."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ...checks import check_key
+from ...extras import require
+from .result import Result, check_size
+
+Progress = Callable[[str, float, float], None]
+"""`progress(stage, done, total)`: the stage running (or just finished) and the work done so far
+out of the experiment's total, in the experiment's own units (estimated relative costs)."""
+
+
+class Stages:
+    """An experiment's stages and their estimated relative costs; reports to a `Progress`."""
+
+    def __init__(self, progress: Progress | None, costs: dict):
+        self.progress = progress
+        self.costs = dict(costs)
+        self.total = float(sum(self.costs.values()))
+        self.done = 0.0
+
+    def _report(self, stage: str) -> None:
+        if self.progress is not None:
+            self.progress(stage, self.done, self.total)
+
+    def start(self, stage: str) -> None:
+        self._report(stage)
+
+    def finish(self, stage: str) -> None:
+        self.done += self.costs[stage]
+        self._report(stage)
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        """`with stages(name):` reports the stage when it starts and when it ends."""
+        self.start(stage)
+        yield
+        self.finish(stage)
+
+
+def device_name() -> str:
+    """The default device as the report names it: the CPU's core count, or the accelerator's
+    kind (and how many)."""
+    devices = jax.devices()
+    if jax.default_backend() == "cpu":
+        return f"CPU, {os.cpu_count()} cores"
+    count = f"{len(devices)} x " if len(devices) > 1 else ""
+    return f"{count}{devices[0].device_kind}"
+
+
+def seeds_from(key, count: int) -> np.ndarray:
+    """(count,) uint32 seeds drawn from `key`, for the lab functions that take integer seeds."""
+    return np.asarray(jax.random.bits(key, (count,), jnp.uint32))
+
+
+def experiment(run: Callable) -> Callable:
+    """Makes `run(key, size, stages) -> Result` the public `f(key, size="full", *, progress=None)`:
+    checks the key and the size first, and records the key, the wall time (compilation
+    included) and the device on the result."""
+    @functools.wraps(run)
+    def wrapper(key, size: str = "full", *, progress: Progress | None = None) -> Result:
+        key = check_key(key)
+        size = check_size(size)
+        start = time.perf_counter()
+        result = run(key, size, progress)
+        result.wall_s = time.perf_counter() - start
+        result.device = device_name()
+        result.size = size
+        result.key = tuple(int(k) for k in np.ravel(jax.random.key_data(key)))
+        return result
+    return wrapper
+
+
+def new_figure(width: float, height: float, columns: int = 1, rows: int = 1, **options):
+    """A figure and its axes, made without pyplot (no backend is chosen: a notebook displays it,
+    `savefig` writes it). Needs the plot extra."""
+    require("plot", "an experiment's figure", "matplotlib")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    axes = figure.subplots(rows, columns, squeeze=False, **options)
+    return figure, axes
+
+
+def outcome(name: str, numbers: list, claims: list, arrays: dict, **objects) -> Result:
+    """A `Result` before the wrapper of `experiment` fills in key, size, time and device."""
+    return Result(name, "full", (), numbers, claims,
+                  {k: np.asarray(v) for k, v in arrays.items()}, objects=objects)

@@ -1,0 +1,77 @@
+"""Lottery tickets (the reference's `lottery-tickets.ipynb`; Frankle & Carbin 2018): an MLP
+40-500-500-10, 100 rounds of prune, rewind and retrain (1502 Adam steps each) at sparsities
+`linspace(0, 1, 100)`, pruning the smallest trained weights (the lottery ticket) or random ones
+(the random ticket), two trials, as one compiled program (`lottery.search`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import reference_dataset
+from .. import lottery
+from .base import Stages, experiment, new_figure, outcome
+from .result import Claim, Number
+
+NAME = "lottery"
+TITLE = "Lottery tickets"
+REFERENCE_TIME = (3600.0, "its notebook: \"takes ~1 hour\" (GPU)")
+REFERENCE = {"lottery ticket": (75.0, 72.9), "random ticket": (62.3, 62.1),
+             "dense": (66.4, 65.4)}
+"""The reference's max test accuracy (%) at sparsity 0.91 (dense: sparsity 0), trials 0 and 1."""
+SIZES = {"quick": dict(config=lottery.TicketConfig(total_steps=40, eval_every=20, hidden=32),
+                       rounds=12),
+         "full": dict(config=lottery.TicketConfig(), rounds=100)}
+
+
+@experiment
+def lottery_tickets(key, size, progress):
+    """Both methods and two trials from `key`. Numbers: the max test accuracy of a round's
+    training at sparsity 0.91 for both tickets, and of the dense model (round 0), per trial.
+    Claim: the lottery ticket beats the random ticket and the dense model."""
+    sizes = SIZES[size]
+    sparsities = np.linspace(0, 1, sizes["rounds"])
+    data = reference_dataset(dtype="float32")
+    stages = Stages(progress, {"search": 1})
+    with stages("search"):
+        out = lottery.search(key, data, sparsities, trials=2, config=sizes["config"])
+    best = out["test_accuracy"].max(-1)  # (method, trial, round)
+    at = out["keep"]
+    ours = {"lottery ticket": best[0, :, at], "random ticket": best[1, :, at],
+            "dense": best[:, :, 0].mean(0)}
+    numbers = [Number(f"{name}, max test accuracy at sparsity "
+                      f"{0 if name == 'dense' else sparsities[at]:.2f}", ours[name],
+                      np.mean(REFERENCE[name])) for name in REFERENCE]
+    ticket, rand, dense = (ours[n].mean() for n in REFERENCE)
+    claims = [Claim(f"at sparsity {sparsities[at]:.2f} the lottery ticket beats the random "
+                    f"ticket and the dense model", ticket > rand and ticket > dense,
+                    f"ticket {ticket:.1f}, random {rand:.1f}, dense {dense:.1f}")]
+    arrays = {"sparsities": sparsities, "at": at, "first_layer_mask": out["first_layer_masks"][0, 0, at]}
+    for m, method in enumerate(lottery.METHODS):
+        arrays |= {f"{method}/mean": best[m].mean(0), f"{method}/min": best[m].min(0),
+                   f"{method}/max": best[m].max(0)}
+    return outcome(NAME, numbers, claims, arrays, search=out, data=data)
+
+
+def draw(result):
+    """Max test accuracy against sparsity for both tickets (band: the two trials) with the
+    reference's points at 0.91, and the first layer's mask of the lottery ticket there."""
+    figure, axes = new_figure(12, 3.6, columns=2)
+    sparsities = result.arrays["sparsities"]
+    ax = axes[0, 0]
+    for method, color in zip(lottery.METHODS, ("tab:red", "tab:gray")):
+        ax.plot(sparsities, result.arrays[f"{method}/mean"], color=color,
+                label=f"{method} (mean of 2 trials)")
+        ax.fill_between(sparsities, result.arrays[f"{method}/min"],
+                        result.arrays[f"{method}/max"], color=color, alpha=0.2)
+    for name, marker in (("lottery ticket", "r*"), ("random ticket", "k*")):
+        ax.plot([0.91, 0.91], REFERENCE[name], marker, label=f"reference {name}, 0.91")
+    ax.set(xlabel="sparsity", ylabel="max test accuracy (%)", title="lottery vs random tickets")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    axes[0, 1].imshow(result.arrays["first_layer_mask"].T, aspect="auto", cmap="gray_r",
+                      interpolation="nearest")
+    at = int(result.arrays["at"])
+    axes[0, 1].set(xlabel="input position", ylabel="hidden unit",
+                   title=f"first layer of the lottery ticket at sparsity {sparsities[at]:.2f}")
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,67 @@
+"""Metalearning the data (this package's own): the generator's four float arguments learned by
+gradient descent so that an MLP trained only on freshly generated data does best on the
+published test set (`meta.learn_augmentation`). The reference has no such experiment: its
+"reference" numbers here are its default arguments, where the learning starts."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ... import get_dataset_args, reference_dataset
+from ...args import SCALE_FIELDS
+from .. import meta
+from .base import Stages, experiment, new_figure, outcome
+from .result import Claim, Number
+
+NAME = "metalearned-data"
+TITLE = "Metalearning the data (new)"
+REFERENCE_TIME = (None, "no reference experiment")
+SIZES = {"quick": dict(seeds=2, outer_steps=3, inner_steps=20),
+         "full": dict(seeds=2, outer_steps=40, inner_steps=200)}
+
+
+@experiment
+def metalearned_data(key, size, progress):
+    """From the default arguments, for several keys split from `key`. Numbers: each learned
+    argument and the target loss at the first and last outer step. Claim: the loss on the test
+    set falls."""
+    sizes = SIZES[size]
+    args = get_dataset_args()
+    data = reference_dataset(dtype="float32")
+    target = {"x": jnp.asarray(data["x_test"]), "y": jnp.asarray(data["y_test"])}
+    keys = jax.random.split(key, sizes["seeds"])
+    stages = Stages(progress, {f"run {i + 1}": 1 for i in range(len(keys))})
+    runs = []
+    for i, k in enumerate(keys):
+        with stages(f"run {i + 1}"):
+            runs.append(jax.device_get(meta.learn_augmentation(
+                k, args, target, outer_steps=sizes["outer_steps"],
+                inner_steps=sizes["inner_steps"])))
+    scales = np.stack([run.scales for run in runs])  # (seed, outer step, field)
+    losses = np.stack([run.target_loss for run in runs])  # (seed, outer step)
+    numbers = [Number(f"{field} learned", scales[:, -1, i], getattr(args, field), "")
+               for i, field in enumerate(SCALE_FIELDS)]
+    numbers += [Number("test-set loss, first outer step", losses[:, 0], None, ""),
+                Number("test-set loss, last outer step", losses[:, -1], None, "")]
+    first, last = losses[:, 0].mean(), losses[:, -1].mean()
+    claims = [Claim("the loss on the published test set falls as the arguments are learned",
+                    last < first, f"{first:.3f} -> {last:.3f}")]
+    arrays = {"target_loss": losses.mean(0), "scales": scales.mean(0)}
+    return outcome(NAME, numbers, claims, arrays, runs=runs)
+
+
+def draw(result):
+    """The loss on the published test set, and the four arguments, per outer step."""
+    figure, axes = new_figure(10, 3.4, columns=2)
+    axes[0, 0].plot(result.arrays["target_loss"])
+    axes[0, 0].set(title="loss on the published test set", xlabel="outer step")
+    for i, field in enumerate(SCALE_FIELDS):
+        axes[0, 1].plot(result.arrays["scales"][:, i], label=field)
+    axes[0, 1].set(title="generator arguments (mean of seeds)", xlabel="outer step")
+    axes[0, 1].legend()
+    for ax in axes[0]:
+        ax.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,82 @@
+"""The paper's table (Greydanus & Kobak 2024, Table 1): logistic regression, MLP, CNN and GRU
+trained with the reference's settings (`train.TrainConfig`) on the published dataset and on a
+copy whose positions are shuffled by one fixed permutation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import reference_dataset
+from .. import models, train
+from .base import Stages, experiment, new_figure, outcome, seeds_from
+from .result import Claim, Number
+
+NAME = "paper-table"
+TITLE = "The paper's table: models on regular and position-shuffled MNIST-1D"
+REFERENCE_TIME = (624.0, "its PyTorch loop on a 2-core CPU: 104 s per seed and setting "
+                         "(benchmarks/paper_table.py), x 6")
+SETTINGS = ("regular", "shuffled")
+SIZES = {"quick": dict(seeds=2, total_steps=200, eval_every=50),
+         "full": dict(seeds=3, total_steps=6000, eval_every=250)}
+COSTS = {"linear": 1, "mlp": 3, "cnn": 6, "gru": 15}  # relative wall times on a CPU
+NAMES = {"linear": "logistic regression", "mlp": "MLP", "cnn": "CNN", "gru": "GRU"}
+SHUFFLE_HURTS = 5.0
+"""Shuffling "hurts" a model that loses more than this (points); the others stay within it."""
+
+
+@experiment
+def paper_table(key, size, progress):
+    """Every model of `models.MODELS` on both settings, all seeds vmapped per pair.
+
+    Numbers: final test accuracy per setting and model (reference: `train.PAPER`). Claims: the
+    ordering CNN > GRU > MLP > logistic regression on regular data; shuffling costs the CNN and
+    the GRU more than `SHUFFLE_HURTS` points and changes the others by less."""
+    sizes = SIZES[size]
+    config = train.TrainConfig(total_steps=sizes["total_steps"], eval_every=sizes["eval_every"])
+    data = reference_dataset(dtype="float32")
+    datasets = {"regular": data, "shuffled": train.shuffle_positions(data, seed=0)}
+    stages = Stages(progress, {f"{s} {m}": COSTS[m] for s in SETTINGS for m in models.MODELS})
+    stages.start(f"regular {next(iter(models.MODELS))}")
+    table = train.train_table(datasets, models.MODELS, seeds=seeds_from(key, sizes["seeds"]),
+                              config=config, log=lambda s, m, *_: stages.finish(f"{s} {m}"))
+    final = {(s, m): np.asarray(table[s][m]["result"]["test_acc"])[:, -1]
+             for s in SETTINGS for m in models.MODELS}
+    numbers = [Number(f"{s}: {NAMES[m]}", final[s, m], train.PAPER[s][m])
+               for s in SETTINGS for m in models.MODELS]
+    mean = {k: v.mean() for k, v in final.items()}
+    order = ("cnn", "gru", "mlp", "linear")
+    change = {m: mean["shuffled", m] - mean["regular", m] for m in models.MODELS}
+    claims = [
+        Claim("regular: CNN > GRU > MLP > logistic regression",
+              all(mean["regular", a] > mean["regular", b] for a, b in zip(order, order[1:])),
+              " > ".join(f"{mean['regular', m]:.1f}" for m in order)),
+        Claim(f"shuffling hurts the CNN and the GRU (each loses over {SHUFFLE_HURTS:g} points)",
+              change["cnn"] < -SHUFFLE_HURTS and change["gru"] < -SHUFFLE_HURTS,
+              f"CNN {change['cnn']:+.1f}, GRU {change['gru']:+.1f}"),
+        Claim(f"and not the others (within {SHUFFLE_HURTS:g} points)",
+              abs(change["linear"]) < SHUFFLE_HURTS and abs(change["mlp"]) < SHUFFLE_HURTS,
+              f"logistic regression {change['linear']:+.1f}, MLP {change['mlp']:+.1f}")]
+    arrays = {"eval_steps": config.eval_steps}
+    for (s, m), _ in final.items():
+        curves = np.asarray(table[s][m]["result"]["test_acc"])
+        arrays |= {f"{s}/{m}/mean": curves.mean(0), f"{s}/{m}/min": curves.min(0),
+                   f"{s}/{m}/max": curves.max(0)}
+    return outcome(NAME, numbers, claims, arrays, table=table, datasets=datasets)
+
+
+def draw(result):
+    """Test accuracy during training, one panel per setting (mean over seeds, min-max band)."""
+    figure, axes = new_figure(10, 3.6, columns=2, sharey=True)
+    steps = result.arrays["eval_steps"]
+    for ax, setting in zip(axes[0], SETTINGS):
+        for m in COSTS:
+            line, = ax.plot(steps, result.arrays[f"{setting}/{m}/mean"], label=NAMES[m])
+            ax.fill_between(steps, result.arrays[f"{setting}/{m}/min"],
+                            result.arrays[f"{setting}/{m}/max"], alpha=0.2,
+                            color=line.get_color())
+        ax.set(title=f"{setting} positions", xlabel="step", ylim=(0, 100))
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    axes[0, 0].legend()
+    figure.tight_layout()
+    return figure
