@@ -49,7 +49,7 @@ def lottery_tickets(key, size, progress):
     for m, method in enumerate(lottery.METHODS):
         arrays |= {f"{method}/mean": best[m].mean(0), f"{method}/min": best[m].min(0),
                    f"{method}/max": best[m].max(0)}
-    return outcome(NAME, numbers, claims, arrays, search=out, data=data)
+    return outcome(NAME, numbers, claims, arrays, search=out, data=data, config=sizes["config"])
 
 
 def draw(result):

@@ -70,8 +70,8 @@ def pooling(key, size, progress):
     reference = {n: dict(zip(sweep.POOLING, REFERENCE[n])) for n in REFERENCE}
     ref_advantage = {n: np.mean([r[k] for k in POOLED]) - r["none"] for n, r in reference.items()}
     shown = sizes["sizes"]
-    numbers = [Number(f"pooling's advantage at {n} examples (points)", advantage[i],
-                      ref_advantage.get(n)) for i, n in enumerate(shown)]
+    numbers = [Number(f"pooling's advantage at {n} examples", advantage[i], ref_advantage.get(n),
+                      "points") for i, n in enumerate(shown)]
     for i in (0, len(shown) - 1):
         numbers += [Number(f"{kind} at {shown[i]} examples", accuracy[kind][i],
                            reference.get(shown[i], {}).get(kind)) for kind in sweep.POOLING]

@@ -34,7 +34,7 @@ def _seconds(seconds) -> str:
 def _value(value: float, unit: str) -> str:
     if not math.isfinite(value):
         return str(value)
-    return f"{value:.1f}" if unit == "%" else f"{value:.3f}"
+    return f"{value:.3f}" if unit == "" else f"{value:.1f}"
 
 
 def _row(number: Number) -> str:
@@ -52,21 +52,26 @@ def _key(result: Result) -> str:
     return f"jax.random.key({data[-1]})" if len(data) == 2 and data[0] == 0 else f"key data {data}"
 
 
-def section(result: Result) -> str:
-    """One experiment's part of the report."""
+def numbers_and_claims(result: Result) -> str:
+    """Markdown: the numbers beside the reference's, then the claims and whether they hold."""
     module = EXPERIMENTS[result.name]
     seconds, source = module.REFERENCE_TIME
-    lines = [f"## {module.TITLE} (`{result.name}`)", "",
-             f"Size `{result.size}`, {_key(result)}; {_seconds(result.wall_s)} on "
+    lines = [f"Size `{result.size}`, {_key(result)}; {_seconds(result.wall_s)} on "
              f"{result.device} (compilation included). The reference: "
-             f"{_seconds(seconds) if seconds else '-'} ({source}).", "",
+             f"{_seconds(seconds)} ({source}).", "",
              "| quantity | ours (mean ± std) | reference | difference |", "|---|---|---|---|"]
     lines += [_row(number) for number in result.numbers]
     lines += ["", "Claims:", ""]
     lines += [f"- {'holds' if c.holds else '**does not hold**'}: {c.text} ({c.evidence})"
               for c in result.claims]
-    lines += ["", f"![{result.name}]({figure_name(result.name)})", ""]
     return "\n".join(lines)
+
+
+def section(result: Result) -> str:
+    """One experiment's part of the report."""
+    return "\n".join([f"## {EXPERIMENTS[result.name].TITLE} (`{result.name}`)", "",
+                      numbers_and_claims(result), "",
+                      f"![{result.name}]({figure_name(result.name)})", ""])
 
 
 def render(results: dict) -> str:

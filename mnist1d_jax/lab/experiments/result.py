@@ -22,7 +22,8 @@ def check_size(size) -> str:
 @dataclasses.dataclass(frozen=True)
 class Number:
     """One reported quantity: its `values` over seeds or trials, the reference's recorded value
-    (`None` where the reference has none) and the unit ("%" for percentages)."""
+    (`None` where the reference has none) and the unit: "%" (accuracies, errors), "points"
+    (differences of percentages) or "" (learning rates, arguments, losses)."""
 
     label: str
     values: tuple
@@ -86,6 +87,11 @@ class Result:
                 return number
         raise KeyError(f"{self.name} reports no number {label!r}; it has "
                        f"{[n.label for n in self.numbers]}")
+
+    def _repr_markdown_(self) -> str:  # a notebook shows the numbers and claims as a table
+        from .report import numbers_and_claims
+
+        return numbers_and_claims(self)
 
     def figure(self):
         """The experiment's figure (a `matplotlib.figure.Figure`, made without pyplot: no

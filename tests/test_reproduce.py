@@ -1,0 +1,205 @@
+"""`mnist1d-jax reproduce`: the folder's house rules, resuming, interruption, the command line;
+and (slow tier) the whole quick run, whose report must be complete, finite and sane."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from mnist1d_jax import cli
+from mnist1d_jax.lab import experiments, reproduce
+from mnist1d_jax.outputs import PNG_SIGNATURE, TEMP_MARK
+
+
+class Counted:
+    """Stands in for the experiment functions: counts the runs, returns quick-looking results
+    (the learning-rate experiment's, whose figure needs only its arrays), or raises `fail`."""
+
+    def __init__(self, fail=None):
+        self.calls, self.fail = [], fail
+
+    def __call__(self, name):
+        def run(key, size, progress=None):
+            self.calls.append(name)
+            if self.fail is not None and name in self.fail:
+                raise self.fail[name]
+            arrays = {f"{lr}/{f}": np.arange(3.0) for lr in (1.5, 0.15)
+                      for f in ("learning_rate", "outer_loss", "final_inner_loss")}
+            key_data = tuple(int(k) for k in np.asarray(jax.random.key_data(key)))
+            return experiments.Result(name, size, key_data,
+                                      [experiments.Number("n", [1.0, 2.0], 1.0)],
+                                      [experiments.Claim("c", True, "e")], arrays, 1.0, "CPU")
+        return run
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Every experiment replaced by a counter; each draws the learning-rate figure."""
+    counter = Counted()
+    monkeypatch.setattr(reproduce, "RUN", {name: counter(name) for name in experiments.RUN})
+    monkeypatch.setattr(experiments.Result, "figure", lambda self: experiments.EXPERIMENTS[
+        "learning-rate"].draw(self))
+    return counter
+
+
+def written(folder) -> set:
+    return set(os.listdir(folder))
+
+
+def test_a_new_folder_gets_report_results_and_figures(tmp_path, counted):
+    out = tmp_path / "run"
+    lines = []
+    results = reproduce.reproduce(out, ["pooling", "lottery"], size="quick", log=lines.append)
+    assert written(out) == {"report.md", "results.json", "pooling.png", "lottery.png"}
+    assert counted.calls == ["pooling", "lottery"] and list(results) == ["pooling", "lottery"]
+    assert all((out / f).read_bytes().startswith(PNG_SIGNATURE) for f in written(out)
+               if f.endswith(".png"))
+    stored = json.loads((out / "results.json").read_text())
+    assert stored["format"] == "mnist1d-jax reproduce" and set(stored["experiments"]) == {
+        "pooling", "lottery"}
+    report = (out / "report.md").read_text()
+    assert "## Pooling: how much it helps, and when (`pooling`)" in report
+    assert report.index("(`pooling`)") < report.index("(`lottery`)")
+    assert len(lines) == 2 and lines[0].startswith("pooling: 1.0 s on CPU; 1 of 1 claims hold")
+
+
+def test_results_in_the_folder_are_not_run_again_unless_forced(tmp_path, counted):
+    out = tmp_path / "run"
+    reproduce.reproduce(out, ["pooling"], size="quick", log=None)
+    lines = []
+    reproduce.reproduce(out, ["pooling", "lottery"], size="quick", log=lines.append)
+    assert counted.calls == ["pooling", "lottery"]
+    assert "pooling: already in" in lines[0] and "not run again" in lines[0]
+    reproduce.reproduce(out, ["pooling"], size="quick", force=True, log=None)
+    reproduce.reproduce(out, ["pooling"], size="full", log=None)  # another size: run again
+    reproduce.reproduce(out, ["pooling"], size="full", seed=3, log=None)  # another key too
+    assert counted.calls == ["pooling", "lottery", "pooling", "pooling", "pooling"]
+    assert json.loads((out / "results.json").read_text())["experiments"]["pooling"]["key"] == \
+        [0, 3]
+
+
+def test_a_missing_figure_is_drawn_again_from_the_stored_result(tmp_path, counted):
+    out = tmp_path / "run"
+    reproduce.reproduce(out, ["pooling"], size="quick", log=None)
+    (out / "pooling.png").unlink()
+    reproduce.reproduce(out, ["pooling"], size="quick", log=None)
+    assert counted.calls == ["pooling"] and (out / "pooling.png").exists()
+
+
+def test_an_interrupted_run_keeps_every_finished_experiment_and_a_whole_report(tmp_path,
+                                                                              monkeypatch):
+    counter = Counted(fail={"lottery": KeyboardInterrupt()})
+    monkeypatch.setattr(reproduce, "RUN", {name: counter(name) for name in experiments.RUN})
+    monkeypatch.setattr(experiments.Result, "figure", lambda self: experiments.EXPERIMENTS[
+        "learning-rate"].draw(self))
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.reproduce(out, ["pooling", "lottery", "activation"], size="quick", log=None)
+    assert written(out) == {"report.md", "results.json", "pooling.png"}  # no temporaries
+    assert "(`pooling`)" in (out / "report.md").read_text()
+    assert "(`lottery`)" not in (out / "report.md").read_text()
+    counter.fail = None
+    reproduce.reproduce(out, ["pooling", "lottery", "activation"], size="quick", log=None)
+    assert counter.calls == ["pooling", "lottery", "lottery", "activation"]
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda d: (d / "notes.txt").write_text("mine"), "did not write: ['notes.txt']"),
+    (lambda d: (d / "report.md").write_text("mine"), "no readable results.json"),
+    (lambda d: (d / "results.json").write_text('{"format": "other"}'),
+     "results.json was not written by mnist1d-jax reproduce"),
+    (lambda d: [(d / "results.json").write_text('{"format": "mnist1d-jax reproduce"}'),
+                (d / "pooling.png").write_text("not an image")], "pooling.png in it is not a PNG"),
+])
+def test_a_folder_this_package_did_not_write_is_refused_untouched(tmp_path, counted, setup,
+                                                                  message):
+    out = tmp_path / "theirs"
+    out.mkdir()
+    setup(out)
+    before = {f: (out / f).read_bytes() for f in written(out)}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        reproduce.reproduce(out, ["pooling"], size="quick", log=None)
+    assert {f: (out / f).read_bytes() for f in written(out)} == before and not counted.calls
+
+
+def test_an_empty_folder_is_used_and_protected_places_are_refused(tmp_path, counted, monkeypatch):
+    (tmp_path / "empty").mkdir()
+    reproduce.reproduce(tmp_path / "empty", ["pooling"], size="quick", log=None)
+    assert "report.md" in written(tmp_path / "empty")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="working directory"):
+        reproduce.reproduce(".", ["pooling"], size="quick", log=None)
+    with pytest.raises(ValueError, match="does not exist"):
+        reproduce.reproduce(tmp_path / "no" / "such", ["pooling"], size="quick", log=None)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="not a folder"):
+        reproduce.reproduce(tmp_path / "file", ["pooling"], size="quick", log=None)
+    assert len(counted.calls) == 1
+
+
+def test_damaged_stored_results_are_refused(tmp_path, counted):
+    out = tmp_path / "run"
+    reproduce.reproduce(out, ["pooling"], size="quick", log=None)
+    stored = json.loads((out / "results.json").read_text())
+    del stored["experiments"]["pooling"]["numbers"]
+    (out / "results.json").write_text(json.dumps(stored))
+    with pytest.raises(ValueError, match="is damaged"):
+        reproduce.reproduce(out, ["pooling"], size="quick", log=None)
+
+
+def test_the_command_line_refuses_unknown_names_in_one_line(tmp_path, capsys, counted):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["reproduce", "pooling", "tables", "--out", str(tmp_path / "r"), "--quick"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown experiment 'tables': choose from paper-table, " \
+        "learning-rate" in err
+    assert not (tmp_path / "r").exists() and not counted.calls
+
+
+def test_the_command_line_runs_and_summarises(tmp_path, capsys, counted):
+    assert cli.main(["reproduce", "lottery", "--out", str(tmp_path / "r"), "--quick"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("lottery: 1.0 s on CPU; 1 of 1 claims hold")
+    assert out[-1].startswith(f"wrote {tmp_path / 'r' / 'report.md'}: 1 experiments, 1 of 1 "
+                              f"claims hold")
+
+
+SANE = {"%": (0.0, 100.0), "points": (-100.0, 100.0), "": (0.0, 10.0)}
+"""Where a quick number may lie, by unit: accuracies and errors in [0, 100], pooling's advantage
+(points) within +-100, learning rates, generator arguments and losses in [0, 10]."""
+
+
+@pytest.mark.slow
+def test_the_quick_run_writes_a_complete_sane_report(tmp_path):
+    """The command as a user runs it: every experiment at its quick size, in a fresh process."""
+    out = tmp_path / "quick"
+    done = subprocess.run([sys.executable, "-m", "mnist1d_jax", "reproduce", "--quick",
+                           "--no-cache", "--out", str(out)], capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    names = list(experiments.EXPERIMENTS)
+    assert written(out) == {"report.md", "results.json"} | {f"{n}.png" for n in names}
+    assert not [f for f in os.listdir(tmp_path) if TEMP_MARK in f]
+    stored = json.loads((out / "results.json").read_text())["experiments"]
+    assert list(stored) == names
+    for name in names:
+        result = experiments.Result.from_json(stored[name])
+        assert result.size == "quick" and result.key == (0, 0) and result.wall_s > 0
+        assert result.numbers and result.claims
+        for number in result.numbers:
+            low, high = SANE[number.unit]
+            assert all(np.isfinite(v) and low <= v <= high for v in number.values), \
+                (name, number)
+        assert (out / f"{name}.png").read_bytes().startswith(PNG_SIGNATURE)
+    report = (out / "report.md").read_text()
+    assert report.count("\n## ") == len(names) and report.count("](") >= len(names)
+    summary = [line for line in report.splitlines() if line.startswith("| `")]
+    assert [line.split("`")[1] for line in summary] == names
+    assert all("| quick |" in line for line in summary)
+    assert done.stdout.splitlines()[-1].startswith(f"wrote {out / 'report.md'}: 8 experiments")
