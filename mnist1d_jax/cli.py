@@ -78,9 +78,11 @@ def _generate_command(namespace) -> None:
     start = time.perf_counter()
     with CompileTimer() as compiling:
         if kind == "folder" and not namespace.reference:
-            with Bar("generate") as progress:
+            with Bar("generate") as bar:
                 write_dataset(namespace.out, None, args, chunk_size=namespace.chunk_size,
-                              progress=progress)
+                              progress=lambda stage, done, total: bar(
+                                  f"{stage}, chunk {done} of {total}",
+                                  done + (total if stage == "normalise" else 0), 2 * total))
         elif namespace.reference:
             from .reference import reference_dataset
 

@@ -23,6 +23,15 @@ def _no_compilation_cache(monkeypatch):
 PUBLISHED_URL = "https://github.com/greydanus/mnist1d/raw/master/mnist1d_data.pkl"
 
 
+@pytest.fixture(scope="session")
+def experiments_cache(tmp_path_factory) -> pathlib.Path:
+    """A JAX compilation cache shared by the processes that run the experiments at their quick
+    size (the notebooks' kernels and `reproduce --quick`): the same programs compile once per
+    session. Laid out as the command line's cache under `XDG_CACHE_HOME`."""
+    root = tmp_path_factory.mktemp("xdg")
+    return root / "mnist1d-jax" / "jax"
+
+
 def published_pickle_path() -> pathlib.Path:
     """Where the published `mnist1d_data.pkl` is read from: `MNIST1D_REFERENCE_PKL`, or
     `../shared/reference/` beside the clone."""

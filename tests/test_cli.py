@@ -1,5 +1,6 @@
 """The command line: generate, flags, errors."""
 
+import io
 import os
 import re
 import subprocess
@@ -79,6 +80,24 @@ def test_python_dash_m_entry_point(tmp_path):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert files.load(tmp_path / "d.npz")["x"].shape == (80, 40)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_generate_shows_a_progress_bar_on_a_terminal_only(tmp_path, monkeypatch, capsys):
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run("generate", "--out", str(tmp_path / "a"), "--num-samples", "1000", "--chunk-size", "300")
+    drawn = terminal.getvalue()
+    assert drawn.startswith("\rgenerate   0%") and drawn.endswith("\r")  # redrawn, then cleared
+    assert re.search(r"\| \d\d:\d\d elapsed, \d\d:\d\d left, (generate|normalise), chunk \d of 4",
+                     drawn)  # tqdm redraws at most every 0.1 s: which chunks show varies
+    monkeypatch.undo()
+    run("generate", "--out", str(tmp_path / "b"), "--num-samples", "1000", "--chunk-size", "300")
+    assert "chunk" not in capsys.readouterr().err  # not a terminal: no bar
 
 
 def test_generate_folder_in_chunks_then_info(tmp_path, capsys):

@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-FORBIDDEN = ("flax", "optax", "orbax", "tensorstore", "matplotlib", "rich")
+FORBIDDEN = ("flax", "optax", "orbax", "tensorstore", "matplotlib", "rich", "tqdm")
+"""Modules the generator (the library, not the command line's progress bar) never needs."""
 
 
 def python(code: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
@@ -47,6 +48,17 @@ for module, _, _ in {MODULES!r}:
                 f"{missing}, which is not installed: pip install 'mnist1d-jax[{extra}]'"
                 for module, extra, missing in MODULES]
     assert done.stdout.splitlines() == expected
+
+
+@pytest.mark.parametrize("missing, extra", [("flax", "lab"), ("matplotlib", "plot")])
+def test_reproduce_without_its_extras_is_one_line_and_exit_2(tmp_path, missing, extra):
+    done = python(blocked(missing) + f"""
+from mnist1d_jax.cli import main
+sys.exit(main(["reproduce", "--quick", "--out", {str(tmp_path / 'r')!r}]))
+""")
+    assert done.returncode == 2 and not (tmp_path / "r").exists()
+    assert done.stderr == (f"mnist1d-jax reproduce: error: mnist1d-jax reproduce needs {missing}, "
+                           f"which is not installed: pip install 'mnist1d-jax[{extra}]'\n")
 
 
 def test_optax_missing_is_named_too():

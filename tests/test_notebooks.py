@@ -37,7 +37,7 @@ def test_every_text_source_has_its_notebook():
     assert sources == {p.stem for p in NOTEBOOKS}
 
 
-PLOTTING = ("plt.", "plot.", "plot_")
+PLOTTING = ("plt.", "plot.", "plot_", ".figure(")
 
 
 def figure_cells(notebook) -> list[int]:
@@ -48,7 +48,8 @@ def figure_cells(notebook) -> list[int]:
 
 
 def plotting_cells(notebook) -> list[int]:
-    """Indices of the code cells that draw (matplotlib or `mnist1d_jax.plot` calls)."""
+    """Indices of the code cells that draw (matplotlib, `mnist1d_jax.plot` or an experiment
+    result's `figure()`)."""
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     return [i for i, cell in enumerate(code) if any(k in cell.source for k in PLOTTING)]
 
@@ -70,12 +71,14 @@ def execute(path):
 
 
 @pytest.fixture(scope="module")
-def executed():
+def executed(experiments_cache):
     """Every notebook in its fast mode, two kernels at a time (each is mostly single-threaded
-    compilation, so two share the CI machine's two cores well)."""
+    compilation, so two share the CI machine's two cores well), with the session's compilation
+    cache of the quick experiments (JAX reads `JAX_COMPILATION_CACHE_DIR` when it starts)."""
     root = str(pathlib.Path(__file__).parent.parent)  # the kernels import this tree's package,
     env = {"MNIST1D_FAST": "1",  # not another copy installed elsewhere
-           "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+           "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
+           "JAX_COMPILATION_CACHE_DIR": str(experiments_cache)}
     saved = {k: os.environ.get(k) for k in (*env, "MPLBACKEND")}
     os.environ.update(env)
     os.environ.pop("MPLBACKEND", None)  # the kernel's own (inline) backend

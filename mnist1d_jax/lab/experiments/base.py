@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import time
 from typing import Callable
@@ -83,13 +84,25 @@ def experiment(run: Callable) -> Callable:
     return wrapper
 
 
-def new_figure(width: float, height: float, columns: int = 1, rows: int = 1, **options):
-    """A figure and its axes, made without pyplot (no backend is chosen: a notebook displays it,
-    `savefig` writes it). Needs the plot extra."""
-    require("plot", "an experiment's figure", "matplotlib")
+@functools.cache
+def _figure_class():
+    """matplotlib's `Figure` with `_repr_png_`: a notebook shows it as an image without pyplot."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(width, height))
+    class ExperimentFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=100)
+            return buffer.getvalue()
+
+    return ExperimentFigure
+
+
+def new_figure(width: float, height: float, columns: int = 1, rows: int = 1, **options):
+    """A figure and its axes, made without pyplot: no backend is chosen and nothing global is
+    touched; a notebook shows it, `savefig` writes it. Needs the plot extra."""
+    require("plot", "an experiment's figure", "matplotlib")
+    figure = _figure_class()(figsize=(width, height))
     axes = figure.subplots(rows, columns, squeeze=False, **options)
     return figure, axes
 

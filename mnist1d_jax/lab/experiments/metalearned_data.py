@@ -26,7 +26,8 @@ SIZES = {"quick": dict(seeds=2, outer_steps=3, inner_steps=20),
 def metalearned_data(key, size, progress):
     """From the default arguments, for several keys split from `key`. Numbers: each learned
     argument and the target loss at the first and last outer step. Claim: the loss on the test
-    set falls."""
+    set falls (each outer step trains from a fresh key on fresh data: a noisy curve, so the
+    claim compares means of a few steps)."""
     sizes = SIZES[size]
     args = get_dataset_args()
     data = reference_dataset(dtype="float32")
@@ -45,9 +46,11 @@ def metalearned_data(key, size, progress):
                for i, field in enumerate(SCALE_FIELDS)]
     numbers += [Number("test-set loss, first outer step", losses[:, 0], None, ""),
                 Number("test-set loss, last outer step", losses[:, -1], None, "")]
-    first, last = losses[:, 0].mean(), losses[:, -1].mean()
-    claims = [Claim("the loss on the published test set falls as the arguments are learned",
-                    last < first, f"{first:.3f} -> {last:.3f}")]
+    window = max(1, min(5, losses.shape[1] // 4))
+    first, last = losses[:, :window].mean(), losses[:, -window:].mean()
+    claims = [Claim(f"(this package's own) the loss on the published test set falls as the "
+                    f"arguments are learned (mean of the first {window} outer steps against the "
+                    f"last {window})", last < first, f"{first:.3f} -> {last:.3f}")]
     arrays = {"target_loss": losses.mean(0), "scales": scales.mean(0)}
     return outcome(NAME, numbers, claims, arrays, runs=runs)
 
