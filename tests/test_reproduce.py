@@ -206,3 +206,11 @@ def test_the_quick_run_writes_a_complete_sane_report(tmp_path, experiments_cache
     assert [line.split("`")[1] for line in summary] == names
     assert all("| quick |" in line for line in summary)
     assert done.stdout.splitlines()[-1].startswith(f"wrote {out / 'report.md'}: 8 experiments")
+
+
+def test_the_help_names_every_experiment_in_order(capsys):
+    """The command line lists the names without importing the lab (which needs its extra)."""
+    with pytest.raises(SystemExit):
+        cli.main(["reproduce", "--help"])
+    listed = re.search(r"\(default: all\):\s+(.*?)\n\s*\n", capsys.readouterr().out, re.S).group(1)
+    assert re.split(r",\s+", " ".join(listed.split())) == list(experiments.EXPERIMENTS)

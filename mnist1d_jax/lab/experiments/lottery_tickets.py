@@ -45,7 +45,8 @@ def lottery_tickets(key, size, progress):
     claims = [Claim(f"at sparsity {sparsities[at]:.2f} the lottery ticket beats the random "
                     f"ticket and the dense model", ticket > rand and ticket > dense,
                     f"ticket {ticket:.1f}, random {rand:.1f}, dense {dense:.1f}")]
-    arrays = {"sparsities": sparsities, "at": at, "first_layer_mask": out["first_layer_masks"][0, 0, at]}
+    arrays = {"sparsities": sparsities, "at": at,
+              "first_layer_mask": out["first_layer_masks"][0, 0, at]}
     for m, method in enumerate(lottery.METHODS):
         arrays |= {f"{method}/mean": best[m].mean(0), f"{method}/min": best[m].min(0),
                    f"{method}/max": best[m].max(0)}
