@@ -232,12 +232,10 @@ def _reproduce_command(namespace) -> None:
     """Runs the experiments (all by default) with a progress bar each and writes the folder."""
     from .extras import require
 
-    require("lab", "mnist1d-jax reproduce", "flax", "optax")
-    require("plot", "mnist1d-jax reproduce", "matplotlib")
-    from .lab.reproduce import REPORT, check_names, reproduce
+    require("lab", "mnist1d-jax reproduce", "flax", "optax")  # before the lab's own message
+    from .lab.reproduce import REPORT, reproduce  # which checks plot, names, folder first
     from .progress import Bar
 
-    check_names(namespace.names)
     start = time.perf_counter()
     results = reproduce(namespace.out, namespace.names, seed=namespace.seed,
                         size="quick" if namespace.quick else "full", force=namespace.force,

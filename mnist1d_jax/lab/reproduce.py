@@ -23,6 +23,7 @@ from ..extras import require
 from ..outputs import (REPRODUCTION_FORMAT, REPRODUCTION_RESULTS, atomic_open, check_input,
                        check_output)
 from .experiments import EXPERIMENTS, RUN, Result
+from .experiments.base import key_data
 from .experiments.report import figure_name, render
 from .experiments.result import check_size
 
@@ -101,11 +102,11 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool
     if not os.path.isdir(out):
         os.mkdir(out)
     key = jax.random.key(seed)
-    key_data = tuple(int(k) for k in jax.random.key_data(key))
+    stored_as = key_data(key)
     log = log or (lambda line: None)
     for name in names:
         previous = results.get(name)
-        if previous is not None and not force and (previous.size, previous.key) == (size, key_data):
+        if previous is not None and not force and (previous.size, previous.key) == (size, stored_as):
             if not os.path.exists(os.path.join(out, figure_name(name))):
                 _write_figure(out, previous)
             log(f"{name}: already in {out} ({size}, seed {seed}), not run again (--force reruns)")
@@ -118,5 +119,7 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool
         held = sum(c.holds for c in result.claims)
         log(f"{name}: {result.wall_s:.1f} s on {result.device}; {held} of {len(result.claims)} "
             f"claims hold")
+    # once more at the end: a run stopped between results.json and report.md left the report
+    # behind the results, and a run that skips everything must still bring it up to date
     _write_results(out, results)
     return results

@@ -66,8 +66,13 @@ def seeds_from(key, count: int) -> np.ndarray:
     return np.asarray(jax.random.bits(key, (count,), jnp.uint32))
 
 
+def key_data(key) -> tuple:
+    """The integers of a typed key (`jax.random.key_data`), as a result stores them."""
+    return tuple(int(k) for k in np.ravel(jax.random.key_data(key)))
+
+
 def experiment(run: Callable) -> Callable:
-    """Makes `run(key, size, stages) -> Result` the public `f(key, size="full", *, progress=None)`:
+    """Makes `run(key, size, progress) -> Result` the public `f(key, size="full", *, progress=None)`:
     checks the key and the size first, and records the key, the wall time (compilation
     included) and the device on the result."""
     @functools.wraps(run)
@@ -79,7 +84,7 @@ def experiment(run: Callable) -> Callable:
         result.wall_s = time.perf_counter() - start
         result.device = device_name()
         result.size = size
-        result.key = tuple(int(k) for k in np.ravel(jax.random.key_data(key)))
+        result.key = key_data(key)
         return result
     return wrapper
 
@@ -105,6 +110,22 @@ def new_figure(width: float, height: float, columns: int = 1, rows: int = 1, **o
     figure = _figure_class()(figsize=(width, height))
     axes = figure.subplots(rows, columns, squeeze=False, **options)
     return figure, axes
+
+
+def band(prefix: str, values, axis: int) -> dict:
+    """`prefix/mean`, `prefix/min` and `prefix/max` of `values` over `axis` (the seeds or trials):
+    the arrays `draw_band` draws."""
+    values = np.asarray(values)
+    return {f"{prefix}/{statistic}": getattr(values, statistic)(axis)
+            for statistic in ("mean", "min", "max")}
+
+
+def draw_band(ax, x, arrays: dict, prefix: str, *style, **line):
+    """The mean of a `band` against `x` as a line (`style`, `line`: `ax.plot`'s), its min-max
+    range shaded in the line's colour."""
+    drawn, = ax.plot(x, arrays[f"{prefix}/mean"], *style, **line)
+    ax.fill_between(x, arrays[f"{prefix}/min"], arrays[f"{prefix}/max"], color=drawn.get_color(),
+                    alpha=0.2)
 
 
 def outcome(name: str, numbers: list, claims: list, arrays: dict, **objects) -> Result:

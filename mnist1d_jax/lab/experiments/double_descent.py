@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import get_dataset_args, reference_dataset
 from .. import sweep
-from .base import Stages, experiment, new_figure, outcome
+from .base import Stages, band, draw_band, experiment, new_figure, outcome
 from .result import Claim, Number
 
 NAME = "double-descent"
@@ -90,9 +90,7 @@ def double_descent(key, size, progress):
                                 f"then {test[-1].mean():.1f} at {widths[-1]}"))
         arrays |= {f"{name}/sizes": widths, f"{name}/reference": reference}
         for field in ("test_error", "train_error"):
-            arrays |= {f"{name}/{field}/mean": run[field].mean(1),
-                       f"{name}/{field}/min": run[field].min(1),
-                       f"{name}/{field}/max": run[field].max(1)}
+            arrays |= band(f"{name}/{field}", run[field], 1)
     return outcome(NAME, numbers, claims, arrays, runs=runs)
 
 
@@ -103,11 +101,8 @@ def draw(result):
     for ax, name in zip(axes[0], SWEEPS):
         x = result.arrays[f"{name}/sizes"]
         for field, style, label in (("test_error", "-", "test"), ("train_error", "--", "train")):
-            line, = ax.plot(x, result.arrays[f"{name}/{field}/mean"], style,
-                            label=f"{label} (mean of seeds)")
-            ax.fill_between(x, result.arrays[f"{name}/{field}/min"],
-                            result.arrays[f"{name}/{field}/max"], color=line.get_color(),
-                            alpha=0.2)
+            draw_band(ax, x, result.arrays, f"{name}/{field}", style,
+                      label=f"{label} (mean of seeds)")
         ax.plot(x, result.arrays[f"{name}/reference"], "k:", label="reference test (1 seed)")
         if "noisy" in name:
             ax.axhline(15, color="#aaaaaa", linestyle=":", zorder=-1)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ... import reference_dataset
 from .. import lottery
-from .base import Stages, experiment, new_figure, outcome
+from .base import Stages, band, draw_band, experiment, new_figure, outcome
 from .result import Claim, Number
 
 NAME = "lottery"
@@ -48,8 +48,7 @@ def lottery_tickets(key, size, progress):
     arrays = {"sparsities": sparsities, "at": at,
               "first_layer_mask": out["first_layer_masks"][0, 0, at]}
     for m, method in enumerate(lottery.METHODS):
-        arrays |= {f"{method}/mean": best[m].mean(0), f"{method}/min": best[m].min(0),
-                   f"{method}/max": best[m].max(0)}
+        arrays |= band(method, best[m], 0)
     return outcome(NAME, numbers, claims, arrays, search=out, data=data, config=sizes["config"])
 
 
@@ -60,10 +59,8 @@ def draw(result):
     sparsities = result.arrays["sparsities"]
     ax = axes[0, 0]
     for method, color in zip(lottery.METHODS, ("tab:red", "tab:gray")):
-        ax.plot(sparsities, result.arrays[f"{method}/mean"], color=color,
-                label=f"{method} (mean of 2 trials)")
-        ax.fill_between(sparsities, result.arrays[f"{method}/min"],
-                        result.arrays[f"{method}/max"], color=color, alpha=0.2)
+        draw_band(ax, sparsities, result.arrays, method, color=color,
+                  label=f"{method} (mean of 2 trials)")
     for name, marker in (("lottery ticket", "r*"), ("random ticket", "k*")):
         ax.plot([0.91, 0.91], REFERENCE[name], marker, label=f"reference {name}, 0.91")
     ax.set(xlabel="sparsity", ylabel="max test accuracy (%)", title="lottery vs random tickets")

@@ -8,7 +8,7 @@ import numpy as np
 
 from ... import reference_dataset
 from .. import models, train
-from .base import Stages, experiment, new_figure, outcome, seeds_from
+from .base import Stages, band, draw_band, experiment, new_figure, outcome, seeds_from
 from .result import Claim, Number
 
 NAME = "paper-table"
@@ -57,10 +57,8 @@ def paper_table(key, size, progress):
               abs(change["linear"]) < SHUFFLE_HURTS and abs(change["mlp"]) < SHUFFLE_HURTS,
               f"logistic regression {change['linear']:+.1f}, MLP {change['mlp']:+.1f}")]
     arrays = {"eval_steps": config.eval_steps}
-    for (s, m), _ in final.items():
-        curves = np.asarray(table[s][m]["result"]["test_acc"])
-        arrays |= {f"{s}/{m}/mean": curves.mean(0), f"{s}/{m}/min": curves.min(0),
-                   f"{s}/{m}/max": curves.max(0)}
+    for s, m in final:
+        arrays |= band(f"{s}/{m}", table[s][m]["result"]["test_acc"], 0)
     return outcome(NAME, numbers, claims, arrays, table=table, datasets=datasets)
 
 
@@ -70,10 +68,7 @@ def draw(result):
     steps = result.arrays["eval_steps"]
     for ax, setting in zip(axes[0], SETTINGS):
         for m in COSTS:
-            line, = ax.plot(steps, result.arrays[f"{setting}/{m}/mean"], label=NAMES[m])
-            ax.fill_between(steps, result.arrays[f"{setting}/{m}/min"],
-                            result.arrays[f"{setting}/{m}/max"], alpha=0.2,
-                            color=line.get_color())
+            draw_band(ax, steps, result.arrays, f"{setting}/{m}", label=NAMES[m])
         ax.set(title=f"{setting} positions", xlabel="step", ylim=(0, 100))
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("test accuracy (%)")

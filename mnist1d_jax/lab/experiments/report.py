@@ -79,8 +79,9 @@ def render(results: dict) -> str:
     ordered = [results[name] for name in EXPERIMENTS if name in results]
     lines = ["# MNIST-1D reproduced", "",
              f"Written by `mnist1d-jax reproduce` (mnist1d-jax {_version()}, JAX "
-             f"{jax.__version__}). Numbers are percentages unless marked otherwise; the "
-             "spread is the standard deviation over seeds (or trials).", "",
+             f"{jax.__version__}). Accuracies and errors are percentages, pooling's advantages "
+             "points, learning rates, arguments and losses plain numbers; the spread is the "
+             "standard deviation over seeds (or trials).", "",
              "| experiment | size | device | wall time | the reference's | claims holding |",
              "|---|---|---|---|---|---|"]
     for result in ordered:
