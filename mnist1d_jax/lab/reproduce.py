@@ -106,7 +106,8 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool
     log = log or (lambda line: None)
     for name in names:
         previous = results.get(name)
-        if previous is not None and not force and (previous.size, previous.key) == (size, stored_as):
+        stored = previous is not None and (previous.size, previous.key) == (size, stored_as)
+        if stored and not force:
             if not os.path.exists(os.path.join(out, figure_name(name))):
                 _write_figure(out, previous)
             log(f"{name}: already in {out} ({size}, seed {seed}), not run again (--force reruns)")
