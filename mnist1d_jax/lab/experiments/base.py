@@ -73,8 +73,8 @@ def key_data(key) -> tuple:
 
 def experiment(run: Callable) -> Callable:
     """Makes `run(key, size, progress) -> Result` the public
-    `f(key, size="full", *, progress=None)`: checks the key and the size first, and records the key, the wall time (compilation
-    included) and the device on the result."""
+    `f(key, size="full", *, progress=None)`: checks the key and the size first, and records the
+    key, the wall time (compilation included) and the device on the result."""
     @functools.wraps(run)
     def wrapper(key, size: str = "full", *, progress: Progress | None = None) -> Result:
         key = check_key(key)
