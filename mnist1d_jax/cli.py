@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 import time
 
 import numpy as np
 
 from .args import FIELD_NAMES, DatasetArgs
 from .cache import OFF_VARIABLE, CompileTimer
+from .interrupts import Deferred, Interrupted
 from .verify import DEFAULT_TOLERANCE
 
 _FLAG_HELP = {
@@ -80,17 +79,21 @@ def _generate_command(namespace) -> None:
         if kind == "folder" and not namespace.reference:
             with Bar("generate") as bar:
                 write_dataset(namespace.out, None, args, chunk_size=namespace.chunk_size,
-                              progress=lambda stage, done, total: bar(
-                                  f"{stage}, chunk {done} of {total}",
-                                  done + (total if stage == "normalise" else 0), 2 * total))
-        elif namespace.reference:
-            from .reference import reference_dataset
-
-            save(reference_dataset(args), namespace.out, args)
+                              progress=lambda stage, done, total: (
+                                  namespace.interrupts.check(),
+                                  bar(f"{stage}, chunk {done} of {total}",
+                                      done + (total if stage == "normalise" else 0), 2 * total)))
         else:
-            from .dataset import make_dataset
+            if namespace.reference:
+                from .reference import reference_dataset
 
-            save(make_dataset(None, args), namespace.out, args)
+                data = reference_dataset(args)
+            else:
+                from .dataset import make_dataset
+
+                data = make_dataset(None, args)
+            namespace.interrupts.check()  # a signal during generation: nothing is written
+            save(data, namespace.out, args)
     elapsed = time.perf_counter() - start
     n = args.layout.num_examples
     generating = max(elapsed - compiling.seconds, 1e-9)
@@ -232,14 +235,15 @@ def _reproduce_command(namespace) -> None:
     """Runs the experiments (all by default) with a progress bar each and writes the folder."""
     from .extras import require
 
-    require("lab", "mnist1d-jax reproduce", "flax", "optax")  # before the lab's own message
+    require("lab", "mnist1d-jax reproduce", "flax", "optax", "filelock")  # before the lab's own
     from .lab.reproduce import REPORT, reproduce  # which checks plot, names, folder first
     from .progress import Bar
 
     start = time.perf_counter()
     results = reproduce(namespace.out, namespace.names, seed=namespace.seed,
                         size="quick" if namespace.quick else "full", force=namespace.force,
-                        bar=Bar, log=lambda line: print(line, flush=True))
+                        bar=Bar, log=lambda line: print(line, flush=True),
+                        check=namespace.interrupts.check)
     held = sum(c.holds for r in results.values() for c in r.claims)
     claims = sum(len(r.claims) for r in results.values())
     print(f"wrote {os.path.join(namespace.out, REPORT)}: {len(results)} experiments, "
@@ -339,15 +343,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(BaseException):
-    """Raised by the SIGTERM handler of `main`, so that temporaries are removed on the way out
-    (a `BaseException`: no `except Exception` swallows it)."""
-
-
-def _terminate(signum, frame):
-    raise Terminated
-
-
 def _message(error: BaseException) -> str:
     """One line for an error: an `OSError` of this package carries its whole message in
     `strerror` (no `[Errno N]` prefix); others print as they are."""
@@ -367,16 +362,23 @@ def _out_of_memory(error: BaseException) -> bool:
 def main(argv=None) -> int:
     """Entry point. Returns 0 on success. Anything a user can get wrong ends with one line on
     stderr: exit 2 for bad flags, values, paths or files; 1 for failed reads and writes (a
-    read-only folder, a full disk); 130 on Ctrl-C and 143 on SIGTERM, which leave no
-    temporary behind."""
+    read-only folder, a full disk); 130 on Ctrl-C and 143 on SIGTERM, which stop the run at its
+    next safe point and leave no temporary behind (`interrupts`)."""
     parser = build_parser()
     namespace = parser.parse_args(argv)
     prefix = f"mnist1d-jax {namespace.command}: error: "
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    with Deferred() as namespace.interrupts:
+        return _run(parser, namespace, prefix)
+
+
+def _run(parser: argparse.ArgumentParser, namespace, prefix: str) -> int:
+    """Runs the command under `namespace.interrupts`: a signal stops it at the next safe point
+    (the commands call `check()` between chunks, experiments and files), and a signal that came
+    after the last one still ends it with 130 or 143, never 0."""
     try:
         _use_cache(namespace)
         status = namespace.run(namespace)
+        namespace.interrupts.check()
     except (TypeError, ValueError, FileNotFoundError, ImportError) as error:
         parser.exit(2, f"{prefix}{_message(error)}\n")
     except BrokenPipeError:  # the reader of the output went away (`| head`): stop quietly
@@ -391,13 +393,11 @@ def main(argv=None) -> int:
             raise
         parser.exit(1, f"{prefix}out of memory (the device could not allocate what this run "
                        f"needs: try a smaller --num-samples, or a folder output)\n")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outside the main thread, where no handler defers SIGINT
         parser.exit(130, f"mnist1d-jax {namespace.command}: interrupted\n")
-    except Terminated:
-        parser.exit(143, f"mnist1d-jax {namespace.command}: terminated\n")
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+    except Interrupted as stop:
+        parser.exit(stop.status, f"mnist1d-jax {namespace.command}: "
+                                 f"{'terminated' if stop.status == 143 else 'interrupted'}\n")
     return status or 0
 
 

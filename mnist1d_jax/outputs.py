@@ -39,9 +39,12 @@ EXPORT_SPLITS = {split: os.path.join("data", f"{split}-00000-of-00001.parquet")
 
 REPRODUCTION_RESULTS = "results.json"
 REPRODUCTION_FORMAT = "mnist1d-jax reproduce"
-REPRODUCTION_FILES = re.compile(r"report\.md|results\.json|[a-z][a-z-]*\.png")
+REPRODUCTION_LOCK = ".mnist1d-jax.lock"
+REPRODUCTION_FILES = re.compile(r"report\.md|results\.json|[a-z][a-z-]*\.png|\.mnist1d-jax\.lock")
 """What a `mnist1d-jax reproduce` folder holds: its report, its results (marked with
-`REPRODUCTION_FORMAT`) and one figure per experiment."""
+`REPRODUCTION_FORMAT`), one figure per experiment and the lock file of its runs."""
+MAX_RESULTS_BYTES = 32 << 20
+"""The largest `results.json` read (a full reproduction writes about 0.5 MB)."""
 
 PICKLE_MARK = "written by mnist1d_jax.compat.to_pickle"
 """Ownership of a pickle: pushed and popped right after the protocol header (`marked_pickle`), so
@@ -74,6 +77,38 @@ def check_input(path) -> str:
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise ValueError(f"{given!r} is not a regular file or a folder")
     return given
+
+
+def read_regular(path, limit: int, what: str = "file") -> bytes:
+    """The bytes of the regular file at `path`, at most `limit` of them, checked before and after
+    opening: a symbolic link, FIFO, device or socket is refused without being read (a FIFO would
+    block, `/dev/zero` never end), and so is a file larger than `limit`.
+
+    Raises:
+      FileNotFoundError: nothing there. ValueError: not a regular file, or too large (naming
+        `path` and `what` it should be).
+    """
+    given = os.fspath(path)
+    try:
+        mode = os.lstat(given).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"no {what} at {given!r}") from None
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{given!r} is not a regular file (a {what} must be one)")
+    # O_NONBLOCK and O_NOFOLLOW: a FIFO or link put there since the check neither blocks nor leads
+    # elsewhere; the open file itself is checked again
+    fd = os.open(given, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(handle.fileno())
+        if not stat.S_ISREG(opened.st_mode):
+            raise ValueError(f"{given!r} is not a regular file (a {what} must be one)")
+        if opened.st_size > limit:
+            raise ValueError(f"{given!r} holds {opened.st_size:,} bytes, more than a {what} may "
+                             f"({limit:,})")
+        content = handle.read(limit + 1)
+    if len(content) > limit:
+        raise ValueError(f"{given!r} holds more than {limit:,} bytes, more than a {what} may")
+    return content
 
 
 def _protected(target: str) -> bool:
@@ -118,26 +153,27 @@ def _our_export(target: str) -> str:
 
 
 def _our_reproduction(target: str) -> str:
-    """Why the folder `target` is not an earlier reproduction ("" if it is one, or empty)."""
+    """Why the folder `target` is not an earlier reproduction ("" if it is one, or empty). Every
+    entry is checked to be a regular file before any is opened."""
     names = [n for n in os.listdir(target) if not n.endswith(TEMP_MARK)]
-    if not names:
-        return ""
     others = sorted(n for n in names if not REPRODUCTION_FILES.fullmatch(n))
     if others:
         return f"it holds files mnist1d-jax reproduce did not write: {others[:5]}"
+    for name in names:
+        if not stat.S_ISREG(os.lstat(os.path.join(target, name)).st_mode):
+            return f"{name} in it is not a regular file"
+    if set(names) <= {REPRODUCTION_LOCK}:  # empty, or a run stopped before its first result
+        return ""
     try:
-        with open(os.path.join(target, REPRODUCTION_RESULTS)) as handle:
-            meta = json.load(handle)
-    except (OSError, ValueError):
+        meta = json.loads(read_regular(os.path.join(target, REPRODUCTION_RESULTS),
+                                       MAX_RESULTS_BYTES, "results file"))
+    except (OSError, ValueError, RecursionError):
         return (f"it has no readable {REPRODUCTION_RESULTS}, so mnist1d-jax reproduce did not "
                 f"write it")
     if not isinstance(meta, dict) or meta.get("format") != REPRODUCTION_FORMAT:
         return f"its {REPRODUCTION_RESULTS} was not written by mnist1d-jax reproduce"
     for name in names:
-        path = os.path.join(target, name)
-        if os.path.islink(path) or not os.path.isfile(path):
-            return f"{name} in it is not a regular file"
-        if name.endswith(".png") and _our_file(path, ".png"):
+        if name.endswith(".png") and _our_file(os.path.join(target, name), ".png"):
             return f"{name} in it is not a PNG file"
     return ""
 

@@ -148,9 +148,10 @@ def _dtype_state(dtype: np.dtype, state) -> None:
 
 
 class _Unpickler(pickle._Unpickler):  # the Python unpickler: its BUILD can be restricted
-    def __init__(self, handle, allowed: dict):
+    def __init__(self, handle, allowed: dict, records: tuple = ()):
         super().__init__(handle)
         self._allowed = allowed
+        self._records = records
 
     def find_class(self, module, name):
         allowed = self._allowed.get((module, name))
@@ -166,6 +167,10 @@ class _Unpickler(pickle._Unpickler):  # the Python unpickler: its BUILD can be r
             _array_state(target, state)
         elif isinstance(target, np.dtype):
             _dtype_state(target, state)
+        elif type(target) in self._records:
+            if not (isinstance(state, dict) and all(isinstance(k, str) for k in state)):
+                raise RefusedPickle(f"it sets the attributes of a {type(target).__name__} from "
+                                    f"something other than a dict of names")
         else:
             raise RefusedPickle(f"it sets the state of a {type(target).__name__}; a data pickle "
                                 f"sets state only on arrays and dtypes")
@@ -177,19 +182,25 @@ class _Unpickler(pickle._Unpickler):  # the Python unpickler: its BUILD can be r
     dispatch[pickle.BUILD[0]] = load_build
 
 
-def safe_unpickle(handle, *, plain: bool = False):
+def safe_unpickle(handle, *, plain: bool = False, records: dict | None = None):
     """Reads one pickle of data from a binary file object, executing nothing.
 
     Args:
       handle: a binary file object at the pickle's start.
       plain: admit also sets, frozensets, complex numbers, ranges, bytearrays and slices (what the
         reference's `to_pickle` writes for plain Python values).
+      records: (module, name) -> a class whose instances are plain records of attributes (an
+        `__init__` that stores its argument, no `__setstate__`): pickles may name it under
+        those names, create it, and set its attributes from a dict of names (the reference's
+        `ObjectView` of arguments).
 
     Raises:
       RefusedPickle (a `pickle.UnpicklingError`): it names or does something data never need.
       Other exceptions of a truncated or corrupt pickle, as `pickle` raises them.
     """
-    return _Unpickler(handle, _PLAIN if plain else _DATA).load()
+    records = records or {}
+    allowed = (_PLAIN if plain else _DATA) | records
+    return _Unpickler(handle, allowed, tuple(set(records.values()))).load()
 
 
 def check_expanded_size(value, budget: int, name: str = "it") -> None:

@@ -37,7 +37,7 @@ def test_run_all_keeps_the_order_and_runs_side_by_side():
     inside, most = [0], [0]
     lock = threading.Lock()
 
-    def work(i):
+    def work(i, stop):
         with lock:
             inside[0] += 1
             most[0] = max(most[0], inside[0])
@@ -53,7 +53,7 @@ def test_run_all_keeps_the_order_and_runs_side_by_side():
 
 
 def test_run_all_raises_the_first_error_and_checks_workers():
-    def work(i):
+    def work(i, stop):
         if i == 2:
             raise KeyError("two")
         return i
@@ -62,6 +62,28 @@ def test_run_all_raises_the_first_error_and_checks_workers():
         cpu.run_all(work, range(5), max_workers=2)
     with pytest.raises(ValueError, match="max_workers must be a positive integer"):
         cpu.run_all(work, range(5), max_workers=0)
+
+
+@pytest.mark.parametrize("failure", [KeyError("one"), KeyboardInterrupt()])
+def test_a_failure_stops_the_other_running_calls_at_their_next_safe_point(failure):
+    """Call 1 fails (an error, or Ctrl-C raised in a call) while call 0 runs a long loop with a
+    safe point per step: call 0 ends within a step or two, not after its 200 steps."""
+    steps = []
+
+    def work(i, stop):
+        if i == 1:
+            time.sleep(0.05)
+            raise failure
+        for step in range(200):
+            cpu.check_stop(stop)
+            steps.append(step)
+            time.sleep(0.01)
+        return i
+
+    started = time.perf_counter()
+    with pytest.raises(type(failure)):
+        cpu.run_all(work, range(2), max_workers=2)
+    assert len(steps) < 50 and time.perf_counter() - started < 1.5, len(steps)
 
 
 def test_workers_are_the_cores_on_a_cpu():

@@ -13,7 +13,7 @@ import pytest
 
 from mnist1d_jax import cli
 from mnist1d_jax.lab import experiments, reproduce
-from mnist1d_jax.outputs import PNG_SIGNATURE, TEMP_MARK
+from mnist1d_jax.outputs import PNG_SIGNATURE, REPRODUCTION_LOCK, TEMP_MARK
 
 
 class Counted:
@@ -48,7 +48,8 @@ def counted(monkeypatch):
 
 
 def written(folder) -> set:
-    return set(os.listdir(folder))
+    """The files of a reproduction folder but its lock file (which a run leaves, empty)."""
+    return set(os.listdir(folder)) - {REPRODUCTION_LOCK}
 
 
 def test_a_new_folder_gets_report_results_and_figures(tmp_path, counted):
@@ -56,6 +57,7 @@ def test_a_new_folder_gets_report_results_and_figures(tmp_path, counted):
     lines = []
     results = reproduce.reproduce(out, ["pooling", "lottery"], size="quick", log=lines.append)
     assert written(out) == {"report.md", "results.json", "pooling.png", "lottery.png"}
+    assert (out / REPRODUCTION_LOCK).is_file()
     assert counted.calls == ["pooling", "lottery"] and list(results) == ["pooling", "lottery"]
     assert all((out / f).read_bytes().startswith(PNG_SIGNATURE) for f in written(out)
                if f.endswith(".png"))
@@ -76,8 +78,8 @@ def test_results_in_the_folder_are_not_run_again_unless_forced(tmp_path, counted
     assert counted.calls == ["pooling", "lottery"]
     assert "pooling: already in" in lines[0] and "not run again" in lines[0]
     reproduce.reproduce(out, ["pooling"], size="quick", force=True, log=None)
-    reproduce.reproduce(out, ["pooling"], size="full", log=None)  # another size: run again
-    reproduce.reproduce(out, ["pooling"], size="full", seed=3, log=None)  # another key too
+    reproduce.reproduce(out, ["pooling"], size="full", force=True, log=None)  # another size
+    reproduce.reproduce(out, ["pooling"], size="full", seed=3, force=True, log=None)  # and key
     assert counted.calls == ["pooling", "lottery", "pooling", "pooling", "pooling"]
     assert json.loads((out / "results.json").read_text())["experiments"]["pooling"]["key"] == \
         [0, 3]

@@ -18,10 +18,10 @@ arrays of the reference's dtypes. What differs, on purpose: nothing is downloade
 reads data), and files that this package did not write are never replaced.
 """
 
+import importlib
 import sys
 
 from . import data, utils
-from . import transform as _transform_module
 from .data import get_dataset, get_dataset_args, get_templates
 from .transform import transform  # the function, as in the reference (it shadows the module)
 from .utils import ObjectView, from_pickle, plot_signals, set_seed, to_pickle
@@ -30,8 +30,10 @@ __all__ = ["ObjectView", "data", "from_pickle", "get_dataset", "get_dataset_args
            "get_templates", "install", "plot_signals", "set_seed", "to_pickle", "transform",
            "utils"]
 
+# the submodule by its name: after the line above, and after `importlib.reload` of this package
+# (IPython's autoreload), the attribute `transform` is the function
 _MODULES = {"mnist1d": sys.modules[__name__], "mnist1d.data": data, "mnist1d.utils": utils,
-            "mnist1d.transform": _transform_module}
+            "mnist1d.transform": importlib.import_module(f"{__name__}.transform")}
 
 
 def install() -> None:

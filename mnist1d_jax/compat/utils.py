@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
 
@@ -23,20 +24,31 @@ def to_pickle(thing, path) -> None:
     """Pickles `thing` to `path` (protocol 3, as the reference; any file name), atomically. The
     pickle carries a mark of this function that every reader skips (`outputs.marked_pickle`). An
     existing file is replaced only if this function wrote it, or it is an MNIST-1D dataset
-    (`ValueError` otherwise: a foreign file is never replaced)."""
+    (`ValueError` otherwise: a foreign file is never replaced).
+
+    Only what `from_pickle` reads back is written: data (see `from_pickle`) and `ObjectView`s of
+    data. Anything else (a JAX array, an object of another class) is a `ValueError` before the
+    file is touched, rather than a pickle this package would refuse to load."""
     check_output(path, "pickle")
+    content = marked_pickle(thing)
+    try:
+        safe_unpickle(io.BytesIO(content), plain=True, records=_RECORDS)
+    except Exception as error:  # noqa: BLE001 - whatever the reader refuses
+        raise ValueError(f"to_pickle writes only what from_pickle reads back (NumPy arrays, "
+                         f"plain Python values, ObjectView); not this value: {error}") from None
     with atomic_open(path) as handle:
-        handle.write(marked_pickle(thing))
+        handle.write(content)
 
 
 def from_pickle(path):
     """Reads a pickle of data (NumPy arrays, numbers, strings, bytes, dicts, lists, tuples, sets,
-    complex numbers, ranges, bytearrays, slices: the plain values `to_pickle` writes) under any
-    file name, without executing anything; a pickle that would import or call anything else
+    complex numbers, ranges, bytearrays, slices, and `ObjectView`s of them: what `to_pickle`
+    writes, and the reference's pickles of its arguments) under any file name, without executing
+    anything; a pickle that would import or call anything else
     raises `ValueError`."""
     with open(check_input(path), "rb") as handle:
         try:
-            return safe_unpickle(handle, plain=True)
+            return safe_unpickle(handle, plain=True, records=_RECORDS)
         except OSError:
             raise
         except Exception as error:  # noqa: BLE001 - any failure of untrusted bytes
@@ -54,6 +66,11 @@ class ObjectView:
     def __repr__(self):
         return f"ObjectView({self.__dict__!r})"
 
+
+_RECORDS = {("mnist1d_jax.compat.utils", "ObjectView"): ObjectView,
+            ("mnist1d.utils", "ObjectView"): ObjectView}
+"""The arguments object under this module's name and the reference's: `to_pickle(args)` and
+the reference's pickles of its arguments read back as an `ObjectView`."""
 
 def plot_signals(xs, t, labels=None, args=None, ratio=2.6, do_transform=False, dark_mode=False,
                  zoom=1):

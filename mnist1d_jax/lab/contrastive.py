@@ -174,7 +174,7 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
         out = jax.tree.map(lambda leaf: leaf[:len(keys)], out)
         return jax.tree.map(lambda leaf: leaf[0], out) if single else out
     program = cpu.compile_lowered(_train_program.lower(keys[0], x, args, **static))
-    results = cpu.run_all(lambda k: jax.device_get(program(k, x, args)), list(keys))
+    results = cpu.run_all(lambda k, stop: jax.device_get(program(k, x, args)), list(keys))
     if single:
         return results[0]
     return jax.tree.map(lambda *leaves: np.stack(leaves), *results)

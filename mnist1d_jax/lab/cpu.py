@@ -21,6 +21,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterable
 
 import jax
@@ -59,20 +60,44 @@ def workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class Cancelled(Exception):
+    """Raised by a `run_all` call that stopped at a safe point because another call failed or
+    the caller was interrupted."""
+
+
 def run_all(fn: Callable, items: Iterable, max_workers: int | None = None) -> list:
-    """`[fn(item) for item in items]`, up to `max_workers` (default `workers()`) at once in
-    threads; results in the order of `items`. The first error is raised once every started call
-    has ended; calls not yet started are cancelled."""
+    """`[fn(item, stop) for item in items]`, up to `max_workers` (default `workers()`) at once in
+    threads; results in the order of `items`.
+
+    `stop` is a `threading.Event` set as soon as any call fails or the waiting thread is
+    interrupted (Ctrl-C, or an exception raised in it at a safe point): a long call checks it
+    at its safe points (`check_stop`) and ends there, so that the error surfaces after at most
+    one more step of each running call rather than after all of them. Calls not yet started are
+    cancelled; the first error (not a `Cancelled`) is raised once every started call has ended.
+    """
     items = list(items)
     max_workers = workers() if max_workers is None else check_positive_int(max_workers,
                                                                            "max_workers")
+    stop = threading.Event()
     if max_workers == 1 or len(items) <= 1:
-        return [fn(item) for item in items]
+        return [fn(item, stop) for item in items]
     with concurrent.futures.ThreadPoolExecutor(min(max_workers, len(items))) as pool:
-        futures = [pool.submit(fn, item) for item in items]
+        futures = [pool.submit(fn, item, stop) for item in items]
         try:
+            done, _ = concurrent.futures.wait(futures,
+                                              return_when=concurrent.futures.FIRST_EXCEPTION)
+            for future in futures:  # a failure raises here, before waiting on running calls
+                if future in done and future.exception() is not None:
+                    future.result()
             return [future.result() for future in futures]
         except BaseException:
+            stop.set()
             for future in futures:
                 future.cancel()
             raise
+
+
+def check_stop(stop: threading.Event) -> None:
+    """Raises `Cancelled` if `stop` (a `run_all` call's) is set: a call's safe point."""
+    if stop.is_set():
+        raise Cancelled("stopped: another run failed or the caller was interrupted")

@@ -1,18 +1,22 @@
 """`mnist1d-jax reproduce`: runs the experiments (`experiments`) and writes a folder: one figure
-per experiment (`NAME.png`), every result (`results.json`) and the report (`report.md`).
+per experiment (`NAME.png`), every result (`results.json`, kept by `experiments.store`) and the
+report (`report.md`).
 
 The folder follows the house rules for outputs (`outputs`, kind "reproduction"): it is created,
-or it is empty, or it is an earlier reproduction, and nothing else in it is ever replaced. Each
-file is written atomically after each experiment, figure first and report last: an interrupted
-run loses only the experiment in progress, and the report always describes whole experiments.
+or it is empty, or it is an earlier reproduction, and nothing else in it is ever replaced. A run
+holds the folder's lock from its first read to its last write. Each file is written atomically
+after each experiment, figure first and report last: an interrupted run loses only the
+experiment in progress, and the report always describes whole experiments.
+
 Resumable: an experiment whose result of the same size and key is stored is not run again
-(unless `force`); a stored result's missing figure is drawn again from its arrays.
+(unless `force`); a stored result's missing figure is drawn again from its arrays. A stored
+result of another size or key, or one this version cannot read, is never replaced unless `force`:
+the run is refused, before anything runs, with the experiments that stand in its way.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from typing import Callable
 
@@ -20,14 +24,14 @@ import jax
 
 from ..checks import check_integer
 from ..extras import require
-from ..outputs import (REPRODUCTION_FORMAT, REPRODUCTION_RESULTS, atomic_open, check_input,
-                       check_output)
+from ..outputs import atomic_open
 from .experiments import EXPERIMENTS, RUN, Result
 from .experiments.base import key_data
-from .experiments.report import figure_name, render
-from .experiments.result import check_size
+from .experiments.report import figure_name
+from .experiments.result import check_size, describe_key
+from .experiments.store import REPORT, Store, open_store
 
-REPORT = "report.md"
+__all__ = ["REPORT", "check_names", "reproduce"]
 
 
 def check_names(names) -> list:
@@ -41,86 +45,96 @@ def check_names(names) -> list:
     return list(dict.fromkeys(names))
 
 
-def stored_results(out) -> dict:
-    """The results stored in the reproduction folder `out` (name -> `Result`; empty if none).
-    Checks the folder first (`check_output`)."""
-    check_output(out, "reproduction")
-    path = os.path.join(out, REPRODUCTION_RESULTS)
-    if not os.path.exists(path):
-        return {}
-    check_input(path)
-    with open(path, encoding="utf-8") as handle:
-        stored = json.load(handle)
-    try:
-        return {name: Result.from_json(value) for name, value in stored["experiments"].items()
-                if name in EXPERIMENTS}
-    except (KeyError, TypeError, AttributeError, ValueError) as error:
-        raise ValueError(f"{path!r} is damaged ({error}): choose a new folder") from None
-
-
-def _write_text(path: str, text: str) -> None:
-    with atomic_open(path, "w") as handle:
-        handle.write(text)
-
-
 def _write_figure(out: str, result: Result) -> None:
     figure = result.figure()
     with atomic_open(os.path.join(out, figure_name(result.name))) as handle:
         figure.savefig(handle, format="png", dpi=100)
 
 
-def _write_results(out: str, results: dict) -> None:
-    stored = {"format": REPRODUCTION_FORMAT,
-              "experiments": {name: result.to_json() for name, result in results.items()}}
-    _write_text(os.path.join(out, REPRODUCTION_RESULTS), json.dumps(stored, indent=1))
-    _write_text(os.path.join(out, REPORT), render(results))
+def _redraw(store: Store, result: Result) -> str:
+    """Draws a stored result's missing figure from its stored arrays; returns why it could not
+    ("" when drawn). Arrays that passed validation may still not be what the figure needs (a
+    result edited by hand, another version's arrays): that figure is skipped, not fatal."""
+    try:
+        _write_figure(store.folder, result)
+    except (KeyError, IndexError, ValueError, TypeError) as error:
+        return f"its stored arrays do not fit the figure ({type(error).__name__}: {error})"
+    return ""
+
+
+def _check_conflicts(store: Store, names: list, size: str, key: tuple) -> None:
+    conflicts = [why for why in (store.conflict(name, size, key) for name in names) if why]
+    if conflicts:
+        raise ValueError(f"{store.folder!r} holds results of another run ({'; '.join(conflicts)}); "
+                         f"this run is size {size} from {describe_key(key)}: --force replaces "
+                         f"them, or choose another folder")
 
 
 def _no_bar(name: str):
     return contextlib.nullcontext(None)
 
 
+def _no_check() -> None:
+    return None
+
+
 def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool = False,
-              bar: Callable = _no_bar, log: Callable[[str], None] | None = print) -> dict:
+              bar: Callable = _no_bar, log: Callable[[str], None] | None = print,
+              check: Callable[[], None] = _no_check) -> dict:
     """Runs the experiments `names` (default all) from `jax.random.key(seed)` at `size` and
     writes them to the folder `out` (created if missing; its parent must exist).
 
     Args:
+      force: run the named experiments even when their result is stored, replacing a stored
+        result of another size or key (and one this version cannot read); without it such a
+        result stops the run before anything runs.
       bar: `bar(name)` -> a context manager giving the experiment's `progress` callable (or
         None); the command line passes a tqdm bar (`mnist1d_jax.progress.Bar`).
       log: called with one line per experiment done or skipped (`None`: silent).
+      check: called at every safe point (before each experiment and with every progress report
+        of the running one); it raises to stop the run there (the command line's
+        `interrupts.Deferred.check`). What was written until then stays whole.
 
     Returns:
-      name -> `Result` of everything the folder holds now.
+      name -> `Result` of everything the folder holds now that this version reads.
+
+    Raises:
+      ValueError: unknown names, a bad size or seed, a folder that may not be written, one that
+        another run holds, damaged results, or stored results of another run (without `force`).
     """
     require("plot", "mnist1d-jax reproduce", "matplotlib")
     names = check_names(names)
     size = check_size(size)
     seed = check_integer(seed, "seed", 0, 2**32 - 1)
-    out = os.fspath(out)
-    results = stored_results(out)
-    if not os.path.isdir(out):
-        os.mkdir(out)
     key = jax.random.key(seed)
-    stored_as = key_data(key)
+    identity = key_data(key)
     log = log or (lambda line: None)
-    for name in names:
-        previous = results.get(name)
-        stored = previous is not None and (previous.size, previous.key) == (size, stored_as)
-        if stored and not force:
-            if not os.path.exists(os.path.join(out, figure_name(name))):
-                _write_figure(out, previous)
-            log(f"{name}: already in {out} ({size}, seed {seed}), not run again (--force reruns)")
-            continue
-        with bar(name) as progress:
-            result = RUN[name](key, size, progress=progress)
-        _write_figure(out, result)
-        results[name] = result
-        _write_results(out, results)
-        held = sum(c.holds for c in result.claims)
-        log(f"{name}: {result.wall_s:.1f} s on {result.device}; {held} of {len(result.claims)} "
-            f"claims hold")
-    # once more at the end: a run stopped between results.json and report.md left the report
-    # behind the results, and a run that skips everything must still bring it up to date
-    _write_results(out, results)
-    return results
+    with open_store(out) as store:
+        if not force:
+            _check_conflicts(store, names, size, identity)
+        for name in names:
+            check()
+            if store.holds(name, size, identity) and not force:
+                figure = os.path.join(store.folder, figure_name(name))
+                why = "" if os.path.exists(figure) else _redraw(store, store.results[name])
+                if why:
+                    store.undrawn[name] = why
+                log(f"{name}: already in {out} ({size}, seed {seed}), not run again (--force reruns)"
+                    + (f"; figure not drawn: {why}" if why else ""))
+                continue
+            with bar(name) as shown:
+                def progress(stage, done, total, shown=shown):
+                    check()
+                    if shown is not None:
+                        shown(stage, done, total)
+
+                result = RUN[name](key, size, progress=progress)
+            _write_figure(store.folder, result)
+            store.put(result)
+            held = sum(c.holds for c in result.claims)
+            log(f"{name}: {result.wall_s:.1f} s on {result.device}; {held} of "
+                f"{len(result.claims)} claims hold")
+        # once more at the end: a run stopped between results.json and report.md left the report
+        # behind the results, and a run that skips everything must still bring it up to date
+        store.write()
+        return dict(store.results)

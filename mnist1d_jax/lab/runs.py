@@ -9,16 +9,34 @@ from __future__ import annotations
 import jax
 import numpy as np
 from jax.experimental import multihost_utils
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
 __all__ = ["check_mesh", "padded_runs", "place", "abstract", "gather"]
 
 
 def check_mesh(mesh) -> Mesh | None:
-    """`mesh` if it is a `jax.sharding.Mesh` (or None: the default device)."""
-    if mesh is not None and not isinstance(mesh, Mesh):
+    """`mesh` (a `jax.sharding.Mesh`, or None: the default device) as the lab places runs on it:
+    its axes made `Auto` (a mesh from `jax.make_mesh` has `Explicit` axes, under which JAX asks
+    every indexing operation of the training core for an output sharding; the lab states its
+    shardings where it places arrays, so the same devices with automatic axes are equivalent).
+
+    Raises:
+      TypeError: not a mesh. ValueError: a mesh without devices, or with a device twice.
+    """
+    if mesh is None:
+        return None
+    if not isinstance(mesh, Mesh):
         raise TypeError(f"mesh must be a jax.sharding.Mesh or None; got {mesh!r}")
-    return mesh
+    devices = list(np.ravel(mesh.devices))
+    if not devices:
+        raise ValueError("mesh must hold at least one device; got an empty mesh")
+    if len({id(d) for d in devices}) != len(devices):
+        raise ValueError(f"mesh must hold each device once; got {len(devices)} entries for "
+                         f"{len({id(d) for d in devices})} devices")
+    auto = (AxisType.Auto,) * len(mesh.axis_names)
+    if tuple(mesh.axis_types) == auto:
+        return mesh
+    return Mesh(mesh.devices, mesh.axis_names, axis_types=auto)
 
 
 def padded_runs(count: int, mesh: Mesh | None) -> np.ndarray:

@@ -149,7 +149,8 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         `jax.random.key(0)`).
       waste: at most this factor of padded compute per bucket (`buckets`).
       progress: called with one line after every compiled chunk of updates (`None`: silent);
-        from the thread that trains the bucket.
+        from the thread that trains the bucket. What it raises stops the sweep: that bucket at
+        once, the others after their running chunk (`cpu.run_all`).
       workers: buckets trained at once (default `cpu.workers()`: the CPU cores, on a CPU; 1 on
         an accelerator or a mesh). On a CPU a bucket's program uses about one core (`cpu`).
       mesh: a `jax.sharding.Mesh`: each bucket's configurations are spread over all its devices
@@ -216,15 +217,19 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         programs = [_compile_bucket(compiler, graphdef, config, stacked, state, model, mesh)
                     for _, _, _, model, state, graphdef in plans]
 
-        def train_bucket(plan_and_programs):
+        def train_bucket(plan_and_programs, stop):
             (group, padded, max_width, model, state, _), compiled = plan_and_programs
             every = labels.result()
             state = state._replace(y=every[padded] if stacked else np.broadcast_to(
                 every, (len(padded),) + every.shape[1:]))
-            report = None if progress is None else (lambda done: progress(
-                f"{family.name} widths {widths[group].min()}-{max_width} ({len(group)} x "
-                f"{len(seeds)} seeds): update {done:,} of {config.steps:,}, "
-                f"{time.perf_counter() - start_time:.0f} s"))
+
+            def report(done):  # between chunks: where a failed or interrupted sweep stops
+                cpu.check_stop(stop)
+                if progress is not None:
+                    progress(f"{family.name} widths {widths[group].min()}-{max_width} "
+                             f"({len(group)} x {len(seeds)} seeds): update {done:,} of "
+                             f"{config.steps:,}, {time.perf_counter() - start_time:.0f} s")
+
             final, curve = _train_bucket(compiled, state, model, config, report, stacked, mesh)
             for name, values in final.items():
                 out[name][group] = values[:len(group)]

@@ -19,6 +19,12 @@ from ..checks import check_integer, check_real
 from .inputs import check_data
 
 
+def _geometric_mean(low, high):
+    """sqrt(low * high) without forming the product, which overflows float32 for the widest
+    bounds (identical rows push every precision to its upper bound)."""
+    return jnp.sqrt(low) * jnp.sqrt(high)
+
+
 def _affinities(x, perplexity: float, bisections: int = 64):
     """Symmetric joint probabilities P (n, n) of points x (n, F): each row's Gaussian width found
     by bisection on its precision so that the row's entropy is log(perplexity)."""
@@ -36,7 +42,7 @@ def _affinities(x, perplexity: float, bisections: int = 64):
 
     def bisect(bounds, _):
         low, high = bounds
-        middle = jnp.sqrt(low * high)  # precisions span decades: bisect their logarithm
+        middle = _geometric_mean(low, high)  # precisions span decades: bisect their logarithm
         _, entropy = conditional(middle)
         too_wide = entropy > target  # entropy too high: raise the precision
         return (jnp.where(too_wide, middle, low), jnp.where(too_wide, high, middle)), None
@@ -44,7 +50,7 @@ def _affinities(x, perplexity: float, bisections: int = 64):
     scale = 1.0 / jnp.maximum(jnp.median(distances), 1e-12)
     bounds = (jnp.full(n, 1e-8) * scale, jnp.full(n, 1e8) * scale)
     (low, high), _ = jax.lax.scan(bisect, bounds, None, length=bisections)
-    p, _ = conditional(jnp.sqrt(low * high))
+    p, _ = conditional(_geometric_mean(low, high))
     return jnp.maximum((p + p.T) / (2 * n), 1e-12)
 
 
@@ -55,7 +61,8 @@ def _embed(x, perplexity, iterations: int, exaggerated: int):
     centred = x - x.mean(0)
     _, _, vt = jnp.linalg.svd(centred, full_matrices=False)
     y = centred @ vt[:2].T
-    y = y / jnp.std(y[:, 0]) * 1e-4
+    spread = jnp.std(y[:, 0])  # 0 when every row is the same point: all stay at the origin
+    y = jnp.where(spread > 0, y / jnp.where(spread > 0, spread, 1.0) * 1e-4, 0.0)
     learning_rate = jnp.maximum(n / 12.0 / 4.0, 50.0)
     off_diagonal = 1.0 - jnp.eye(n)
 
@@ -80,16 +87,39 @@ def _embed(x, perplexity, iterations: int, exaggerated: int):
     return y
 
 
+def _rescaled(x: np.ndarray) -> np.ndarray:
+    """x (n, F) centred and scaled to at most 1 in absolute value, in float64 on the host (t-SNE
+    does not depend on the scale: each row's width is calibrated to its perplexity), so that
+    float32 distances neither overflow (values beyond about 1e19) nor vanish (below 1e-30)."""
+    x = np.asarray(x, np.float64)
+    for _ in range(2):  # the first pass brings any finite scale to 1, so centring cannot overflow
+        largest = np.max(np.abs(x))
+        if largest > 0:
+            x = x / largest
+        x = x - x.mean(0)
+    return x
+
+
 def tsne(x, *, perplexity: float = 30.0, iterations: int = 1000) -> np.ndarray:
     """A 2-D t-SNE embedding of the rows of x (n, F), as NumPy (n, 2).
 
-    Deterministic (PCA initialisation, no random draws). Exact affinities: memory and time grow
-    as n^2 (n = 1000 takes a few seconds on a CPU; keep n to a few thousand)."""
+    Deterministic (PCA initialisation, no random draws). Any finite scale of x gives the same
+    embedding (x is rescaled first); rows that are all the same point stay at the origin.
+    Exact affinities: memory and time grow as n^2 (n = 1000 takes a few seconds on a CPU; keep
+    n to a few thousand).
+
+    Raises:
+      ValueError: x is not a finite 2-D array of at least 4 rows and 2 features, or perplexity
+        is outside [1, (n - 1) / 3].
+    """
     x = check_data({"x": x}, ("x",), "x")["x"]
-    n = x.shape[0]
+    n, features = x.shape
     if n < 4:
         raise ValueError(f"x must have at least 4 rows; got {n}")
+    if features < 2:
+        raise ValueError(f"x must have at least 2 features (columns) for a 2-D embedding; got "
+                         f"{features}")
     perplexity = check_real(perplexity, "perplexity", 1.0, (n - 1) / 3.0)
     iterations = check_integer(iterations, "iterations", 1, 100_000)
-    return np.asarray(_embed(jnp.asarray(x, jnp.float32), perplexity, iterations,
+    return np.asarray(_embed(jnp.asarray(_rescaled(x), jnp.float32), perplexity, iterations,
                              min(250, iterations // 4)))

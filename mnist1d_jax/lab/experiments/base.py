@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.metadata
 import io
 import os
 import time
@@ -39,6 +40,12 @@ class Stages:
     def start(self, stage: str) -> None:
         self._report(stage)
 
+    def within(self, stage: str) -> Callable[[str], None]:
+        """A `progress(line)` for a part of `stage` that reports in lines (a sweep's chunks): each
+        line reports the stage again without advancing it, so that the experiment's `progress`
+        (and whatever it checks, such as a pending interrupt) is called between the parts."""
+        return lambda line: self._report(stage)
+
     def finish(self, stage: str) -> None:
         self.done += self.costs[stage]
         self._report(stage)
@@ -61,6 +68,16 @@ def device_name() -> str:
     return f"{count}{devices[0].device_kind}"
 
 
+def versions() -> dict:
+    """The versions a result records: mnist1d-jax's ("from source" when run from a source tree
+    that is not installed) and JAX's."""
+    try:
+        ours = importlib.metadata.version("mnist1d-jax")
+    except importlib.metadata.PackageNotFoundError:
+        ours = "from source"
+    return {"mnist1d-jax": ours, "jax": jax.__version__}
+
+
 def seeds_from(key, count: int) -> np.ndarray:
     """(count,) uint32 seeds drawn from `key`, for the lab functions that take integer seeds."""
     return np.asarray(jax.random.bits(key, (count,), jnp.uint32))
@@ -74,7 +91,7 @@ def key_data(key) -> tuple:
 def experiment(run: Callable) -> Callable:
     """Makes `run(key, size, progress) -> Result` the public
     `f(key, size="full", *, progress=None)`: checks the key and the size first, and records the
-    key, the wall time (compilation included) and the device on the result."""
+    key, the wall time (compilation included), the device and the versions on the result."""
     @functools.wraps(run)
     def wrapper(key, size: str = "full", *, progress: Progress | None = None) -> Result:
         key = check_key(key)
@@ -85,6 +102,7 @@ def experiment(run: Callable) -> Callable:
         result.device = device_name()
         result.size = size
         result.key = key_data(key)
+        result.versions = versions()
         return result
     return wrapper
 

@@ -69,7 +69,7 @@ def double_descent(key, size, progress):
         with stages(name):
             run = runs[name] = sweep.sweep(family, widths, data, seeds=range(sizes["seeds"]),
                                            config=config, label_noise=noise, key=key,
-                                           waste=waste, progress=None)
+                                           waste=waste, progress=stages.within(name))
         test = run["test_error"]
         first, peak = rise_and_fall(test.mean(1))
         reference = np.asarray(REFERENCE[name])[picks if picks is not None else slice(None)]

@@ -63,7 +63,7 @@ def pooling(key, size, progress):
         with stages(kind):
             run = sweep.sweep(sweep.pooling_family(kind), [20] * len(n_train), stacked,
                               seeds=range(sizes["seeds"]), config=config, n_train=n_train,
-                              key=key, progress=None)
+                              key=key, progress=stages.within(kind))
         accuracy[kind] = 100 - run["test_error"]  # (size, seed)
         curves[kind] = 100 - run["test_error_curve"].mean(1)  # (size, evaluation)
     advantage = np.mean([accuracy[k] for k in POOLED], 0) - accuracy["none"]  # (size, seed)

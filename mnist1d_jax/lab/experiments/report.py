@@ -1,23 +1,36 @@
 """The report of a reproduction (`report.md`): a summary table of every experiment (size,
 device, wall time against the reference's, claims holding), then one section each: our numbers
-with their spread over seeds beside the reference's, the difference, the claims and the figure."""
+with their spread over seeds beside the reference's, the difference, the claims and the figure.
+
+Text that comes from a stored result (labels, claims, evidence, device names, versions) is
+escaped: it reads as written and never becomes markup (headings, links, images, HTML, table
+cells)."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
-
-import jax
+import re
 
 from . import EXPERIMENTS
-from .result import Number, Result
+from .base import versions
+from .result import Number, Result, describe_key
+
+_MARKUP = re.compile(r"([\\`*_{}\[\]#!|~])")
+_SPACE = re.compile(r"\s+")
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("mnist1d-jax")
-    except importlib.metadata.PackageNotFoundError:  # run from a source tree
-        return "from source"
+def escape(text: str) -> str:
+    """`text` as Markdown that renders it literally, on one line: white space (newlines
+    included) folded to single spaces, Markdown's punctuation backslash-escaped, `&`, `<` and `>`
+    as HTML entities."""
+    text = _SPACE.sub(" ", str(text)).strip()
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKUP.sub(r"\\\1", text)
+
+
+def _written_by(found: dict) -> str:
+    return (f"mnist1d-jax {found.get('mnist1d-jax', 'unknown')}, "
+            f"JAX {found.get('jax', 'unknown')}") if found else "an unrecorded version"
 
 
 def figure_name(name: str) -> str:
@@ -44,55 +57,75 @@ def _row(number: Number) -> str:
     reference = "-" if number.reference is None else _value(number.reference, number.unit)
     difference = "-" if number.difference is None else \
         ("+" if number.difference >= 0 else "") + _value(number.difference, number.unit)
-    return f"| {number.label} | {ours} | {reference} | {difference} |"
-
-
-def _key(result: Result) -> str:
-    data = list(result.key)
-    return f"jax.random.key({data[-1]})" if len(data) == 2 and data[0] == 0 else f"key data {data}"
+    return f"| {escape(number.label)} | {ours} | {reference} | {difference} |"
 
 
 def numbers_and_claims(result: Result) -> str:
     """Markdown: the numbers beside the reference's, then the claims and whether they hold."""
     module = EXPERIMENTS[result.name]
     seconds, source = module.REFERENCE_TIME
-    lines = [f"Size `{result.size}`, {_key(result)}; {_seconds(result.wall_s)} on "
-             f"{result.device} (compilation included). The reference: "
+    lines = [f"Size `{result.size}`, {describe_key(result.key)}; {_seconds(result.wall_s)} on "
+             f"{escape(result.device)} (compilation included). The reference: "
              f"{_seconds(seconds)} ({source}).", "",
              "| quantity | ours (mean ± std) | reference | difference |", "|---|---|---|---|"]
     lines += [_row(number) for number in result.numbers]
     lines += ["", "Claims:", ""]
-    lines += [f"- {'holds' if c.holds else '**does not hold**'}: {c.text} ({c.evidence})"
-              for c in result.claims]
+    lines += [f"- {'holds' if c.holds else '**does not hold**'}: {escape(c.text)} "
+              f"({escape(c.evidence)})" for c in result.claims]
     return "\n".join(lines)
 
 
-def section(result: Result) -> str:
-    """One experiment's part of the report."""
+def section(result: Result, undrawn: str = "") -> str:
+    """One experiment's part of the report; `undrawn`: why its figure is missing, if it is."""
+    figure = (f"Figure not drawn: {escape(undrawn)}" if undrawn
+              else f"![{result.name}]({figure_name(result.name)})")
     return "\n".join([f"## {EXPERIMENTS[result.name].TITLE} (`{result.name}`)", "",
-                      numbers_and_claims(result), "",
-                      f"![{result.name}]({figure_name(result.name)})", ""])
+                      numbers_and_claims(result), "", figure, ""])
 
 
-def render(results: dict) -> str:
-    """The whole report for `results` (name -> `Result`), in the order of `EXPERIMENTS`."""
+def _provenance(ordered: list, kept) -> list:
+    """Lines on the versions that wrote the results (named per experiment when they differ) and
+    on the entries kept unread."""
+    written = {_written_by(r.versions) for r in ordered}
+    if len(written) > 1:
+        lines = ["**This folder mixes versions**: " + "; ".join(
+            f"`{r.name}` by {escape(_written_by(r.versions))}" for r in ordered) + ".", ""]
+    else:
+        lines = [f"Computed by {escape(written.pop() if written else _written_by(versions()))}.",
+                 ""]
+    if kept:
+        lines += [f"`results.json` also keeps {len(kept)} entries this version does not read "
+                  f"(another version wrote them), untouched: "
+                  + ", ".join(escape(name) for name in kept) + ".", ""]
+    return lines
+
+
+def render(results: dict, kept=(), undrawn: dict | None = None) -> str:
+    """The whole report for `results` (name -> `Result`), in the order of `EXPERIMENTS`.
+
+    Args:
+      kept: names of stored entries this version does not read (listed, not rendered).
+      undrawn: name -> why that experiment's figure could not be drawn.
+    """
+    undrawn = undrawn or {}
     ordered = [results[name] for name in EXPERIMENTS if name in results]
     lines = ["# MNIST-1D reproduced", "",
-             f"Written by `mnist1d-jax reproduce` (mnist1d-jax {_version()}, JAX "
-             f"{jax.__version__}). Accuracies and errors are percentages, pooling's advantages "
+             f"Written by `mnist1d-jax reproduce` ({escape(_written_by(versions()))}). "
+             "Accuracies and errors are percentages, pooling's advantages "
              "points, learning rates, arguments and losses plain numbers; the spread is the "
-             "standard deviation over seeds (or trials).", "",
-             "| experiment | size | device | wall time | the reference's | claims holding |",
-             "|---|---|---|---|---|---|"]
+             "standard deviation over seeds (or trials).", ""]
+    lines += _provenance(ordered, kept)
+    lines += ["| experiment | size | device | wall time | the reference's | claims holding |",
+              "|---|---|---|---|---|---|"]
     for result in ordered:
         reference = EXPERIMENTS[result.name].REFERENCE_TIME[0]
         held = sum(c.holds for c in result.claims)
-        lines.append(f"| `{result.name}` | {result.size} | {result.device} | "
+        lines.append(f"| `{result.name}` | {result.size} | {escape(result.device)} | "
                      f"{_seconds(result.wall_s)} | {_seconds(reference)} | "
                      f"{held} of {len(result.claims)} |")
     total = sum(r.wall_s for r in ordered)
     held = sum(c.holds for r in ordered for c in r.claims)
     claims = sum(len(r.claims) for r in ordered)
     lines += [f"| total | | | {_seconds(total)} | | {held} of {claims} |", ""]
-    lines += [section(result) for result in ordered]
+    lines += [section(result, undrawn.get(result.name, "")) for result in ordered]
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """What an experiment returns (`Result`): its numbers beside the reference's recorded ones, the
-headline claims they test, the arrays its figure draws, and where and how long it ran. A result
-goes to JSON and back unchanged (`to_json`, `from_json`: the `reproduce` command stores them)."""
+headline claims they test, the arrays its figure draws, and where, how long and by which versions
+it ran. A result goes to strict JSON and back unchanged (`to_json`, `from_json`: the results
+store keeps them); reading validates every field (`schema`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,27 @@ import dataclasses
 
 import numpy as np
 
+from . import schema
+
 SIZES = ("quick", "full")
 """`quick`: reduced sizes that run every experiment in minutes on a CPU (the numbers are only
 sane, not the paper's); `full`: the reference's settings."""
+
+
+SCHEMA = 2
+"""The version of a stored result's JSON layout: 2 records the versions that wrote it; 1 (no
+`schema` field) is the layout before it, still read."""
+UNITS = ("%", "points", "")
+MAX_NUMBERS = 1_000
+"""The most numbers, claims or values of one number a stored result may hold."""
+MAX_KEY_WORDS = 8
+
+
+def describe_key(key) -> str:
+    """A stored key's data as a reader knows it: `jax.random.key(N)` for the keys that call makes,
+    else the data."""
+    data = list(key)
+    return f"jax.random.key({data[-1]})" if len(data) == 2 and data[0] == 0 else f"key data {data}"
 
 
 def check_size(size) -> str:
@@ -78,6 +97,7 @@ class Result:
     arrays: dict
     wall_s: float = 0.0
     device: str = ""
+    versions: dict = dataclasses.field(default_factory=dict)
     objects: dict = dataclasses.field(default_factory=dict, repr=False)
 
     def number(self, label: str) -> Number:
@@ -101,27 +121,67 @@ class Result:
         return EXPERIMENTS[self.name].draw(self)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "size": self.size, "key": list(self.key),
-                "wall_s": self.wall_s, "device": self.device,
-                "numbers": [dataclasses.asdict(n) | {"values": list(n.values)}
+        """The result as strict JSON values (`schema.dumps` writes them)."""
+        return {"schema": SCHEMA, "name": self.name, "size": self.size, "key": list(self.key),
+                "wall_s": schema.real_to_json(self.wall_s), "device": self.device,
+                "versions": dict(self.versions),
+                "numbers": [{"label": n.label, "values": [schema.real_to_json(v) for v in n.values],
+                             "reference": None if n.reference is None
+                             else schema.real_to_json(n.reference), "unit": n.unit}
                             for n in self.numbers],
                 "claims": [dataclasses.asdict(c) for c in self.claims],
-                "arrays": {k: {"dtype": str(np.asarray(a).dtype), "shape": list(np.shape(a)),
-                               "data": np.asarray(a).ravel().tolist()}
-                           for k, a in self.arrays.items()}}
+                "arrays": {k: schema.array_to_json(a) for k, a in self.arrays.items()}}
 
     @classmethod
-    def from_json(cls, value: dict) -> "Result":
-        """The result `to_json` gave. Raises `ValueError` on anything else."""
-        try:
-            numbers = [Number(n["label"], tuple(n["values"]), n["reference"], n["unit"])
-                       for n in value["numbers"]]
-            claims = [Claim(c["text"], c["holds"], c["evidence"]) for c in value["claims"]]
-            arrays = {k: np.asarray(a["data"], dtype=np.dtype(a["dtype"])).reshape(a["shape"])
-                      for k, a in value["arrays"].items()}
-            result = cls(str(value["name"]), check_size(value["size"]),
-                         tuple(int(k) for k in value["key"]),
-                         numbers, claims, arrays, float(value["wall_s"]), str(value["device"]))
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"not a stored experiment result ({error})") from None
-        return result
+    def from_json(cls, value, field: str = "result",
+                  budget: schema.Budget | None = None) -> "Result":
+        """The result `to_json` gave, validated field by field (`schema`): `ValueError`
+        (`schema.Invalid`) naming `field` and the part that is wrong, before any array is made
+        beyond `budget`'s elements."""
+        budget = schema.Budget() if budget is None else budget
+        value = schema.fields(value, field, ("name", "size", "key", "wall_s", "device",
+                                             "numbers", "claims", "arrays"),
+                              ("schema", "versions"))
+        layout = schema.integer(value.get("schema", 1), f"{field}.schema", 1, SCHEMA)
+        if layout >= 2 and "versions" not in value:
+            raise schema.Invalid(f"{field} lacks 'versions'")
+        versions = schema.fields(value.get("versions", {}), f"{field}.versions", (),
+                                 ("mnist1d-jax", "jax"))
+        size = schema.text(value["size"], f"{field}.size", 16)
+        if size not in SIZES:
+            raise schema.Invalid(f"{field}.size must be one of {SIZES}; got {size!r}")
+        numbers = [_number(n, f"{field}.numbers[{i}]") for i, n in
+                   enumerate(schema.items(value["numbers"], f"{field}.numbers", 0, MAX_NUMBERS))]
+        claims = [_claim(c, f"{field}.claims[{i}]") for i, c in
+                  enumerate(schema.items(value["claims"], f"{field}.claims", 0, MAX_NUMBERS))]
+        arrays = schema.mapping(value["arrays"], f"{field}.arrays")
+        return cls(schema.text(value["name"], f"{field}.name", 100), size,
+                   tuple(schema.integer(k, f"{field}.key", 0, 2**32 - 1) for k in
+                         schema.items(value["key"], f"{field}.key", 1, MAX_KEY_WORDS)),
+                   numbers, claims,
+                   {schema.text(k, f"{field}.arrays", 100):
+                    schema.array(a, f"{field}.arrays[{k!r}]", budget) for k, a in arrays.items()},
+                   schema.real(value["wall_s"], f"{field}.wall_s", 0.0),
+                   schema.text(value["device"], f"{field}.device", 200),
+                   {k: schema.text(v, f"{field}.versions[{k!r}]", 100)
+                    for k, v in versions.items()})
+
+
+def _number(value, field: str) -> Number:
+    value = schema.fields(value, field, ("label", "values", "reference", "unit"))
+    unit = schema.text(value["unit"], f"{field}.unit", 16)
+    if unit not in UNITS:
+        raise schema.Invalid(f"{field}.unit must be one of {UNITS}; got {unit!r}")
+    reference = value["reference"]
+    return Number(schema.text(value["label"], f"{field}.label", 200),
+                  tuple(schema.real(v, f"{field}.values") for v in
+                        schema.items(value["values"], f"{field}.values", 1, MAX_NUMBERS)),
+                  None if reference is None else schema.real(reference, f"{field}.reference"),
+                  unit)
+
+
+def _claim(value, field: str) -> Claim:
+    value = schema.fields(value, field, ("text", "holds", "evidence"))
+    return Claim(schema.text(value["text"], f"{field}.text"),
+                 schema.boolean(value["holds"], f"{field}.holds"),
+                 schema.text(value["evidence"], f"{field}.evidence"))
