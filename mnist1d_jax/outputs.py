@@ -43,6 +43,8 @@ REPRODUCTION_LOCK = ".mnist1d-jax.lock"
 REPRODUCTION_FILES = re.compile(r"report\.md|results\.json|[a-z][a-z-]*\.png|\.mnist1d-jax\.lock")
 """What a `mnist1d-jax reproduce` folder holds: its report, its results (marked with
 `REPRODUCTION_FORMAT`), one figure per experiment and the lock file of its runs."""
+REPRODUCTION_MARK = re.compile(rb'\{\s*"format":\s*"mnist1d-jax reproduce"')
+"""How every `results.json` of this package begins (its first key is the format mark)."""
 MAX_RESULTS_BYTES = 32 << 20
 """The largest `results.json` read (a full reproduction writes about 0.5 MB)."""
 
@@ -165,12 +167,12 @@ def _our_reproduction(target: str) -> str:
     if set(names) <= {REPRODUCTION_LOCK}:  # empty, or a run stopped before its first result
         return ""
     try:
-        meta = json.loads(read_regular(os.path.join(target, REPRODUCTION_RESULTS),
-                                       MAX_RESULTS_BYTES, "results file"))
-    except (OSError, ValueError, RecursionError):
+        head = read_regular(os.path.join(target, REPRODUCTION_RESULTS), MAX_RESULTS_BYTES,
+                            "results file")[:200]
+    except (OSError, ValueError):
         return (f"it has no readable {REPRODUCTION_RESULTS}, so mnist1d-jax reproduce did not "
                 f"write it")
-    if not isinstance(meta, dict) or meta.get("format") != REPRODUCTION_FORMAT:
+    if not REPRODUCTION_MARK.match(head):  # its store reads and validates the rest
         return f"its {REPRODUCTION_RESULTS} was not written by mnist1d-jax reproduce"
     for name in names:
         if name.endswith(".png") and _our_file(os.path.join(target, name), ".png"):

@@ -86,3 +86,40 @@ def run_processes(script: str, count: int = 2, timeout: int = 600) -> list:
         assert worker.returncode == 0, err[-3000:]
         outputs.append(json.loads(out.strip().splitlines()[-1]))
     return outputs
+
+
+class Counted:
+    """Stands in for the experiment functions: counts the runs, returns quick-looking results
+    (the learning-rate experiment's, whose figure needs only its arrays), or raises `fail`."""
+
+    def __init__(self, fail=None):
+        self.calls, self.fail = [], fail
+
+    def __call__(self, name):
+        import jax
+        from mnist1d_jax.lab import experiments
+
+        def run(key, size, progress=None):
+            self.calls.append(name)
+            if self.fail is not None and name in self.fail:
+                raise self.fail[name]
+            arrays = {f"{lr}/{f}": np.arange(3.0) for lr in (1.5, 0.15)
+                      for f in ("learning_rate", "outer_loss", "final_inner_loss")}
+            key_data = tuple(int(k) for k in np.asarray(jax.random.key_data(key)))
+            return experiments.Result(name, size, key_data,
+                                      [experiments.Number("n", [1.0, 2.0], 1.0)],
+                                      [experiments.Claim("c", True, "e")], arrays, 1.0, "CPU",
+                                      experiments.base.versions())
+        return run
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Every experiment replaced by a counter; each draws the learning-rate figure."""
+    from mnist1d_jax.lab import experiments, reproduce
+
+    counter = Counted()
+    monkeypatch.setattr(reproduce, "RUN", {name: counter(name) for name in experiments.RUN})
+    monkeypatch.setattr(experiments.Result, "figure", lambda self: experiments.EXPERIMENTS[
+        "learning-rate"].draw(self))
+    return counter

@@ -26,7 +26,7 @@ from ..checks import check_integer
 from ..extras import require
 from ..outputs import atomic_open
 from .experiments import EXPERIMENTS, RUN, Result
-from .experiments.base import key_data
+from .experiments.base import arrays_problem, key_data
 from .experiments.report import figure_name
 from .experiments.result import check_size, describe_key
 from .experiments.store import REPORT, Store, open_store
@@ -55,6 +55,9 @@ def _redraw(store: Store, result: Result) -> str:
     """Draws a stored result's missing figure from its stored arrays; returns why it could not
     ("" when drawn). Arrays that passed validation may still not be what the figure needs (a
     result edited by hand, another version's arrays): that figure is skipped, not fatal."""
+    problem = arrays_problem(result.arrays, EXPERIMENTS[result.name].FIGURE_ARRAYS)
+    if problem:
+        return f"the stored result does not fit its figure: {problem}"
     try:
         _write_figure(store.folder, result)
     except (KeyError, IndexError, ValueError, TypeError) as error:

@@ -4,6 +4,7 @@ by stages (`Stages`), seeds drawn from the experiment's key, and a figure made w
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import functools
 import importlib.metadata
 import io
@@ -128,6 +129,23 @@ def new_figure(width: float, height: float, columns: int = 1, rows: int = 1, **o
     figure = _figure_class()(figsize=(width, height))
     axes = figure.subplots(rows, columns, squeeze=False, **options)
     return figure, axes
+
+
+def arrays_problem(arrays: dict, spec: dict) -> str:
+    """Why `arrays` (name -> array) are not what a figure reads ("" if they are). `spec` maps
+    names to dimensions; a name with `*` (`fnmatch`) covers every array it matches, a name
+    without must be there. Every array must be covered, with its dimensions."""
+    for name in spec:
+        if "*" not in name and name not in arrays:
+            return f"it lacks the array {name!r}"
+    for name, values in arrays.items():
+        covering = [s for s in spec if s == name] or [s for s in spec if fnmatch.fnmatchcase(name, s)]
+        if not covering:
+            return f"it has an array {name!r} that the figure does not read"
+        if np.ndim(values) != spec[covering[0]]:
+            return (f"its array {name!r} has {np.ndim(values)} dimensions, the figure reads "
+                    f"{spec[covering[0]]}")
+    return ""
 
 
 def band(prefix: str, values, axis: int) -> dict:

@@ -17,6 +17,8 @@ from .result import Claim, Number
 NAME = "double-descent"
 TITLE = "Deep double descent"
 REFERENCE_TIME = (4260.0, "its notebook records 71 minutes (one seed per point)")
+FIGURE_ARRAYS = {"*": 1}
+"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 WIDTHS = np.unique(np.geomspace(2, 300, 20, dtype=int))
 CHANNELS = np.concatenate((np.arange(2, 30, 2), np.arange(30, 101, 5)))
 SWEEPS = {"mlp": (sweep.MLP_FAMILY, WIDTHS, 0.0), "mlp, noisy": (sweep.MLP_FAMILY, WIDTHS, 0.15),

@@ -15,6 +15,8 @@ from .result import Claim, Number
 NAME = "learning-rate"
 TITLE = "Metalearning the learning rate"
 REFERENCE_TIME = (90.0, "its notebook's log: 50 outer steps at about 0.9 s, from each start (GPU)")
+FIGURE_ARRAYS = {"*/*": 1}
+"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 STARTS = (1.5, 0.15)
 REFERENCE_RATE = 0.62
 """Where the reference's runs settle (about 0.62 from both starts)."""

@@ -15,6 +15,8 @@ from .result import Claim, Number
 NAME = "lottery"
 TITLE = "Lottery tickets"
 REFERENCE_TIME = (3600.0, "its notebook: \"takes ~1 hour\" (GPU)")
+FIGURE_ARRAYS = {"sparsities": 1, "at": 0, "first_layer_mask": 2, "*/*": 1}
+"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 REFERENCE = {"lottery ticket": (75.0, 72.9), "random ticket": (62.3, 62.1),
              "dense": (66.4, 65.4)}
 """The reference's max test accuracy (%) at sparsity 0.91 (dense: sparsity 0), trials 0 and 1."""

@@ -18,6 +18,8 @@ from .result import Claim, Number
 NAME = "metalearned-data"
 TITLE = "Metalearning the data (new)"
 REFERENCE_TIME = (None, "no reference experiment")
+FIGURE_ARRAYS = {"target_loss": 1, "scales": 2}
+"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 SIZES = {"quick": dict(seeds=2, outer_steps=3, inner_steps=20),
          "full": dict(seeds=2, outer_steps=40, inner_steps=200)}
 

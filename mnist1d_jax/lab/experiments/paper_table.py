@@ -15,6 +15,8 @@ NAME = "paper-table"
 TITLE = "The paper's table: models on regular and position-shuffled MNIST-1D"
 REFERENCE_TIME = (624.0, "its PyTorch loop on a 2-core CPU: 104 s per seed and setting "
                          "(benchmarks/paper_table.py), x 6")
+FIGURE_ARRAYS = {"eval_steps": 1, "*/*/*": 1}
+"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 SETTINGS = ("regular", "shuffled")
 SIZES = {"quick": dict(seeds=2, total_steps=200, eval_every=50),
          "full": dict(seeds=3, total_steps=6000, eval_every=250)}

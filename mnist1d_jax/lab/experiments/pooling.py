@@ -17,6 +17,8 @@ NAME = "pooling"
 TITLE = "Pooling: how much it helps, and when"
 REFERENCE_TIME = (400.0, "its notebook's log: 30 runs of 6000 steps at about 2.2 s per 1000 "
                          "(GPU)")
+FIGURE_ARRAYS = {"sizes": 1, "eval_steps": 1, "*/curve": 2, "*/mean": 1, "*/std": 1}
+"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 POOLED = ("max", "average", "l2")
 REFERENCE = {1000: (59.2, 57.4, 78.2, 78.0, 77.2), 2000: (82.0, 81.7, 89.2, 90.0, 89.9),
              5000: (91.9, 89.9, 94.5, 94.0, 95.3), 10000: (94.3, 91.3, 97.0, 96.0, 96.6),

@@ -194,7 +194,7 @@ def array(value, field: str, budget: Budget) -> np.ndarray:
     `MAX_DIMENSIONS` sizes whose product is the length of `data` (a flat list) and fits
     `budget`, checked before the array is made."""
     value = fields(value, field, ("dtype", "shape", "data"))
-    name = text(value["dtype"], f"{field}.dtype", 16)
+    name = text(value["dtype"], f"{field}.dtype", 100)
     if name not in DTYPES:
         raise Invalid(f"{field}.dtype must be one of {', '.join(DTYPES)}; got {name!r}")
     shape = [integer(n, f"{field}.shape", 0, MAX_ELEMENTS)

@@ -19,6 +19,8 @@ NAME = "self-supervised"
 TITLE = "Self-supervised learning (SimCLR) and t-SNE"
 REFERENCE_TIME = (140.0, "its notebook's log: 200 epochs at 0.3-0.4 s for each of its two "
                          "runs (GPU)")
+FIGURE_ARRAYS = {"tsne/raw": 2, "tsne/encoder": 2, "tsne/labels": 1, "*/layers/*": 1}
+"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 LAYERS = ("conv1", "conv2", "conv3", "projector 1", "projector 2")
 ENCODER = LAYERS[:3]
 REFERENCE = {"pixels, kNN": 59.6, "pixels, linear": 32.8, "augment, best encoder layer": 82.4,
