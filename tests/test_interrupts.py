@@ -1,0 +1,144 @@
+"""Signals stop a run at its next safe point (`mnist1d_jax.interrupts`): never an exception
+raised into arbitrary code, never exit 0 after a signal, a reproduction folder always whole, and
+threaded sweeps stopped within a chunk."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from mnist1d_jax import interrupts
+from mnist1d_jax.outputs import TEMP_MARK
+
+
+def test_a_signal_is_recorded_and_raised_at_the_next_check():
+    with interrupts.Deferred() as deferred:
+        deferred.check()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.01)  # delivered here, recorded: nothing raised
+        with pytest.raises(interrupts.Interrupted) as stop:
+            deferred.check()
+        assert stop.value.status == 143
+        with pytest.raises(interrupts.Interrupted) as again:  # a second signal raises at once
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+        assert again.value.status == 130
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_ignored_signal_stays_ignored():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupts.Deferred() as deferred:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)
+            deferred.check()
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# Stand-in experiments that spend their time inside weak-reference finalizers, where an
+# exception raised by a signal handler is printed ("Exception ignored in") and swallowed, and
+# that report progress between steps (the safe points). Prints "ready" at the first step.
+RUNNER = textwrap.dedent("""
+    import sys, time, weakref
+    from mnist1d_jax import cli
+    from mnist1d_jax.lab import experiments, reproduce
+    from mnist1d_jax.lab.experiments.base import versions
+
+    class Thing:
+        pass
+
+    def stand_in(name):
+        def run(key, size, progress=None):
+            for step in range(15):
+                thing = Thing()
+                weakref.finalize(thing, time.sleep, 0.02)
+                del thing  # the finalizer runs (and sleeps) here
+                if name == "pooling" and step == 0:
+                    print("ready", flush=True)
+                progress("step", step, 15)
+            arrays = {f"{lr}/{f}": [0.0, 1.0] for lr in (1.5, 0.15)
+                      for f in ("learning_rate", "outer_loss", "final_inner_loss")}
+            return experiments.Result(name, size, (0, 0), [experiments.Number("n", [1.0])],
+                                      [experiments.Claim("c", True, "e")], arrays, 1.0, "CPU",
+                                      versions())
+        return run
+
+    reproduce.RUN = {name: stand_in(name) for name in experiments.RUN}
+    experiments.Result.figure = lambda self: experiments.EXPERIMENTS["learning-rate"].draw(self)
+    sys.exit(cli.main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.slow
+def test_signals_at_any_moment_of_a_reproduction_end_it_and_leave_the_folder_whole(tmp_path):
+    """SIGINT and SIGTERM sent at several moments of a three-experiment run (first, between,
+    last, during the writes): each run ends with 130 or 143 and one line, and the folder holds
+    whole experiments with a report that matches its results."""
+    moments = [(0.0, signal.SIGINT), (0.2, signal.SIGTERM), (0.35, signal.SIGINT),
+               (0.6, signal.SIGTERM), (0.9, signal.SIGINT), (1.2, signal.SIGTERM)]
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__)))
+    processes = []
+    for i, (delay, signum) in enumerate(moments):
+        out = tmp_path / f"run{i}"
+        process = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, "reproduce", "pooling", "lottery", "learning-rate",
+             "--quick", "--out", str(out), "--no-cache"], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+        processes.append((process, out, delay, signum))
+    for process, out, delay, signum in processes:
+        assert process.stdout.readline().strip() == "ready", process.stderr.read()[-2000:]
+        time.sleep(delay)
+        process.send_signal(signum)
+    from mnist1d_jax.lab.experiments import store
+
+    for process, out, delay, signum in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 128 + signum, (delay, err[-2000:])
+        assert err.strip().splitlines()[-1] == ("mnist1d-jax reproduce: " + (
+            "interrupted" if signum == signal.SIGINT else "terminated")), err[-2000:]
+        assert "Traceback" not in err and "Exception ignored" not in err, err[-2000:]
+        results, kept = store.read_results(str(out))  # whole and valid
+        assert not kept and len(results) < 3 and not [n for n in os.listdir(out)
+                                                       if TEMP_MARK in n]
+        report = (out / "report.md").read_text(encoding="utf-8") if results else ""
+        assert sorted(name for name in results) == sorted(
+            name for name in ("pooling", "lottery", "learning-rate") if f"(`{name}`)" in report)
+        assert all((out / f"{name}.png").exists() for name in results)
+        if results:
+            assert set(json.loads((out / "results.json").read_text())["experiments"]) == \
+                set(results)
+
+
+@pytest.mark.slow
+def test_a_threaded_sweep_stops_within_a_chunk_of_a_failure():
+    """Two buckets train side by side; the progress of the first raises at its first chunk:
+    the other bucket stops at its next chunk instead of running its 20."""
+    import mnist1d_jax
+    import jax
+    from mnist1d_jax.lab import sweep
+
+    d = mnist1d_jax.make_dataset(jax.random.key(0), mnist1d_jax.get_dataset_args(
+        num_samples=400, train_split=0.5))
+    data = {k: np.asarray(d[k]) for k in ("x", "y", "x_test", "y_test")}
+    config = sweep.SweepConfig(steps=200, chunk=10, batch_size=50)
+    lines = []
+
+    def progress(line):
+        lines.append(line)
+        if len(lines) == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep.sweep(sweep.MLP_FAMILY, [3, 400], data, seeds=[0], config=config,
+                    progress=progress, workers=2)
+    assert len(lines) <= 3, lines
