@@ -218,6 +218,70 @@ def test_get_dataset_default_path_is_the_reference_file_name(tmp_path, monkeypat
     assert os.listdir(tmp_path) == ["mnist1d_data.pkl"]
 
 
+READ_BACK = [  # what to_pickle writes and from_pickle must read back equal
+    {"x": np.arange(6.0).reshape(2, 3), "y": np.arange(2), "name": "a", "t": (1, 2.5, None)},
+    [1, {2, 3}, frozenset({4}), complex(1, 2), range(0, 5, 2), bytearray(b"ab"), slice(1, 5, 2),
+     b"bytes", np.float32(1.5), np.int64(7), np.bool_(True), np.array(["a", "bc"])],
+    compat.utils.ObjectView({"num_samples": 10, "padding": [36, 60], "seed": 42}),
+    {"args": compat.data.get_dataset_args(), "nested": [compat.data.get_dataset_args()]},
+]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, compat.utils.ObjectView):
+        return type(b) is type(a) and _same(a.__dict__, b.__dict__)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("value", READ_BACK)
+def test_from_pickle_reads_back_what_to_pickle_writes(tmp_path, value):
+    compat.utils.to_pickle(value, tmp_path / "v.pkl")
+    assert _same(value, compat.utils.from_pickle(tmp_path / "v.pkl"))
+
+
+class _Unreadable:
+    pass
+
+
+@pytest.mark.parametrize("value", [_Unreadable(), [len], {"f": lambda: 0},
+                                   np.array([object()]), __import__("jax").numpy.ones(2)])
+def test_to_pickle_refuses_what_from_pickle_would_not_read_and_writes_nothing(tmp_path, value):
+    with pytest.raises(ValueError, match="to_pickle writes only what from_pickle reads back"):
+        compat.utils.to_pickle(value, tmp_path / "v.pkl")
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_references_pickle_of_its_arguments_reads_as_an_object_view(tmp_path):
+    with open(tmp_path / "args.pkl", "wb") as handle:  # the real package's to_pickle
+        pickle.dump(mnist1d.data.get_dataset_args(), handle, protocol=3)
+    args = compat.utils.from_pickle(tmp_path / "args.pkl")
+    assert isinstance(args, compat.utils.ObjectView)
+    assert args.__dict__ == mnist1d.data.get_dataset_args().__dict__
+
+
+def test_install_works_after_the_package_is_reloaded():
+    script = """
+import importlib, sys, types
+import mnist1d_jax.compat as compat
+importlib.reload(compat)
+compat.install()
+from mnist1d.transform import transform
+assert isinstance(sys.modules["mnist1d.transform"], types.ModuleType)
+assert transform is compat.transform
+compat = importlib.reload(compat)
+compat.install()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_pickles_are_read_safely_and_foreign_files_never_replaced(tmp_path):
     class Payload:
         def __reduce__(self):

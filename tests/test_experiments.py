@@ -127,7 +127,27 @@ def test_tsne_keeps_separate_clusters_separate_and_is_deterministic():
     assert between > 2 * within
 
 
+def test_tsne_of_identical_rows_is_finite():
+    for x in (np.ones((12, 3)), np.zeros((12, 5)), np.full((12, 2), 1e30)):
+        embedded = tsne.tsne(x, perplexity=2, iterations=50)
+        assert embedded.shape == (12, 2) and np.isfinite(embedded).all()
+
+
+@pytest.mark.parametrize("scale", [2.0**-120, 2.0**-100, 2.0**64, 2.0**90, 2.0**1000])
+def test_tsne_of_any_finite_scale_is_the_embedding_at_unit_scale(scale):
+    """Powers of two scale exactly, so the embedding must be the same to the bit (below about
+    1e-30 and above about 1e19 float32 distances vanish or overflow without the rescaling)."""
+    x = blobs(8, dims=4)[0].astype(np.float64)
+    unit = tsne.tsne(x, perplexity=5, iterations=100)
+    scaled = tsne.tsne(x * scale, perplexity=5, iterations=100)
+    assert np.isfinite(scaled).all()
+    np.testing.assert_array_equal(scaled, unit)
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    (dict(x=np.zeros((10, 1))), "at least 2 features"),
+    (dict(x=np.zeros((10, 0))), "at least 2 features"),
+    (dict(x=np.zeros((1, 5))), "at least 4 rows"),
     (dict(x=np.zeros((3, 2))), "at least 4 rows"),
     (dict(x=np.zeros((20, 2)), perplexity=10), "perplexity"),
     (dict(x=np.zeros((100, 2)), iterations=0), "iterations"),

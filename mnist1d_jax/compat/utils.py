@@ -30,8 +30,8 @@ def to_pickle(thing, path) -> None:
     data. Anything else (a JAX array, an object of another class) is a `ValueError` before the
     file is touched, rather than a pickle this package would refuse to load."""
     check_output(path, "pickle")
-    content = marked_pickle(thing)
     try:
+        content = marked_pickle(thing)
         safe_unpickle(io.BytesIO(content), plain=True, records=_RECORDS)
     except Exception as error:  # noqa: BLE001 - whatever the reader refuses
         raise ValueError(f"to_pickle writes only what from_pickle reads back (NumPy arrays, "

@@ -112,7 +112,8 @@ def tsne(x, *, perplexity: float = 30.0, iterations: int = 1000) -> np.ndarray:
       ValueError: x is not a finite 2-D array of at least 4 rows and 2 features, or perplexity
         is outside [1, (n - 1) / 3].
     """
-    x = check_data({"x": x}, ("x",), "x")["x"]
+    check_data({"x": x}, ("x",), "x")  # finite 2-D floats; rescaled below from the given values
+    x = np.asarray(x)
     n, features = x.shape
     if n < 4:
         raise ValueError(f"x must have at least 4 rows; got {n}")
