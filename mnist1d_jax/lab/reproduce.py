@@ -106,6 +106,7 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool
         another run holds, damaged results, or stored results of another run (without `force`).
     """
     require("plot", "mnist1d-jax reproduce", "matplotlib")
+    require("lab", "mnist1d-jax reproduce", "filelock")
     names = check_names(names)
     size = check_size(size)
     seed = check_integer(seed, "seed", 0, 2**32 - 1)
