@@ -108,8 +108,7 @@ def test_signals_at_any_moment_of_a_reproduction_end_it_and_leave_the_folder_who
             "interrupted" if signum == signal.SIGINT else "terminated")), err[-2000:]
         assert "Traceback" not in err and "Exception ignored" not in err, err[-2000:]
         results, kept = store.read_results(str(out))  # whole and valid
-        assert not kept and len(results) < 3 and not [n for n in os.listdir(out)
-                                                       if TEMP_MARK in n]
+        assert not kept and not [n for n in os.listdir(out) if TEMP_MARK in n]
         report = (out / "report.md").read_text(encoding="utf-8") if results else ""
         assert sorted(name for name in results) == sorted(
             name for name in ("pooling", "lottery", "learning-rate") if f"(`{name}`)" in report)
