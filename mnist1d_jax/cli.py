@@ -331,11 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
                                 "metalearned-data")
     reproduce.add_argument("--out", required=True,
                            help="folder for report.md, results.json and the figures: new, "
-                                "empty, or an earlier reproduction (resumed)")
+                                "empty, or an earlier reproduction (resumed: results of the same "
+                                "size and seed are kept; one run at a time holds the folder)")
     reproduce.add_argument("--quick", action="store_true",
                            help="reduced sizes: minutes on a CPU, sane numbers, not the paper's")
     reproduce.add_argument("--force", action="store_true",
-                           help="run again experiments whose results the folder holds")
+                           help="run the named experiments again and replace their stored "
+                                "results, also those of another size or seed or written by "
+                                "another version (without it such results stop the run before "
+                                "anything runs)")
     reproduce.add_argument("--seed", type=int, default=0,
                            help="seed of the experiments' key jax.random.key(SEED) (default 0)")
     _add_cache_flag(reproduce)
