@@ -123,8 +123,8 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool
                 why = "" if os.path.exists(figure) else _redraw(store, store.results[name])
                 if why:
                     store.undrawn[name] = why
-                log(f"{name}: already in {out} ({size}, seed {seed}), not run again (--force reruns)"
-                    + (f"; figure not drawn: {why}" if why else ""))
+                log(f"{name}: already in {out} ({size}, seed {seed}), not run again "
+                    f"(--force reruns)" + (f"; figure not drawn: {why}" if why else ""))
                 continue
             with bar(name) as shown:
                 def progress(stage, done, total, shown=shown):

@@ -139,7 +139,8 @@ def arrays_problem(arrays: dict, spec: dict) -> str:
         if "*" not in name and name not in arrays:
             return f"it lacks the array {name!r}"
     for name, values in arrays.items():
-        covering = [s for s in spec if s == name] or [s for s in spec if fnmatch.fnmatchcase(name, s)]
+        covering = ([s for s in spec if s == name]
+                    or [s for s in spec if fnmatch.fnmatchcase(name, s)])
         if not covering:
             return f"it has an array {name!r} that the figure does not read"
         if np.ndim(values) != spec[covering[0]]:

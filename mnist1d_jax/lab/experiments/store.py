@@ -52,7 +52,8 @@ class Store:
         """Why a run of `name` at (`size`, `key`) would replace a stored result of another
         identity ("" if nothing of another identity is stored under `name`)."""
         if name in self.kept:
-            return f"{name} was written by another version of mnist1d-jax, which this one cannot read"
+            return (f"{name} was written by another version of mnist1d-jax, which this one "
+                    f"cannot read")
         stored = self.results.get(name)
         if stored is None or (stored.size, tuple(stored.key)) == (size, tuple(key)):
             return ""
