@@ -89,15 +89,16 @@ def test_a_second_run_into_a_held_folder_is_refused_and_the_first_keeps_everythi
     assert set(_stored(out)["experiments"]) == {"pooling", "lottery"}
 
 
-@pytest.mark.slow
 def test_the_lock_holds_across_processes(tmp_path, counted):
+    """Another process holding the folder's lock file (as a run does, through filelock) keeps
+    this one out until it lets go."""
     out = tmp_path / "run"
     _run(out, ("pooling",))
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
-            import sys, time
-            from mnist1d_jax.lab.experiments import store
-            with store.open_store({str(out)!r}):
+            import sys
+            from filelock import FileLock
+            with FileLock({str(out / outputs.REPRODUCTION_LOCK)!r}):
                 print("held", flush=True)
                 sys.stdin.readline()
         """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -108,6 +109,7 @@ def test_the_lock_holds_across_processes(tmp_path, counted):
     finally:
         holder.communicate("\n", timeout=60)
     _run(out, ("lottery",))
+    assert counted.calls == ["pooling", "lottery"]
 
 
 # entries this version does not read are kept; versions are recorded and compared
