@@ -1,5 +1,5 @@
 """Runs across devices and hosts: sweeps, lottery searches and SimCLR seeds spread over 8
-simulated CPU devices, and over two processes of 4 devices each joined by `jax.distributed`, give
+simulated CPU devices (a mesh from `jax.make_mesh`, and a 2 x 4 `Mesh`), and over two processes of 4 devices each joined by `jax.distributed`, give
 the one-device results to float rounding (each device computes a smaller batch of runs, and XLA's
 CPU code for a batch of k runs rounds differently from that for one; measured differences at most
 6e-5, with AVX-512 or SSE4.2 code). Subprocesses: XLA_FLAGS must precede JAX."""
@@ -59,7 +59,7 @@ def script(devices: int, body: str, distributed: bool = False) -> str:
 
 
 ONE_PROCESS = """
-flat = Mesh(np.array(jax.devices()), ("runs",))
+flat = jax.make_mesh((8,), ("runs",))  # Explicit axes, as jax.make_mesh makes them by default
 grid = Mesh(np.array(jax.devices()).reshape(2, 4), ("a", "b"))
 stacked = {k: np.stack([v, v, v]) for k, v in data.items()}
 print(json.dumps({
