@@ -1,8 +1,9 @@
 """Runs across devices and hosts: sweeps, lottery searches and SimCLR seeds spread over 8
-simulated CPU devices (a mesh from `jax.make_mesh`, and a 2 x 4 `Mesh`), and over two processes of 4 devices each joined by `jax.distributed`, give
-the one-device results to float rounding (each device computes a smaller batch of runs, and XLA's
-CPU code for a batch of k runs rounds differently from that for one; measured differences at most
-6e-5, with AVX-512 or SSE4.2 code). Subprocesses: XLA_FLAGS must precede JAX."""
+simulated CPU devices (a mesh from `jax.make_mesh`, and a 2 x 4 `Mesh`), and over two processes
+of 4 devices each joined by `jax.distributed`, give the one-device results to float rounding (each
+device computes a smaller batch of runs, and XLA's CPU code for a batch of k runs rounds
+differently from that for one; measured differences at most 6e-5, with AVX-512 or SSE4.2 code).
+Subprocesses: XLA_FLAGS must precede JAX."""
 
 import pytest
 from conftest import run_processes
