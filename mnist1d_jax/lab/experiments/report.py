@@ -87,12 +87,12 @@ def _provenance(ordered: list, kept) -> list:
     """Lines on the versions that wrote the results (named per experiment when they differ) and
     on the entries kept unread."""
     written = {_written_by(r.versions) for r in ordered}
+    lines = []
     if len(written) > 1:
         lines = ["**This folder mixes versions**: " + "; ".join(
             f"`{r.name}` by {escape(_written_by(r.versions))}" for r in ordered) + ".", ""]
-    else:
-        lines = [f"Computed by {escape(written.pop() if written else _written_by(versions()))}.",
-                 ""]
+    elif written and written != {_written_by(versions())}:  # a folder resumed by another version
+        lines = [f"Its results were computed by {escape(written.pop())}.", ""]
     if kept:
         lines += [f"`results.json` also keeps {len(kept)} entries this version does not read "
                   f"(another version wrote them), untouched: "
