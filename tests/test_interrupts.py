@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -47,7 +48,7 @@ def test_an_ignored_signal_stays_ignored():
 
 # Stand-in experiments that spend their time inside weak-reference finalizers, where an
 # exception raised by a signal handler is printed ("Exception ignored in") and swallowed, and
-# that report progress between steps (the safe points). Prints "ready" at the first step.
+# that report progress between steps (the safe points). Each step prints "NAME STEP" first.
 RUNNER = textwrap.dedent("""
     import sys, time, weakref
     from mnist1d_jax import cli
@@ -60,11 +61,10 @@ RUNNER = textwrap.dedent("""
     def stand_in(name):
         def run(key, size, progress=None):
             for step in range(15):
+                print(name, step, flush=True)
                 thing = Thing()
                 weakref.finalize(thing, time.sleep, 0.02)
                 del thing  # the finalizer runs (and sleeps) here
-                if name == "pooling" and step == 0:
-                    print("ready", flush=True)
                 progress("step", step, 15)
             arrays = {f"{lr}/{f}": [0.0, 1.0] for lr in (1.5, 0.15)
                       for f in ("learning_rate", "outer_loss", "final_inner_loss")}
@@ -77,33 +77,43 @@ RUNNER = textwrap.dedent("""
     experiments.Result.figure = lambda self: experiments.EXPERIMENTS["learning-rate"].draw(self)
     sys.exit(cli.main(sys.argv[1:]))
 """)
+MOMENTS = [("pooling 3", signal.SIGINT),  # inside the first experiment
+           ("lottery 0", signal.SIGTERM),  # as the second starts, its predecessor just written
+           ("learning-rate 7", signal.SIGINT),  # inside the last
+           ("learning-rate 14", signal.SIGTERM)]  # after its last step: its figure and files
+"""When each run is signalled: as soon as it prints that line."""
+
+
+def _signal_at(process, marker: str, signum: int) -> None:
+    for line in process.stdout:
+        if line.strip() == marker:
+            process.send_signal(signum)
+            return
 
 
 @pytest.mark.slow
 def test_signals_at_any_moment_of_a_reproduction_end_it_and_leave_the_folder_whole(tmp_path):
-    """SIGINT and SIGTERM sent at several moments of a three-experiment run (first, between,
-    last, during the writes): each run ends with 130 or 143 and one line, and the folder holds
-    whole experiments with a report that matches its results."""
-    moments = [(0.0, signal.SIGINT), (0.4, signal.SIGTERM), (0.9, signal.SIGINT),
-               (1.2, signal.SIGTERM)]
+    """SIGINT and SIGTERM sent at several moments of a three-experiment run (`MOMENTS`): each
+    run ends with 130 or 143 and one line, and the folder holds whole experiments with a report
+    that matches its results."""
+    from mnist1d_jax.lab.experiments import store
+
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__)))
-    processes = []
-    for i, (delay, signum) in enumerate(moments):
+    runs = []
+    for i, (marker, signum) in enumerate(MOMENTS):
         out = tmp_path / f"run{i}"
         process = subprocess.Popen(
             [sys.executable, "-c", RUNNER, "reproduce", "pooling", "lottery", "learning-rate",
              "--quick", "--out", str(out), "--no-cache"], stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
-        processes.append((process, out, delay, signum))
-    for process, out, delay, signum in processes:
-        assert process.stdout.readline().strip() == "ready", process.stderr.read()[-2000:]
-        time.sleep(delay)
-        process.send_signal(signum)
-    from mnist1d_jax.lab.experiments import store
-
-    for process, out, delay, signum in processes:
-        _, err = process.communicate(timeout=120)
-        assert process.returncode == 128 + signum, (delay, err[-2000:])
+        watcher = threading.Thread(target=_signal_at, args=(process, marker, signum))
+        watcher.start()
+        runs.append((process, watcher, out, marker, signum))
+    for process, watcher, out, marker, signum in runs:
+        watcher.join(120)
+        err = process.stderr.read()
+        process.wait(120)
+        assert process.returncode == 128 + signum, (marker, err[-2000:])
         assert err.strip().splitlines()[-1] == ("mnist1d-jax reproduce: " + (
             "interrupted" if signum == signal.SIGINT else "terminated")), err[-2000:]
         assert "Traceback" not in err and "Exception ignored" not in err, err[-2000:]
@@ -116,6 +126,10 @@ def test_signals_at_any_moment_of_a_reproduction_end_it_and_leave_the_folder_who
         if results:
             assert set(json.loads((out / "results.json").read_text())["experiments"]) == \
                 set(results)
+        if marker.startswith("pooling"):
+            assert not results  # the signal stopped the first experiment
+        if marker == "lottery 0":
+            assert list(results) == ["pooling"]
 
 
 @pytest.mark.slow
