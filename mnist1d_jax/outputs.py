@@ -45,7 +45,7 @@ REPRODUCTION_FILES = re.compile(r"report\.md|results\.json|[a-z][a-z-]*\.png|\.m
 `REPRODUCTION_FORMAT`), one figure per experiment and the lock file of its runs."""
 REPRODUCTION_MARK = re.compile(rb'\{\s*"format":\s*"mnist1d-jax reproduce"')
 """How every `results.json` of this package begins (its first key is the format mark)."""
-MAX_RESULTS_BYTES = 32 << 20
+MAX_RESULTS_BYTES = 8 << 20
 """The largest `results.json` read (a full reproduction writes about 0.5 MB)."""
 
 PICKLE_MARK = "written by mnist1d_jax.compat.to_pickle"
