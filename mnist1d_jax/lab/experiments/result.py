@@ -86,8 +86,9 @@ class Result:
     """An experiment's outcome.
 
     `key` is the data of the key it ran from (`jax.random.key_data`); `arrays` hold what the
-    figure draws (NumPy arrays by name); `objects` what a notebook may use further (trained
-    parameters, masks): not stored. Compare results by their `to_json()`."""
+    figure draws (NumPy arrays by name); `versions` the mnist1d-jax and JAX versions that
+    computed it; `objects` what a notebook may use further (trained parameters, masks): not
+    stored. Compare results by their `to_json()`."""
 
     name: str
     size: str
