@@ -5,15 +5,17 @@ metalearning) needs the `lab` extra and `mnist1d_jax.plot` the `plot` extra.
 """
 
 from .args import DatasetArgs, get_dataset_args
-from .dataset import latents, make_dataset, sample_batch, sample_rows
+from .dataset import latents, make_dataset, population_statistics, sample_batch, sample_rows
 from .draws import Draws, draw, draw_batch
-from .files import load, save
+from .files import load, load_templates, save
 from .reference import get_dataset, reference_dataset, replay_numpy
-from .templates import get_templates
+from .stats import Statistics
+from .templates import get_templates, make_templates
 from .transforms import transform
 
 __all__ = [
-    "DatasetArgs", "Draws", "draw", "draw_batch", "get_dataset", "get_dataset_args",
-    "get_templates", "latents", "load", "make_dataset", "reference_dataset", "replay_numpy",
+    "DatasetArgs", "Draws", "Statistics", "draw", "draw_batch", "get_dataset",
+    "get_dataset_args", "get_templates", "latents", "load", "load_templates", "make_dataset",
+    "make_templates", "population_statistics", "reference_dataset", "replay_numpy",
     "sample_batch", "sample_rows", "save", "transform",
 ]

@@ -1,9 +1,10 @@
 """The dataset arguments: an immutable, validated pytree.
 
-`DatasetArgs` mirrors the reference's `get_dataset_args()` fields. The fields that fix array shapes
-(and `seed`) are static pytree metadata; the four float scales are pytree leaves, so an instance
-can be passed straight into a jitted function, changing a scale does not recompile, and a scale
-may be a tracer (for `jax.grad` with respect to it).
+`DatasetArgs` mirrors the reference's `get_dataset_args()` fields and adds label noise. The
+fields that fix array shapes (and `seed`) are static pytree metadata; the others (`TRACED_FIELDS`:
+the four float scales, `max_translation` and the two label-noise fractions) are pytree leaves, so
+an instance can be passed straight into a jitted function, changing one of them does not
+recompile, and each may be a tracer (`jax.grad` with respect to a scale, `jax.vmap` over any).
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ import numpy as np
 from .checks import check_integer, is_integer
 
 SCALE_FIELDS = ("scale_coeff", "corr_noise_scale", "iid_noise_scale", "shear_scale")
+LABEL_NOISE_FIELDS = ("label_noise", "test_label_noise")
+TRACED_FIELDS = SCALE_FIELDS + ("max_translation",) + LABEL_NOISE_FIELDS
+"""The fields that are pytree leaves (they fix no shape)."""
+MIN_CLASSES = 2
 NUM_CLASSES = 10
+"""The classes of the reference's templates (the default template set)."""
 
 # Upper bounds, checked before anything is traced or allocated (the README's table states them).
 MAX_NUM_SAMPLES = 2**31 - 1        # example indices and labels are 32-bit
@@ -37,15 +43,21 @@ _IGNORED_REFERENCE_FIELDS = ("url",)
 
 
 class Layout(NamedTuple):
-    """The shape-fixing (static) part of the arguments, without `seed`. Hashable."""
+    """The shape-fixing (static) part of the arguments, without `seed`, and the number of classes
+    (the template set's rows; `args.layout` has the reference's ten, `with_classes` others).
+    Hashable."""
 
     num_samples: int
     train_split: float
     template_len: int
     padding: tuple[int, int]
-    max_translation: int
     shuffle_seq: bool
     final_seq_length: int
+    num_classes: int = NUM_CLASSES
+
+    def with_classes(self, num_classes: int) -> Layout:
+        """This layout for a template set of `num_classes` classes."""
+        return self._replace(num_classes=num_classes)
 
     @property
     def dilated_len(self) -> int:
@@ -54,8 +66,8 @@ class Layout(NamedTuple):
 
     @property
     def num_examples(self) -> int:
-        """Examples actually generated: `num_samples // 10` per class."""
-        return (self.num_samples // NUM_CLASSES) * NUM_CLASSES
+        """Examples actually generated: `num_samples // num_classes` per class."""
+        return (self.num_samples // self.num_classes) * self.num_classes
 
     @property
     def num_train(self) -> int:
@@ -65,21 +77,26 @@ class Layout(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class DatasetArgs:
-    """Arguments of the MNIST-1D generator (the reference's defaults).
+    """Arguments of the MNIST-1D generator (the reference's defaults, and no label noise).
 
     Attributes:
-      num_samples: total examples requested; `num_samples // 10` are made per class.
+      num_samples: total examples requested; `num_samples // C` are made per class (C classes:
+        10 for the reference's templates).
       train_split: fraction of examples in the training split, in (0, 1).
       template_len: sets the dilated length `L = template_len + padding[1]`.
       padding: `(low, high)`, inclusive range of the number of zeros appended to a template.
       scale_coeff: amplitude scaling is `1 + scale_coeff * (U - 0.5)`. Traced.
-      max_translation: circular shift drawn uniformly from `[0, max_translation)`.
+      max_translation: circular shift drawn uniformly from `[0, max_translation)`. Traced (an
+        integer).
       corr_noise_scale: std of the (pre-filter) correlated noise. Traced.
       iid_noise_scale: std of the iid noise. Traced.
       shear_scale: shear coefficient is `shear_scale * (U - 0.5)`. Traced.
       shuffle_seq: if true, one fixed permutation of the positions is applied to every example.
       final_seq_length: number of points of each final signal.
       seed: seed of the reference's NumPy generator (and of the default JAX key).
+      label_noise: fraction in [0, 1]: each training label (each label of a stream) is replaced,
+        with this probability, by a class drawn uniformly (possibly its own). Traced.
+      test_label_noise: the same for the test set's labels (default 0: a clean test set). Traced.
     """
 
     num_samples: int = 5000
@@ -94,6 +111,8 @@ class DatasetArgs:
     shuffle_seq: bool = False
     final_seq_length: int = 40
     seed: int = 42
+    label_noise: Any = 0.0
+    test_label_noise: Any = 0.0
 
     def __post_init__(self):
         for name, value in _validated_fields(self).items():
@@ -101,8 +120,9 @@ class DatasetArgs:
 
     @property
     def layout(self) -> Layout:
-        """The static, shape-fixing fields (everything but the scales and `seed`)."""
-        return Layout(*(getattr(self, f) for f in Layout._fields))
+        """The static, shape-fixing fields (everything but `TRACED_FIELDS` and `seed`), for the
+        reference's ten classes."""
+        return Layout(*(getattr(self, f) for f in Layout._fields if f != "num_classes"))
 
     @property
     def scales(self) -> tuple:
@@ -120,7 +140,9 @@ class DatasetArgs:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(DatasetArgs))
-_STATIC_FIELDS = tuple(f for f in FIELD_NAMES if f not in SCALE_FIELDS)
+REFERENCE_FIELDS = tuple(f for f in FIELD_NAMES if f not in LABEL_NOISE_FIELDS)
+"""The fields of the reference's `get_dataset_args()` (all but label noise)."""
+_STATIC_FIELDS = tuple(f for f in FIELD_NAMES if f not in TRACED_FIELDS)
 
 
 def _unchecked(fields: Mapping[str, Any]) -> DatasetArgs:
@@ -134,14 +156,14 @@ def _unchecked(fields: Mapping[str, Any]) -> DatasetArgs:
 jax.tree_util.register_pytree_with_keys(
     DatasetArgs,
     lambda a: (
-        tuple((jax.tree_util.GetAttrKey(f), getattr(a, f)) for f in SCALE_FIELDS),
+        tuple((jax.tree_util.GetAttrKey(f), getattr(a, f)) for f in TRACED_FIELDS),
         tuple(getattr(a, f) for f in _STATIC_FIELDS),
     ),
     lambda static, leaves: _unchecked(
-        {**dict(zip(_STATIC_FIELDS, static)), **dict(zip(SCALE_FIELDS, leaves))}
+        {**dict(zip(_STATIC_FIELDS, static)), **dict(zip(TRACED_FIELDS, leaves))}
     ),
     flatten_func=lambda a: (
-        tuple(getattr(a, f) for f in SCALE_FIELDS),
+        tuple(getattr(a, f) for f in TRACED_FIELDS),
         tuple(getattr(a, f) for f in _STATIC_FIELDS),
     ),
 )
@@ -172,6 +194,31 @@ def _scale(name: str, value):
     return number if isinstance(value, numbers.Real) else value
 
 
+def _fraction(name: str, value):
+    """A label-noise fraction: a finite float in [0, 1]; tracers pass unchecked."""
+    if isinstance(value, jax.core.Tracer):
+        return value
+    message = f"{name} must be a fraction in [0, 1]"
+    if not _is_real_scalar(value):
+        raise TypeError(f"{message}, got {value!r}")
+    if not 0 <= float(value) <= 1:  # NaN fails too
+        raise ValueError(f"{message}, got {value!r}")
+    return float(value) if isinstance(value, numbers.Real) else value
+
+
+def _max_translation(value):
+    """An integer in [1, MAX_TRANSLATION]; a tracer must be of an integer dtype."""
+    if isinstance(value, jax.core.Tracer):
+        if not jax.numpy.issubdtype(value.dtype, jax.numpy.integer) or value.shape != ():
+            raise TypeError(f"max_translation must be an integer scalar; got a traced "
+                            f"{value.dtype} of shape {value.shape}")
+        return value
+    if isinstance(value, (np.ndarray, jax.Array)) and value.shape == () \
+            and np.issubdtype(value.dtype, np.integer):
+        value = int(value)
+    return check_integer(value, "max_translation", 1, MAX_TRANSLATION)
+
+
 def _padding(value) -> tuple[int, int]:
     message = f"padding must be two integers (low, high) with 0 <= low <= high <= {MAX_PADDING}"
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
@@ -184,12 +231,14 @@ def _padding(value) -> tuple[int, int]:
     return int(low), int(high)
 
 
-def _dilation_table(template_len: int, padding: tuple[int, int]) -> None:
-    """The precomputed (10, P, L) table of dilated templates must stay a small constant."""
-    size = NUM_CLASSES * (padding[1] - padding[0] + 1) * (template_len + padding[1])
+def check_dilation_table(template_len: int, padding: tuple[int, int],
+                         num_classes: int = NUM_CLASSES) -> None:
+    """The precomputed (C, P, L) table of dilated templates must stay small."""
+    size = num_classes * (padding[1] - padding[0] + 1) * (template_len + padding[1])
     if size > MAX_DILATION_TABLE:
         raise ValueError(
-            f"padding={padding} with template_len={template_len} needs a table of 10 x "
+            f"padding={padding} with template_len={template_len} needs a table of {num_classes} "
+            "classes x "
             f"{padding[1] - padding[0] + 1} paddings x {template_len + padding[1]} points = {size:,}"
             f" values, more than the {MAX_DILATION_TABLE:,} allowed: narrow the padding range "
             "or shorten template_len")
@@ -204,31 +253,47 @@ def _shuffle_seq(value) -> bool:
 def _validated_fields(args: DatasetArgs) -> dict:
     """Checks every field; returns the normalised values. Raises `TypeError`/`ValueError`."""
     out = {
-        "num_samples": check_integer(args.num_samples, "num_samples", NUM_CLASSES,
+        "num_samples": check_integer(args.num_samples, "num_samples", MIN_CLASSES,
                                      MAX_NUM_SAMPLES),
         "template_len": check_integer(args.template_len, "template_len", 2, MAX_TEMPLATE_LEN),
         "padding": _padding(args.padding),
-        "max_translation": check_integer(args.max_translation, "max_translation", 1,
-                                         MAX_TRANSLATION),
+        "max_translation": _max_translation(args.max_translation),
         "final_seq_length": check_integer(args.final_seq_length, "final_seq_length", 2,
                                           MAX_FINAL_SEQ_LENGTH),
         "seed": check_integer(args.seed, "seed", 0, MAX_SEED),
         "shuffle_seq": _shuffle_seq(args.shuffle_seq),
     }
-    _dilation_table(out["template_len"], out["padding"])
+    check_dilation_table(out["template_len"], out["padding"], MIN_CLASSES)
     out.update({f: _scale(f, getattr(args, f)) for f in SCALE_FIELDS})
-    out["train_split"] = _train_split(args.train_split, out["num_samples"])
+    out.update({f: _fraction(f, getattr(args, f)) for f in LABEL_NOISE_FIELDS})
+    out["train_split"] = _train_split(args.train_split)
     return out
 
 
-def _train_split(value, num_samples: int) -> float:
+def check_classes(args: DatasetArgs, num_classes: int) -> Layout:
+    """`args.layout` for a template set of `num_classes` classes, after the checks that depend on
+    the class count (at least one example per class, both splits non-empty, the dilation table's
+    size); `ValueError` naming the arguments otherwise."""
+    if args.num_samples < num_classes:
+        raise ValueError(f"num_samples={args.num_samples} is fewer than the {num_classes} classes "
+                         "of the templates: at least one example per class is needed")
+    _split_sizes(args.train_split, args.num_samples, num_classes)
+    check_dilation_table(args.template_len, args.padding, num_classes)
+    return args.layout.with_classes(num_classes)
+
+
+def _train_split(value) -> float:
     message = "train_split must be a float in (0, 1)"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{message}, got {value!r}")
     if not 0 < value < 1:  # NaN fails too
         raise ValueError(f"{message}, got {value!r}")
-    value = float(value)
-    n = (num_samples // NUM_CLASSES) * NUM_CLASSES
+    return float(value)
+
+
+def _split_sizes(value: float, num_samples: int, num_classes: int) -> None:
+    """Both splits of `num_samples // num_classes` examples per class must be non-empty."""
+    n = (num_samples // num_classes) * num_classes
     num_train = int(n * value)
     if not 0 < num_train < n:
         raise ValueError(
@@ -236,7 +301,6 @@ def _train_split(value, num_samples: int) -> float:
             f"{'training' if num_train == 0 else 'test'} set ({num_train} of {n} examples "
             f"would be training examples; need between 1 and {n - 1})"
         )
-    return float(value)
 
 
 def get_dataset_args(as_dict: bool = False, **overrides) -> DatasetArgs | dict:

@@ -116,8 +116,9 @@ def check_indices(indices, length: int, name: str = "indices") -> np.ndarray:
     return np.asarray(indices, np.int64).reshape(-1)
 
 
-def check_sharding(sharding, batch_size: int):
-    """`None`, or a `NamedSharding` that splits axis 0 only, into parts dividing `batch_size`."""
+def check_sharding(sharding, batch_size: int, what: str = "batch_size"):
+    """`None`, or a `NamedSharding` that splits axis 0 only, into parts dividing `batch_size`
+    (called `what` in the message)."""
     if sharding is None:
         return None
     if not isinstance(sharding, jax.sharding.NamedSharding):
@@ -129,7 +130,7 @@ def check_sharding(sharding, batch_size: int):
     axes = () if axes is None else axes if isinstance(axes, tuple) else (axes,)
     parts = int(np.prod([sharding.mesh.shape[a] for a in axes]))
     if batch_size % parts:
-        raise ValueError(f"batch_size={batch_size} must be divisible by the {parts} shards of "
+        raise ValueError(f"{what}={batch_size} must be divisible by the {parts} shards of "
                          "the sharding's batch axis")
     return sharding
 

@@ -29,23 +29,27 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import recipe, stats
-from .args import NUM_CLASSES, Layout, as_args, jit_seedless
+from .args import Layout, as_args, check_classes, jit_seedless
 from .checks import check_count, check_key, check_memory, platform
+from .dataset import check_normalize
 from .files import write_folder_metadata
 from .outputs import atomic_folder, check_output
-from .templates import get_templates
+from .templates import check_templates
 
 ARRAYS = ("x", "x_test", "y", "y_test", "t")
 MAX_CHUNK_SIZE = 2**24
 
 
-@functools.partial(jit_seedless, static_argnames=("size",))
-def _chunk(key, start, args, seq_permutation, size: int):
-    """Raw (un-normalised) float32 signals (size, F) and labels (size,) of output positions
-    `start .. start + size - 1` (positions past the end repeat the last one)."""
+@functools.partial(jit_seedless, static_argnames=("size", "label_noise"))
+def _chunk(key, start, args, seq_permutation, source, size: int, label_noise: bool):
+    """Raw (un-normalised) float32 signals (size, F), labels (size,) and where label noise
+    changed them (size,) of output positions `start .. start + size - 1` (positions past the end
+    repeat the last one)."""
+    layout = recipe.source_layout(args, source)
     positions = jnp.minimum(start + jnp.arange(size, dtype=jnp.uint32),
-                            jnp.uint32(args.layout.num_examples - 1))
-    return recipe.ordered_examples(key, positions, seq_permutation, args, jnp.float32)[:2]
+                            jnp.uint32(layout.num_examples - 1))
+    return recipe.ordered_examples(key, positions, seq_permutation, args, jnp.float32, source,
+                                   label_noise)[:3]
 
 
 def dataset_bytes(layout: Layout) -> int:
@@ -65,21 +69,26 @@ def _spans(total: int, size: int):
     return [(start, min(start + size, total)) for start in range(0, total, size)]
 
 
-def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
+def write_dataset(path, key=None, args=None, *, templates=None, normalize="dataset",
+                  chunk_size: int = 100_000,
                   progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """Generates `make_dataset(key, args)` chunk by chunk into the folder `path` (float32).
+    """Generates `make_dataset(key, args, templates=..., normalize=...)` chunk by chunk into the
+    folder `path` (float32).
 
     Args:
       path: the folder to create; an existing one is replaced atomically only if this package
         wrote it (`outputs.check_output`).
       key: a JAX key; `None` means `jax.random.key(args.seed)`.
       args: `DatasetArgs`, a mapping, or `None`.
+      templates: the template set (as `make_dataset`'s); default the reference's ten.
+      normalize: as `make_dataset`'s (`"dataset"`: statistics summed in float64 here).
       chunk_size: examples generated (and held in memory) at a time, in `[1, 2**24]`.
       progress: optional callback `progress(stage, done, total)` after each chunk.
 
     Returns:
-      a summary dict: `path`, `shapes`, `class_counts` (train, test), `mean`, `std` (before
-      normalisation).
+      a summary dict: `path`, `shapes`, `class_counts` (train, test), `mean`, `std` (of the
+      signals before normalisation), `normalized_by` (the mean and std they were normalised by,
+      0 and 1 for `"none"`), `labels_changed` (train, test: labels label noise changed).
 
     Raises:
       ValueError: bad arguments, a path that may not be written, a chunk that does not fit in
@@ -88,7 +97,14 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
     args = as_args(args)
     key = jax.random.key(args.seed) if key is None else check_key(key)
     chunk_size = check_count(chunk_size, "chunk_size", MAX_CHUNK_SIZE)
-    layout = args.layout
+    templates = check_templates(templates)
+    if any(isinstance(v, jax.core.Tracer) for v in (templates["x"], templates["t"])):
+        raise TypeError("templates must be concrete to be written to files (not traced)")
+    layout = check_classes(args, len(templates["x"]))
+    mode, given = check_normalize(normalize, recipe.NORMALIZE_MODES, templates)
+    source = recipe.prepare(args, templates, np.float32)
+    noise = recipe.has_label_noise(args)
+    classes = layout.num_classes
     n, n_train, width = layout.num_examples, layout.num_train, layout.final_seq_length
     size = min(chunk_size, n)
     check_output(path, "folder")
@@ -111,13 +127,18 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
             "y_test": _open_npy(files["y_test"], (n - n_train,), np.int32),
         }
         total, total_sq = 0.0, 0.0
-        counts = np.zeros((2, NUM_CLASSES), np.int64)
+        counts = np.zeros((2, classes), np.int64)
+        changed = np.zeros(2, np.int64)
         for done, (start, stop) in enumerate(spans, 1):
-            x, y = jax.device_get(_chunk(key, np.uint32(start), args, seq, size))
-            x, y = x[: stop - start].astype(np.float64), y[: stop - start]
+            x, y, noisy = jax.device_get(_chunk(key, np.uint32(start), args, seq, source, size,
+                                                noise))
+            x, y, noisy = x[: stop - start].astype(np.float64), y[: stop - start], \
+                noisy[: stop - start]
             total, total_sq = total + x.sum(), total_sq + (x**2).sum()
             for part, lo, hi in _split(start, stop, n_train):
-                counts[int(part == "x_test")] += np.bincount(y[lo - start:hi - start], minlength=10)
+                counts[int(part == "x_test")] += np.bincount(y[lo - start:hi - start],
+                                                             minlength=classes)
+                changed[int(part == "x_test")] += int(noisy[lo - start:hi - start].sum())
                 _write_rows(files, offsets, part, lo - (0 if part == "x" else n_train),
                             x[lo - start:hi - start].astype(np.float32),
                             y[lo - start:hi - start])
@@ -125,18 +146,34 @@ def write_dataset(path, key=None, args=None, *, chunk_size: int = 100_000,
                 progress("generate", done, len(spans))
         mean = total / (n * width)
         std = float(np.sqrt(max(total_sq / (n * width) - mean**2, 0.0)))
-        scale = float(stats.divisor(std))
+        by = _normalised_by(mode, given, mean, std, args, source)
         for done, (start, stop) in enumerate(spans, 1):
-            for part, lo, hi in _split(start, stop, n_train):
+            for part, lo, hi in _split(start, stop, n_train) if by != (0.0, 1.0) else ():
                 _normalise_rows(files[part], offsets[part], lo - (0 if part == "x" else n_train),
-                                hi - lo, width, mean, scale)
+                                hi - lo, width, by[0], float(stats.divisor(by[1])))
             if progress:
                 progress("normalise", done, len(spans))
-        np.save(files["t"], recipe.normalise(recipe.t_grid(layout), 0.0, scale).astype(np.float32))
-        write_folder_metadata(folder, get_templates(), args)
+        grid = recipe.t_grid(layout, templates["t"])
+        np.save(files["t"], recipe.normalise(grid, 0.0, float(stats.divisor(by[1])))
+                .astype(np.float32))
+        write_folder_metadata(folder, templates, args)
     return {"path": os.fspath(path), "shapes": {"x": (n_train, width),
                                                  "x_test": (n - n_train, width)},
-            "class_counts": counts.tolist(), "mean": float(mean), "std": std}
+            "class_counts": counts.tolist(), "mean": float(mean), "std": std,
+            "normalized_by": by, "labels_changed": changed.tolist()}
+
+
+def _normalised_by(mode: str, given, mean: float, std: float, args, source) -> tuple:
+    """The (mean, std) `mode` normalises by: the data's own (`"dataset"`), the population's, the
+    given ones, or (0, 1) for `"none"`."""
+    if mode == "dataset":
+        return mean, std
+    if mode == "none":
+        return 0.0, 1.0
+    if mode == "population":
+        return (float(source.population.mean),
+                float(stats.population_std(source.population, args)))
+    return float(given.mean), float(given.std)
 
 
 def _split(start: int, stop: int, n_train: int):

@@ -27,6 +27,8 @@ _FLAG_HELP = {
     "shuffle_seq": "apply one fixed permutation to the positions",
     "final_seq_length": "points per signal",
     "seed": "seed of the JAX key (or of NumPy's RandomState with --reference)",
+    "label_noise": "fraction of training labels replaced by uniformly drawn classes",
+    "test_label_noise": "the same for the test labels",
 }
 
 
@@ -43,6 +45,49 @@ def _add_dataset_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, nargs=2, type=int, metavar=("LOW", "HIGH"), **options)
         else:
             parser.add_argument(flag, type=type(default), **options)
+
+
+def _add_generator_flags(parser: argparse.ArgumentParser) -> None:
+    """`--templates FILE` and `--normalize`, the generator's choices beyond its arguments."""
+    parser.add_argument("--templates", metavar="FILE",
+                        help="your own template set: a .npy (classes, points) array or a .npz "
+                             "with x (and t); default the reference's ten digits")
+    parser.add_argument("--normalize", choices=["dataset", "population", "none"],
+                        default="dataset",
+                        help="dataset: by the data's own mean and std (the reference's, "
+                             "default); population: by the exact statistics of the "
+                             "distribution; none: raw signals")
+
+
+def _generator_choices(namespace) -> dict:
+    """`templates=` and `normalize=` from the flags (the template file read and checked)."""
+    from .files import load_templates
+
+    path = getattr(namespace, "templates", None)
+    return {"templates": None if path is None else load_templates(path),
+            "normalize": getattr(namespace, "normalize", "dataset")}
+
+
+def _check_reference_choices(namespace, choices: dict) -> None:
+    """`--reference` replays the reference's recipe: its normalisation, ten classes."""
+    if namespace.reference and choices["normalize"] != "dataset":
+        raise ValueError("--reference makes the reference's dataset, normalised by its own "
+                         "statistics: leave out --normalize")
+
+
+def _label_noise_line(data_or_summary) -> str | None:
+    """`label noise: ...` for the summary, or None without label noise."""
+    if "labels_changed" in data_or_summary:
+        changed = data_or_summary["labels_changed"]
+        sizes = [sum(counts) for counts in data_or_summary["class_counts"]]
+    elif "noisy" in data_or_summary:
+        changed = [int(np.sum(data_or_summary[k])) for k in ("noisy", "noisy_test")]
+        sizes = [len(data_or_summary[k]) for k in ("noisy", "noisy_test")]
+    else:
+        return None
+    return ("label noise: " + ", ".join(
+        f"{count:,} of {size:,} {split} labels changed ({100 * count / max(size, 1):.1f}%)"
+        for split, count, size in zip(("training", "test"), changed, sizes)))
 
 
 def dataset_args_from_flags(namespace: argparse.Namespace) -> DatasetArgs:
@@ -73,29 +118,33 @@ def _generate_command(namespace) -> None:
     args = dataset_args_from_flags(namespace)
     kind = check_format(namespace.out)
     check_count(namespace.chunk_size, "chunk_size", MAX_CHUNK_SIZE)
+    choices = _generator_choices(namespace)
+    _check_reference_choices(namespace, choices)
     check_output(namespace.out, kind)
     start = time.perf_counter()
     with CompileTimer() as compiling:
         if kind == "folder" and not namespace.reference:
             with Bar("generate") as bar:
-                write_dataset(namespace.out, None, args, chunk_size=namespace.chunk_size,
-                              progress=lambda stage, done, total: (
-                                  namespace.interrupts.check(),
-                                  bar(f"{stage}, chunk {done} of {total}",
-                                      done + (total if stage == "normalise" else 0), 2 * total)))
+                data = write_dataset(
+                    namespace.out, None, args, chunk_size=namespace.chunk_size, **choices,
+                    progress=lambda stage, done, total: (
+                        namespace.interrupts.check(),
+                        bar(f"{stage}, chunk {done} of {total}",
+                            done + (total if stage == "normalise" else 0), 2 * total)))
         else:
             if namespace.reference:
                 from .reference import reference_dataset
 
-                data = reference_dataset(args)
+                data = reference_dataset(args, templates=choices["templates"])
             else:
                 from .dataset import make_dataset
 
-                data = make_dataset(None, args)
+                data = make_dataset(None, args, **choices)
             namespace.interrupts.check()  # a signal during generation: nothing is written
             save(data, namespace.out, args)
     elapsed = time.perf_counter() - start
-    n = args.layout.num_examples
+    n = len(data["y"]) + len(data["y_test"]) if "y" in data else sum(map(sum,
+                                                                       data["class_counts"]))
     generating = max(elapsed - compiling.seconds, 1e-9)
     cache = namespace.cache_note
     if namespace.cache_on and compiling.requests:
@@ -104,6 +153,9 @@ def _generate_command(namespace) -> None:
           f"{n:,} examples in {elapsed:.2f} s = compilation {compiling.seconds:.2f} s "
           f"({cache}) + generation and writing {generating:.2f} s "
           f"({n / generating:,.0f} examples/s)")
+    noise = _label_noise_line(data)
+    if noise:
+        print(noise)
     if compiling.unreadable:
         print(f"note: {compiling.unreadable} entries of the compilation cache could not be read "
               f"and were compiled afresh; delete {namespace.cache_folder} to rebuild it",
@@ -118,6 +170,8 @@ def _export_command(namespace) -> None:
     from .outputs import check_output
 
     given = [name for name in FIELD_NAMES if hasattr(namespace, name)]
+    given += ["templates"] if namespace.templates is not None else []
+    given += ["normalize"] if namespace.normalize != "dataset" else []
     check_output(namespace.out, "parquet")  # before anything is read or generated
     if namespace.source is not None:
         if given or namespace.reference:
@@ -127,16 +181,24 @@ def _export_command(namespace) -> None:
         data, note = load(namespace.source), f"Exported from `{namespace.source}`."
     else:
         args = dataset_args_from_flags(namespace)
+        choices = _generator_choices(namespace)
+        _check_reference_choices(namespace, choices)
         if namespace.reference:
             from .reference import reference_dataset
 
-            data = reference_dataset(args)
+            data = reference_dataset(args, templates=choices["templates"])
             note = ("The published MNIST-1D dataset (the reference's draws replayed)."
-                    if args == DatasetArgs() else "The reference's draws replayed.")
+                    if args == DatasetArgs() and choices["templates"] is None
+                    else "The reference's draws replayed.")
         else:
             from .dataset import make_dataset
 
-            data, note = make_dataset(None, args), "Generated by mnist1d_jax.make_dataset."
+            data = make_dataset(None, args, **choices)
+            note = "Generated by mnist1d_jax.make_dataset."
+            if namespace.templates is not None:
+                note += f" Templates from `{namespace.templates}`."
+            if namespace.normalize != "dataset":
+                note += f" Normalised: {namespace.normalize}."
         changed = {k: v for k, v in args.as_dict().items() if v != DatasetArgs().as_dict()[k]}
         note += f" Arguments: {changed or 'the defaults'}."
     files = export_parquet(data, namespace.out, note)
@@ -158,11 +220,11 @@ def _stats(x: np.ndarray) -> tuple:
     return mean, float(np.sqrt(max(total_sq / x.size - mean**2, 0.0))), low, high
 
 
-def _class_counts(y) -> list:
+def _class_counts(y, classes: int) -> list:
     from .validate import row_chunks
 
-    return sum((np.bincount(part, minlength=10) for part in row_chunks(y, 1 << 20)),
-               np.zeros(10, np.int64)).tolist()
+    return sum((np.bincount(part, minlength=classes) for part in row_chunks(y, 1 << 20)),
+               np.zeros(classes, np.int64)).tolist()
 
 
 def _print_summary(path) -> None:
@@ -170,6 +232,8 @@ def _print_summary(path) -> None:
 
     data = load(path)
     print(f"{path}")
+    classes, points = data["templates"]["x"].shape
+    print(f"  templates: {classes} classes of {points} points")
     recorded = data.get("args")
     if recorded:
         print("  arguments: " + ", ".join(f"{k}={v}" for k, v in recorded.items()))
@@ -178,7 +242,7 @@ def _print_summary(path) -> None:
     for split, labels in (("x", "y"), ("x_test", "y_test")):
         x, y = data[split], data[labels]
         mean, std, low, high = _stats(x)
-        counts = _class_counts(y)
+        counts = _class_counts(y, len(data["templates"]["x"]))
         print(f"  {split:6s} {str(tuple(x.shape)):14s} {x.dtype}  mean {mean:+.4f}  std {std:.4f}"
               f"  min {low:+.3f}  max {high:+.3f}")
         print(f"  {labels:6s} class counts {counts}")
@@ -212,7 +276,8 @@ def _plot_command(namespace) -> None:
     changed = [f"{k}={v}" for k, v in args.as_dict().items() if v != defaults[k]]
     title = (f"MNIST-1D, JAX generator, seed {args.seed}: "
              + (", ".join(changed) if changed else "the reference's default arguments"))
-    figure = plot_overview(make_dataset(None, args), namespace.per_class, title=title)
+    figure = plot_overview(make_dataset(None, args, **_generator_choices(namespace)),
+                           namespace.per_class, title=title)
     save_figure(figure, namespace.out)
     print(f"wrote {namespace.out}")
 
@@ -284,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="replay the reference's NumPy draws (the original dataset)")
     generate.add_argument("--chunk-size", type=int, default=100_000,
                           help="examples per chunk for folder output (default 100000)")
+    _add_generator_flags(generate)
     _add_cache_flag(generate)
     generate.set_defaults(run=_generate_command)
 
@@ -292,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", required=True, help="output .png file")
     plot.add_argument("--per-class", type=int, default=4,
                       help=f"examples per class, at most {MAX_PER_CLASS} (default 4)")
+    _add_generator_flags(plot)
     _add_cache_flag(plot)
     plot.set_defaults(run=_plot_command)
 
@@ -311,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--reference", action="store_true",
                         help="the reference's draws (the published dataset by default)")
     _add_dataset_flags(export)
+    _add_generator_flags(export)
     export.set_defaults(run=_export_command)
 
     verify = commands.add_parser("verify", help="is a file the published MNIST-1D dataset? "

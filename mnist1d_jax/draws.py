@@ -100,11 +100,31 @@ def draw(key, args, dtype=jnp.float32) -> Draws:
     return _from_uniforms(jax.random.uniform(key, (_uniform_count(args, False),), dtype), args)
 
 
-def draw_labelled(key, args, dtype=jnp.float32) -> tuple[jax.Array, Draws]:
-    """A uniformly random class label (() int32) and that example's draws, from one key."""
+def draw_labelled(key, args, dtype=jnp.float32,
+                  num_classes: int = NUM_CLASSES) -> tuple[jax.Array, Draws]:
+    """A uniformly random class label (() int32 in `[0, num_classes)`) and that example's draws,
+    from one key."""
     u = jax.random.uniform(key, (_uniform_count(args, True),), dtype)
     label = uniform_slices(args.layout.dilated_len)["label"]
-    return _uniform_int(u[label][0], NUM_CLASSES), _from_uniforms(u, args)
+    return _uniform_int(u[label][0], num_classes), _from_uniforms(u, args)
+
+
+def noisy_labels(key, labels, indices, fraction, num_classes: int):
+    """Label noise: each label replaced, with probability `fraction`, by a class drawn uniformly
+    from `[0, num_classes)` (possibly its own), both draws from `fold_in(key, index)` of its
+    example, so a label's noise depends on the key and its example alone.
+
+    Args:
+      key: a typed JAX key (the label-noise key).
+      labels: (n,) int labels. indices: (n,) uint32, the examples' indices.
+      fraction: () or (n,) float in [0, 1], possibly traced.
+    Returns:
+      (n,) int32 labels and (n,) bool, where a label changed.
+    """
+    u = jax.vmap(lambda i: jax.random.uniform(jax.random.fold_in(key, i), (2,)))(indices)
+    replaced = jnp.where(u[:, 0] < fraction, _uniform_int(u[:, 1], num_classes), labels)
+    replaced = replaced.astype(jnp.int32)
+    return replaced, replaced != labels
 
 
 def draw_batch(key, args, batch_size: int, dtype=jnp.float32, offset=0) -> Draws:

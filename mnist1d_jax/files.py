@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -17,7 +18,8 @@ import stat
 import numpy as np
 
 from .outputs import (FOLDER_FORMAT, FOLDER_META, atomic_folder, atomic_open, check_input,
-                      check_output)
+                      check_output, read_regular)
+from .templates import MAX_CLASSES, MAX_TEMPLATE_POINTS, check_templates
 from .unpickle import check_expanded_size, safe_unpickle
 from .validate import DATA_KEYS, TEMPLATE_KEYS, recorded_args, check_dataset
 
@@ -160,3 +162,38 @@ def load(path, kind: str | None = None) -> dict:
         problem = str(error) or type(error).__name__
         raise ValueError(f"{given!r} is not a readable MNIST-1D dataset: {problem}") from None
     return check_dataset(data, repr(given))
+
+
+MAX_TEMPLATES_BYTES = 8 * MAX_CLASSES * MAX_TEMPLATE_POINTS + (1 << 16)
+"""The largest template file read: a float64 set of the largest size, and its headers."""
+
+
+def load_templates(path) -> dict:
+    """A template set from a file, checked (`templates.check_templates`): a `.npy` holding the
+    (C, T) array, or a `.npz` with `x` (C, T) and optionally `t` (T,) and `y` (the layout of
+    `get_templates()`; a dataset written by `save` as `.npz` has them as `templates_x` etc.,
+    also accepted). Read without executing anything (`allow_pickle=False`), size-bounded.
+
+    Raises:
+      ValueError: naming `path` and the problem. FileNotFoundError: nothing at `path`.
+    """
+    given = os.fspath(path)
+    ext = os.path.splitext(given)[1].lower()
+    if ext not in (".npy", ".npz"):
+        raise ValueError(f"templates file must end in .npy (a (classes, points) array) or .npz "
+                         f"(x, t); got {given!r}")
+    raw = read_regular(given, MAX_TEMPLATES_BYTES, "template file")
+    try:
+        if ext == ".npy":
+            templates = np.load(io.BytesIO(raw), allow_pickle=False)
+        else:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
+                names = {name.removeprefix("templates_"): name for name in archive.files
+                         if name.removeprefix("templates_") in TEMPLATE_KEYS}
+                templates = {key: archive[name] for key, name in names.items()}
+        return check_templates(templates, f"the templates in {given!r}")
+    except (ValueError, TypeError, OSError, EOFError) as error:
+        message = str(error)
+        if given not in message:
+            message = f"{given!r} holds no readable template set: {message}"
+        raise ValueError(message) from None

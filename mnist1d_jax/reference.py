@@ -13,12 +13,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import recipe
-from .args import SCALE_FIELDS, as_args, jit_seedless
+from .args import NUM_CLASSES, SCALE_FIELDS, as_args, check_classes, jit_seedless
 from .checks import check_memory, platform
 from .draws import Draws
 from .files import check_format, load, save
 from .outputs import check_output
-from .templates import get_templates
+from .templates import check_templates
 
 
 class Replay(NamedTuple):
@@ -30,16 +30,17 @@ class Replay(NamedTuple):
     seq_permutation: np.ndarray | None
 
 
-def draw_numpy(random, layout) -> Draws:
+def draw_numpy(random, args) -> Draws:
     """One example's draws, as the reference's `transform` makes them from `random` (a
     `np.random.RandomState`, or the `np.random` module for the global state): `rand()`
     (padding), `rand()` (scale), `choice(max_translation)` (shift), `randn(L)` twice (correlated,
     then iid noise), `rand()` (shear). NumPy int64 and float64 leaves."""
-    low, high = layout.padding
+    low, high = args.padding
+    length = args.layout.dilated_len
     padding = np.int64(low + int(random.rand() * (high - low + 1)))
     scale = np.float64(random.rand())
-    shift = np.int64(random.choice(layout.max_translation))
-    corr_noise, iid_noise = random.randn(layout.dilated_len), random.randn(layout.dilated_len)
+    shift = np.int64(random.choice(args.max_translation))
+    corr_noise, iid_noise = random.randn(length), random.randn(length)
     return Draws(padding, scale, shift, corr_noise, iid_noise, np.float64(random.rand()))
 
 
@@ -53,7 +54,7 @@ def replay_numpy(args, random=None) -> Replay:
     """
     layout = args.layout
     rs = np.random.RandomState(args.seed) if random is None else random
-    per_example = [draw_numpy(rs, layout) for _ in range(layout.num_examples)]
+    per_example = [draw_numpy(rs, args) for _ in range(layout.num_examples)]
     draws = Draws(*(np.stack(field) for field in zip(*per_example)))
     permutation = rs.permutation(layout.num_examples)
     seq_permutation = rs.permutation(layout.final_seq_length) if layout.shuffle_seq else None
@@ -61,37 +62,40 @@ def replay_numpy(args, random=None) -> Replay:
 
 
 @functools.partial(jit_seedless, static_argnames=("dtype",))
-def _from_replay(draws, permutation, seq_permutation, args, dtype, bank, template_t) -> dict:
-    labels = recipe.class_labels(jnp.arange(args.layout.num_examples), args.layout)
+def _from_replay(draws, permutation, seq_permutation, args, dtype, bank, grid) -> dict:
+    layout = args.layout
+    labels = recipe.class_labels(jnp.arange(layout.num_examples), layout)
     xs = recipe.examples(draws, labels, args, dtype, bank)[permutation]
-    return recipe.normalised_split(recipe.permute_positions(xs, seq_permutation),
-                                   labels[permutation], args.layout, dtype, template_t)
+    xs = recipe.permute_positions(xs, seq_permutation)
+    mean, scale = recipe.dataset_mean_and_scale(xs)
+    return recipe.split(recipe.normalise(xs, mean, scale), labels[permutation],
+                        recipe.normalise(grid, 0, scale), layout)
 
 
-def check_templates(templates) -> dict:
-    """`templates` as float64 NumPy arrays: `x` (10, 12), `t` (12,), `y` the classes 0-9 in
-    order (the reference's `get_templates()` layout); `ValueError` naming what differs."""
-    try:
-        x, t, y = (np.asarray(templates[k]) for k in ("x", "t", "y"))
-    except (KeyError, TypeError, IndexError):
-        raise ValueError("template must be a dict with 'x' (10, 12), 't' (12,) and 'y' (10,), "
-                         "as get_templates() returns") from None
-    if x.shape != (10, 12) or t.shape != (12,) or x.dtype.kind not in "fiu" \
-            or t.dtype.kind not in "fiu" or not (np.isfinite(x).all() and np.isfinite(t).all()):
-        raise ValueError(f"template['x'] must be (10, 12) and template['t'] (12,) finite numbers; "
-                         f"got {x.shape} and {t.shape}")
-    if y.tolist() != list(range(10)):
-        raise ValueError(f"template['y'] must be the classes 0..9 in order; got {y.tolist()}")
-    return {"x": x.astype(np.float64), "t": t.astype(np.float64), "y": y}
+def _reference_templates(templates, name: str) -> dict:
+    """A template set the reference's `make_dataset` takes: ten classes (it loops over ten), any
+    number of points; `ValueError` naming `name` otherwise."""
+    templates = check_templates(templates, name)
+    if len(templates["x"]) != NUM_CLASSES or _traced(templates["x"], templates["t"]):
+        raise ValueError(f"{name} for the reference's recipe must be {NUM_CLASSES} concrete "
+                         f"classes (it loops over ten); got {len(templates['x'])}: make_dataset "
+                         "takes any number")
+    return templates
 
 
-def reference_dataset(args=None, *, dtype="float64", templates=None, random=None) -> dict:
+def _traced(*values) -> bool:
+    return any(isinstance(v, jax.core.Tracer) for v in values)
+
+
+def reference_dataset(args=None, *, dtype="float64", templates=None, random=None,
+                      name: str = "templates") -> dict:
     """What the reference's `mnist1d.data.make_dataset(args, templates)` returns, computed by this
     package's transforms from draws replayed on `np.random.RandomState(args.seed)`.
 
     For the default arguments this is the original published MNIST-1D dataset. float64 is enabled
     only locally, for this call. `templates`: other digit shapes in the layout of
-    `get_templates()` (default: those). `random`: where the draws come from (`replay_numpy`;
+    `get_templates()`, ten classes of any number of points (default: those); `name`: what
+    errors call them. `random`: where the draws come from (`replay_numpy`;
     default a fresh `RandomState(args.seed)`, leaving NumPy's global state alone).
 
     Returns:
@@ -102,8 +106,11 @@ def reference_dataset(args=None, *, dtype="float64", templates=None, random=None
     dtype = np.dtype(dtype) if dtype in ("float32", "float64", np.float32, np.float64) else None
     if dtype is None:
         raise ValueError("dtype must be 'float32' or 'float64'")
-    templates = get_templates() if templates is None else check_templates(templates)
-    layout = args.layout
+    templates = _reference_templates(templates, name)
+    if recipe.has_label_noise(args):
+        raise ValueError("label_noise and test_label_noise must be 0 for the reference's recipe "
+                         "(it has no label noise); make_dataset draws it from a JAX key")
+    layout = check_classes(args, NUM_CLASSES)
     check_memory(layout.num_examples * (recipe.example_bytes(layout, np.float64, platform())
                                         + 8 * 2 * layout.dilated_len),
                  f"reference_dataset with num_samples={args.num_samples}")
@@ -113,7 +120,8 @@ def reference_dataset(args=None, *, dtype="float64", templates=None, random=None
     with jax.enable_x64(True):
         data = _from_replay(draws, replay.permutation, replay.seq_permutation,
                             args.replace(**scales), dtype,
-                            recipe.dilation_bank(templates["x"], layout), templates["t"])
+                            recipe.dilation_bank(templates["x"], layout).astype(dtype),
+                            recipe.t_grid(layout, templates["t"]).astype(dtype))
         data = jax.tree.map(np.asarray, data)
     data["y"], data["y_test"] = data["y"].astype(np.int64), data["y_test"].astype(np.int64)
     return {**data, "templates": templates}

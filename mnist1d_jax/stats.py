@@ -11,22 +11,23 @@ non-linearly, through `d` and `m`, so enumerating them gives the exact mean and 
     E[mean_j (R x)_j]   = mean over (class, padding, shift) of mean_j (R d)_j      (no scales)
     E[mean_j (R x)_j^2] = ((1 + a^2/12) A + c^2 B + i^2 C + h^2 D / 12) / F
 
-A, B, C, D are constants computed here in float64 NumPy; the scales may be traced. Shifts
-`>= L` leave a signal unchanged (as in the reference), so only `min(max_translation, L)` distinct
-shifts exist, and they are averaged in closed form: the cost does not grow with
+A, B, C, D depend on the templates and `max_translation`; they are computed in float64 NumPy on
+the host when both are concrete (the usual case, memoised), and by the same code in JAX when one
+is traced (then differentiable with respect to the templates). The scales may always be traced.
+Shifts `>= L` leave a signal unchanged (as in the reference), so only `min(max_translation, L)`
+distinct shifts exist, and they are averaged in closed form: the cost does not grow with
 `max_translation`.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import transforms
-from .templates import get_templates
 
 
 class Moments(NamedTuple):
@@ -40,26 +41,36 @@ class Moments(NamedTuple):
     shear: float
 
 
-def shift_weights(max_translation: int, n: int) -> np.ndarray:
+def _traced(*values) -> bool:
+    return any(isinstance(v, jax.core.Tracer) for v in values)
+
+
+def shift_weights(max_translation, n: int):
     """(n,) probability of each effective circular shift `0 .. n-1` of an `n`-point signal.
 
     Shifts are uniform on `[0, max_translation)`; those `>= n` leave the signal unchanged (as in
     the reference), so their mass goes to shift 0. The cost is independent of `max_translation`.
+    float64 NumPy for an int, JAX for a traced `max_translation`.
     """
+    if _traced(max_translation):
+        count = jnp.asarray(max_translation, jnp.float32)
+        weights = jnp.where(jnp.arange(n) < max_translation, 1 / count, 0.0)
+        return weights.at[0].add(jnp.maximum(count - n, 0) / count)
     weights = np.zeros(n)
     weights[: min(max_translation, n)] = 1.0 / max_translation
     weights[0] += max(0, max_translation - n) / max_translation
     return weights
 
 
-def shift_average(v: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def shift_average(v, weights):
     """`sum_s weights[s] * roll(v, s)` along the last axis (a circular convolution, by FFT).
 
-    v: (..., n) float64; weights: (n,). Returns (..., n): the expectation of `v` shifted right by
-    a random shift of distribution `weights`.
+    v: (..., n); weights: (n,), NumPy or JAX. Returns (..., n): the expectation of `v` shifted
+    right by a random shift of distribution `weights`.
     """
+    xp = jnp if _traced(v, weights) else np
     n = v.shape[-1]
-    return np.fft.irfft(np.fft.rfft(v, axis=-1) * np.fft.rfft(weights), n=n, axis=-1)
+    return xp.fft.irfft(xp.fft.rfft(v, axis=-1) * xp.fft.rfft(weights), n=n, axis=-1)
 
 
 class Band(NamedTuple):
@@ -99,60 +110,94 @@ def filter_gram(n: int) -> Band:
     return Band(overlap(np.arange(n), np.arange(n)), overlap(np.arange(n - 1), np.arange(1, n)))
 
 
-def _pair_products(v: np.ndarray) -> np.ndarray:
+def _pair_products(v):
     """v[..., p] * v[..., p + 1] (wrapping at the end, which no resampling row reads)."""
-    return v * np.roll(v, -1, axis=-1)
+    xp = jnp if _traced(v) else np
+    return v * xp.roll(v, -1, axis=-1)
 
 
-@functools.lru_cache(maxsize=64)  # a memo of a pure function of the (hashable) Layout
-def moments(layout) -> Moments:
-    """The constants of the module docstring for a `Layout`, exactly (up to float64 rounding).
+def moments(layout, bank, max_translation) -> Moments:
+    """The constants of the module docstring, exactly (up to the working precision: float64 for
+    NumPy inputs, the traced dtype otherwise).
 
-    Class and padding are enumerated (the (10, P, L) dilation bank); the random shift enters as
+    Class and padding are enumerated (the (C, P, L) dilation `bank`); the random shift enters as
     shift-averages of the signal, its square and its neighbour products (circular convolutions),
     which is all that the resampling (two neighbouring points per output) and the filter's
-    tridiagonal contribution need. Cost: O(10 P L log L), independent of `max_translation`.
+    tridiagonal contribution need. Cost: O(C P L log L), independent of `max_translation`.
+
+    Args:
+      layout: the `Layout` (its dilated and final lengths).
+      bank: (C, P, L) the dilated templates (`transforms.dilation_bank`), NumPy or traced.
+      max_translation: an int, or a traced integer.
     """
+    xp = jnp if _traced(bank, max_translation) else np
     n, width = layout.dilated_len, layout.final_seq_length
     table = transforms.interp_table(n, width)
     a, b, same = resample_weights(table)
-    weights = shift_weights(layout.max_translation, n)
-    d = transforms.dilation_bank(get_templates()["x"], layout.padding, n).reshape(-1, n)
+    weights = shift_weights(max_translation, n)
+    d = bank.reshape(-1, n)
     first = shift_average(d, weights)
     square, pairs = shift_average(d**2, weights), shift_average(_pair_products(d), weights)
-    cross = np.where(same, square[:, table.lo], pairs[:, table.lo])
+    cross = xp.where(same, square[:, table.lo], pairs[:, table.lo])
     signal = a**2 * square[:, table.lo] + b**2 * square[:, table.hi] + 2 * a * b * cross
-    padded = (d == 0).astype(np.float64)
+    padded = (d == 0).astype(d.dtype)
     padded_mean = shift_average(padded, weights)
     padded_pairs = shift_average(_pair_products(padded), weights)[:, :-1]
     gram, filt = resample_gram(table, n), filter_gram(n)
     ramp = transforms.interpolate(np.linspace(-0.5, 0.5, n), table)
+    scalar = (lambda v: v) if xp is jnp else float
     return Moments(
-        mean=float((a * first[:, table.lo] + b * first[:, table.hi]).mean()),
-        signal=float(signal.sum(1).mean()),
-        corr=float((padded_mean @ (gram.diag * filt.diag)
-                    + 2 * padded_pairs @ (gram.upper * filt.upper)).mean()),
+        mean=scalar((a * first[:, table.lo] + b * first[:, table.hi]).mean()),
+        signal=scalar(signal.sum(1).mean()),
+        corr=scalar((padded_mean @ (gram.diag * filt.diag)
+                     + 2 * padded_pairs @ (gram.upper * filt.upper)).mean()),
         iid=float(np.where(same, (a + b) ** 2, a**2 + b**2).sum()),
         shear=float(ramp @ ramp),
     )
 
 
-def mean_and_std(args):
-    """Population mean and std of all values of un-normalised signals (what `make_dataset`
-    estimates from its sample) for `DatasetArgs` `args`, whose four scales may be traced.
+class Population(NamedTuple):
+    """The population mean and the variance's coefficients: variance = `base + scale_coeff**2 *
+    scale + corr_noise_scale**2 * corr + iid_noise_scale**2 * iid + shear_scale**2 * shear`.
+    Python floats (computed in float64) or traced scalars; a pytree, passed into compiled
+    programs as their arguments."""
 
-    The variance is a polynomial in the scales with float64 coefficients, evaluated with
-    multiplications and additions only: no division by a constant, which XLA compiles as a
-    multiplication by the reciprocal but folds exactly when the scales are constants, so the
-    result is the same bits wherever it is evaluated.
+    mean: float
+    base: float
+    scale: float
+    corr: float
+    iid: float
+    shear: float
+
+
+def population(layout, bank, max_translation) -> Population:
+    """`Population` of un-normalised signals from the dilation `bank` (C, P, L) and
+    `max_translation` (see `moments`)."""
+    m = moments(layout, bank, max_translation)
+    width = layout.final_seq_length
+    return Population(m.mean, m.signal / width - m.mean**2, m.signal / 12 / width,
+                      m.corr / width, m.iid / width, m.shear / 12 / width)
+
+
+def population_std(coefficients: Population, args):
+    """The population std for the (possibly traced) scales of `args`.
+
+    A polynomial in the scales evaluated with multiplications and additions only: no division by
+    a constant, which XLA compiles as a multiplication by the reciprocal but folds exactly when
+    the scales are constants, so the result is the same bits wherever it is evaluated.
     """
-    m = moments(args.layout)
+    c = coefficients
     scale_coeff, corr, iid, shear = args.scales
-    width = args.final_seq_length
-    variance = (m.signal / width - m.mean**2 + scale_coeff * scale_coeff * (m.signal / 12 / width)
-                + corr * corr * (m.corr / width) + iid * iid * (m.iid / width)
-                + shear * shear * (m.shear / 12 / width))
-    return m.mean, jnp.sqrt(variance)
+    variance = (c.base + scale_coeff * scale_coeff * c.scale + corr * corr * c.corr
+                + iid * iid * c.iid + shear * shear * c.shear)
+    return jnp.sqrt(variance)
+
+
+class Statistics(NamedTuple):
+    """A mean and std to normalise signals by: `(x - mean) / std` (`population_statistics`)."""
+
+    mean: jax.Array
+    std: jax.Array
 
 
 def divisor(std):

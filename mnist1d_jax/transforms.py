@@ -74,13 +74,14 @@ def interpolate(x, table: InterpTable):
     return (hi - lo) / table.step.astype(x.dtype) * table.offset.astype(x.dtype) + lo
 
 
-def padding_tables(padding: tuple[int, int], dilated_len: int) -> InterpTable:
+def padding_tables(padding: tuple[int, int], dilated_len: int,
+                   points: int = TEMPLATE_POINTS) -> InterpTable:
     """One `InterpTable` per possible padding `p` in `[low, high]`, stacked: (P, L) each.
 
-    Row `p - low` resamples the `12 + p`-point padded template to `L` points.
+    Row `p - low` resamples the `points + p`-point padded template to `L` points.
     """
     low, high = padding
-    tables = [interp_table(TEMPLATE_POINTS + p, dilated_len) for p in range(low, high + 1)]
+    tables = [interp_table(points + p, dilated_len) for p in range(low, high + 1)]
     return InterpTable(*(np.stack(parts) for parts in zip(*tables)))
 
 
@@ -88,32 +89,35 @@ def pad_and_dilate(template, padding, args):
     """Steps 1-2: `template + 1e-8`, append `padding` zeros, resample to `L` points.
 
     Args:
-      template: (12,) one digit template.
+      template: (T,) one template (12 points for the reference's).
       padding: () int, the number of zeros appended, in `[args.padding[0], args.padding[1]]`.
       args: the dataset arguments (only the static fields are used).
     Returns:
       (L,) the dilated signal; points inside the padding are exactly 0.
     """
     low, high = args.padding
-    tables = padding_tables(args.padding, args.template_len + high)
+    tables = padding_tables(args.padding, args.template_len + high, template.shape[-1])
     row = InterpTable(*(jnp.asarray(v)[padding - low] for v in tables))
     buffer = jnp.concatenate([template + EPS, jnp.zeros(high, template.dtype)])
     return interpolate(buffer, row)
 
 
-def dilation_bank(templates: np.ndarray, padding: tuple[int, int], dilated_len: int) -> np.ndarray:
-    """`pad_and_dilate` of every template at every padding, in NumPy float64.
+def dilation_bank(templates, padding: tuple[int, int], dilated_len: int):
+    """`pad_and_dilate` of every template at every padding: NumPy in, NumPy out (float64 for the
+    concrete path), JAX in (traced templates), JAX out of the same dtype.
 
     Args:
-      templates: (10, 12) float64.
+      templates: (C, T).
     Returns:
-      (10, P, L) float64, `P = padding[1] - padding[0] + 1`; entry `[c, p - low]` is template `c`
-      padded with `p` zeros and dilated.
+      (C, P, L), `P = padding[1] - padding[0] + 1`; entry `[c, p - low]` is template `c` padded
+      with `p` zeros and dilated.
     """
+    xp = np if isinstance(templates, np.ndarray) else jnp
     high = padding[1]
-    buffer = np.concatenate([templates + EPS, np.zeros((len(templates), high))], axis=1)
-    tables = padding_tables(padding, dilated_len)
-    return np.stack([interpolate(buffer, InterpTable(*row)) for row in zip(*tables)], axis=1)
+    buffer = xp.concatenate([templates + EPS, xp.zeros((len(templates), high), templates.dtype)],
+                            axis=1)
+    tables = padding_tables(padding, dilated_len, templates.shape[-1])
+    return xp.stack([interpolate(buffer, InterpTable(*row)) for row in zip(*tables)], axis=1)
 
 
 def scale_factor(u, scale_coeff):
@@ -234,7 +238,7 @@ def transform(draws, template, args):
 
     Args:
       draws: one example's `Draws` (see `mnist1d_jax.draws`), float leaves of the working dtype.
-      template: (12,) a digit template of the same dtype.
+      template: (T,) a template of the same dtype (12 points for the reference's digits).
       args: `DatasetArgs` (scales may be traced).
     Returns:
       (final_seq_length,) the transformed signal.
@@ -242,6 +246,7 @@ def transform(draws, template, args):
     return transform_dilated(draws, pad_and_dilate(template, draws.padding, args), args)
 
 
-def transform_grid(t: np.ndarray, dilated_len: int, final_seq_length: int) -> np.ndarray:
-    """The reference's `new_t`: the template grid t (12,) resampled to L, then to F points."""
+def transform_grid(t, dilated_len: int, final_seq_length: int):
+    """The reference's `new_t`: the template grid t (T,) resampled to L, then to F points
+    (NumPy or JAX, as t)."""
     return subsample(interpolate(t, interp_table(len(t), dilated_len)), final_seq_length)

@@ -21,6 +21,8 @@ def test_defaults_are_the_reference_defaults():
 
     reference = mnist1d.data.get_dataset_args(as_dict=True)
     ours = mnist1d_jax.get_dataset_args(as_dict=True)
+    assert {k: ours.pop(k) for k in ("label_noise", "test_label_noise")} == {
+        "label_noise": 0.0, "test_label_noise": 0.0}  # ours only: no label noise by default
     assert ours == REFERENCE_DEFAULTS
     assert {k: (tuple(v) if k == "padding" else v) for k, v in reference.items() if k != "url"} \
         == ours
@@ -37,9 +39,9 @@ def test_overrides_immutability_and_replace():
         dataclasses.replace(args, shear_scale=-1.0)
 
 
-def test_pytree_leaves_are_the_four_scales():
+def test_pytree_leaves_are_the_fields_that_fix_no_shape():
     args = mnist1d_jax.get_dataset_args()
-    assert jax.tree.leaves(args) == [0.4, 0.25, 0.02, 0.75]
+    assert jax.tree.leaves(args) == [0.4, 0.25, 0.02, 0.75, 48, 0.0, 0.0]
     doubled = jax.tree.map(lambda v: 2 * v, args)
     assert doubled.scale_coeff == 0.8 and doubled.num_samples == 5000 and doubled.seed == 42
 
@@ -70,12 +72,11 @@ def test_changing_a_scale_or_seed_does_not_recompile():
 BAD = [
     (dict(num_samples=0), ValueError, "num_samples"),
     (dict(num_samples=-5), ValueError, "num_samples"),
-    (dict(num_samples=9), ValueError, "num_samples"),
+    (dict(num_samples=1), ValueError, "num_samples"),
     (dict(num_samples=10.0), TypeError, "num_samples"),
     (dict(train_split=0.0), ValueError, "train_split"),
     (dict(train_split=1.0), ValueError, "train_split"),
     (dict(train_split=1.5), ValueError, "train_split"),
-    (dict(train_split=0.05, num_samples=10), ValueError, "empty training set"),
     (dict(padding=(5, 2)), ValueError, "padding"),
     (dict(padding=(-1, 2)), ValueError, "padding"),
     (dict(padding=(1, 2, 3)), TypeError, "padding"),
@@ -90,6 +91,10 @@ BAD = [
     (dict(shear_scale="big"), TypeError, "shear_scale"),
     (dict(shuffle_seq="yes"), TypeError, "shuffle_seq"),
     (dict(seed=-1), ValueError, "seed"),
+    (dict(max_translation=2.5), TypeError, "max_translation"),
+    (dict(label_noise=1.5), ValueError, "label_noise must be a fraction in"),
+    (dict(test_label_noise=-0.1), ValueError, "test_label_noise"),
+    (dict(label_noise="some"), TypeError, "label_noise"),
     (dict(num_sample=100), TypeError, "unknown dataset argument.*num_sample"),
 ]
 
@@ -105,8 +110,22 @@ def test_bad_arguments_raise_naming_the_argument(overrides, error, message):
 def test_errors_name_the_allowed_range():
     with pytest.raises(ValueError, match=r"train_split must be a float in \(0, 1\)"):
         mnist1d_jax.get_dataset_args(train_split=2)
-    with pytest.raises(ValueError, match=r"num_samples must be an integer in \[10, 2147483647\], got 3"):
-        mnist1d_jax.get_dataset_args(num_samples=3)
+    with pytest.raises(ValueError, match=r"num_samples must be an integer in \[2, 2147483647\], got 1"):
+        mnist1d_jax.get_dataset_args(num_samples=1)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(num_samples=9), "num_samples=9 is fewer than the 10 classes"),
+    (dict(train_split=0.06, num_samples=19), "empty training set"),
+])
+def test_what_depends_on_the_class_count_is_checked_where_the_templates_are_known(overrides,
+                                                                                message):
+    args = mnist1d_jax.get_dataset_args(**overrides)  # valid for two classes
+    with pytest.raises(ValueError, match=message):
+        mnist1d_jax.make_dataset(jax.random.key(0), args)
+    two = mnist1d_jax.make_templates(np.eye(2, 5))
+    data = mnist1d_jax.make_dataset(jax.random.key(0), args, templates=two)
+    assert len(data["y"]) + len(data["y_test"]) == 2 * (args.num_samples // 2)
 
 
 def test_numpy_scalars_are_accepted():

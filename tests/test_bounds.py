@@ -18,10 +18,10 @@ from mnist1d_jax import chunked, dataset, recipe, stats, transforms
 from mnist1d_jax.templates import get_templates
 
 TOO_LARGE = [
-    (dict(num_samples=10**13), ValueError, r"num_samples must be an integer in \[10, 2147483647\]"),
+    (dict(num_samples=10**13), ValueError, r"num_samples must be an integer in \[2, 2147483647\]"),
     (dict(template_len=4097), ValueError, r"template_len must be an integer in \[2, 4096\]"),
     (dict(padding=(36, 10**6)), ValueError, r"0 <= low <= high <= 4096"),
-    (dict(padding=(0, 4000), template_len=4000), ValueError, "needs a table of 10 x 4001 paddings"),
+    (dict(padding=(0, 4000), template_len=4000), ValueError, "needs a table of 2 classes x 4001 paddings"),
     (dict(max_translation=2**24 + 1), ValueError, r"max_translation must be an integer in \[1, 16777216\]"),
     (dict(final_seq_length=10**5), ValueError, r"final_seq_length must be an integer in \[2, 4096\]"),
     (dict(seed=2**32), ValueError, r"seed must be an integer in \[0, 4294967295\]"),
@@ -82,9 +82,10 @@ def test_the_memory_estimate_covers_the_compiled_program_and_little_more(setting
     at most a fifth above it (no size refused that fits)."""
     args = mnist1d_jax.get_dataset_args(**settings)
     n = 20_000
-    memory = dataset._sample.lower(jax.random.key(0), args,
-                                   recipe.position_permutation(args), n, jnp.float32,
-                                   None).compile().memory_analysis()
+    source = recipe.prepare(args, get_templates(), jnp.float32)
+    memory = dataset._sample.lower(jax.random.key(0), args, recipe.position_permutation(args),
+                                   source, None, n, jnp.float32, None, False, "population",
+                                   False).compile().memory_analysis()
     measured = (memory.temp_size_in_bytes + memory.output_size_in_bytes) / n
     estimate = recipe.example_bytes(args.layout, np.float32, jax.default_backend())
     assert measured <= estimate <= 1.2 * measured
@@ -100,12 +101,13 @@ def test_a_folder_larger_than_the_free_disk_is_refused_before_writing(tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
-def _brute_force_moments(layout):
+def _brute_force_moments(args, templates_x):
     """The population constants by enumerating every class, padding and shift `< K` (the
-    definition; memory 10 P K L, so only for small layouts)."""
+    definition; memory C P K L, so only for small layouts)."""
+    layout = args.layout
     n, width = layout.dilated_len, layout.final_seq_length
-    bank = transforms.dilation_bank(get_templates()["x"], layout.padding, n)
-    shifts = np.arange(layout.max_translation)
+    bank = transforms.dilation_bank(templates_x, layout.padding, n)
+    shifts = np.arange(args.max_translation)
     index = (np.arange(n)[None, :] - np.where(shifts < n, shifts, 0)[:, None]) % n
     d = bank[:, :, index].reshape(-1, n)
     resample = np.stack([transforms.subsample(row, width) for row in np.eye(n)], axis=1)
@@ -119,21 +121,44 @@ def _brute_force_moments(layout):
             ramp @ ramp)
 
 
-@pytest.mark.parametrize("overrides", [{}, dict(max_translation=200),
-                                       dict(padding=(0, 5), template_len=3, max_translation=7,
-                                            final_seq_length=50),
-                                       dict(padding=(2, 3), template_len=5, final_seq_length=2,
-                                            max_translation=9)])
-def test_exact_statistics_equal_the_enumeration_of_every_shift(overrides):
-    layout = mnist1d_jax.get_dataset_args(**overrides).layout
-    np.testing.assert_allclose(stats.moments(layout), _brute_force_moments(layout),
-                               rtol=1e-12, atol=1e-15)
+def _moments(args, templates_x=None):
+    templates_x = get_templates()["x"] if templates_x is None else templates_x
+    bank = transforms.dilation_bank(templates_x, args.padding, args.layout.dilated_len)
+    return stats.moments(args.layout, bank, args.max_translation)
+
+
+SHAPES = np.random.default_rng(0).normal(size=(20, 16))
+
+
+@pytest.mark.parametrize("overrides, shapes", [
+    ({}, None), (dict(max_translation=200), None),
+    (dict(padding=(0, 5), template_len=3, max_translation=7, final_seq_length=50), None),
+    (dict(padding=(2, 3), template_len=5, final_seq_length=2, max_translation=9), None),
+    (dict(padding=(3, 9), max_translation=30), SHAPES),
+    (dict(padding=(0, 4), template_len=8, max_translation=5), SHAPES[:2, :8]),
+], ids=["default", "shift 200", "short", "two points", "20 classes, 16 points", "2 classes"])
+def test_exact_statistics_equal_the_enumeration_of_every_shift(overrides, shapes):
+    args = mnist1d_jax.get_dataset_args(**overrides)
+    templates_x = None if shapes is None else mnist1d_jax.make_templates(shapes)["x"]
+    expected = _brute_force_moments(args, get_templates()["x"] if shapes is None else templates_x)
+    np.testing.assert_allclose(_moments(args, templates_x), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_statistics_of_a_traced_max_translation_and_templates_equal_the_concrete_ones():
+    args = mnist1d_jax.get_dataset_args(max_translation=30)
+    templates = mnist1d_jax.make_templates(SHAPES)
+    concrete = mnist1d_jax.population_statistics(args, templates)
+    traced = jax.jit(lambda shift, x: mnist1d_jax.population_statistics(
+        args.replace(max_translation=shift), {"x": x}))(30, jnp.asarray(templates["x"]))
+    np.testing.assert_allclose(np.array(traced), np.array(concrete), rtol=2e-5)
+    assert not np.allclose(np.array(jax.jit(lambda shift: mnist1d_jax.population_statistics(
+        args.replace(max_translation=shift), templates))(5)), np.array(concrete), rtol=1e-3)
 
 
 def test_statistics_of_a_huge_max_translation_cost_what_the_signal_length_costs():
     args = mnist1d_jax.get_dataset_args(max_translation=10**6)
-    equivalent = stats.moments(dataclasses.replace(args, max_translation=72).layout)
-    huge = stats.moments(args.layout)
+    equivalent = _moments(dataclasses.replace(args, max_translation=72))
+    huge = _moments(args)
     # every shift >= 72 acts like shift 0: the mixture weights move, nothing is enumerated
     assert huge.iid == equivalent.iid and huge.shear == equivalent.shear
     assert abs(huge.signal - equivalent.signal) / equivalent.signal > 1e-3

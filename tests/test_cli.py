@@ -52,7 +52,12 @@ def test_reference_flag_writes_the_published_dataset(tmp_path, reference_pickle,
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--num-samples", "5"], "num_samples must be an integer in [10, 2147483647]"),
+    (["--num-samples", "5"], "num_samples=5 is fewer than the 10 classes of the templates"),
+    (["--num-samples", "1"], "num_samples must be an integer in [2, 2147483647]"),
+    (["--label-noise", "2"], "label_noise must be a fraction in [0, 1], got 2.0"),
+    (["--normalize", "batch"], "argument --normalize: invalid choice"),
+    (["--templates", "shapes.txt"], "templates file must end in .npy"),
+    (["--templates", "missing.npy"], "missing.npy"),
     (["--train-split", "1.5"], "train_split must be a float in (0, 1)"),
     (["--padding", "9", "3"], "padding must be two integers"),
     (["--iid-noise-scale", "-1"], "iid_noise_scale must be a finite float in [0, 1e+06]"),

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from conftest import max_abs_diff
 
+import mnist1d_jax
 import mnist1d_jax.compat as compat
 
 KEYS = ("x", "x_test", "y", "y_test", "t")
@@ -76,8 +77,21 @@ def test_make_dataset_with_other_templates():
     args.num_samples = 300
     assert_same_dataset(compat.data.make_dataset(args, template=templates),
                         mnist1d.data.make_dataset(args, template=templates))
-    with pytest.raises(ValueError, match=r"template\['x'\] must be \(10, 12\)"):
+    with pytest.raises(ValueError, match=r"template\['t'\] must be \(5,\) finite numbers"):
         compat.data.make_dataset(args, template={**templates, "x": templates["x"][:, :5]})
+    with pytest.raises(ValueError, match="template for the reference's recipe must be 10"):
+        compat.data.make_dataset(args, template=np.tile(templates["x"], (2, 1)))
+
+
+def test_make_dataset_with_templates_of_another_length_is_the_references():
+    """The reference's recipe takes templates of any number of points (its `template_len` only
+    sets the dilated length): 16-point shapes give its dataset."""
+    shapes = np.random.default_rng(3).normal(size=(10, 16))
+    templates = {**mnist1d_jax.make_templates(shapes)}
+    args = mnist1d.data.get_dataset_args()
+    args.num_samples = 200
+    assert_same_dataset(compat.data.make_dataset(args, template=templates),
+                        mnist1d.data.make_dataset(args, template=templates))
 
 
 def _then(call):
@@ -268,6 +282,7 @@ def test_the_references_pickle_of_its_arguments_reads_as_an_object_view(tmp_path
 def test_install_works_after_the_package_is_reloaded():
     script = """
 import importlib, sys, types
+import mnist1d_jax
 import mnist1d_jax.compat as compat
 importlib.reload(compat)
 compat.install()
@@ -402,6 +417,7 @@ def _notebook_args():
 
 def test_install_is_harmless_twice_and_refuses_when_the_real_package_is_imported():
     script = """
+import mnist1d_jax
 import mnist1d_jax.compat as compat
 compat.install(); compat.install()
 import mnist1d

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import stats
 
 ARGS = mnist1d_jax.get_dataset_args(num_samples=600)
 
@@ -45,7 +44,7 @@ def test_dataset_draws_reproduce_every_example_in_order():
 @pytest.mark.slow
 def test_stream_draws_reproduce_the_batch():
     batch = mnist1d_jax.sample_batch(jax.random.key(1), ARGS, 64, with_draws=True)
-    mean, std = stats.mean_and_std(ARGS)
+    mean, std = mnist1d_jax.population_statistics(ARGS)
     raw = replayed(batch["draws"], batch["y"], ARGS)
     np.testing.assert_allclose((raw - mean) / std, batch["x"], atol=2e-5)
     plain = mnist1d_jax.sample_batch(jax.random.key(1), ARGS, 64)

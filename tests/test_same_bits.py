@@ -102,10 +102,11 @@ def test_any_chunk_of_positions_equals_the_same_rows_of_the_whole():
     args = mnist1d_jax.get_dataset_args(num_samples=1000, shuffle_seq=True)
     key = jax.random.key(9)
     seq = recipe.position_permutation(args)
+    source = recipe.prepare(args, mnist1d_jax.get_templates(), jnp.float32)
 
     @jax.jit
     def rows(positions):
-        return recipe.ordered_examples(key, positions, seq, args, jnp.float32)[:2]
+        return recipe.ordered_examples(key, positions, seq, args, jnp.float32, source)[:2]
 
     whole_x, whole_y = rows(jnp.arange(1000, dtype=jnp.uint32))
     part = jnp.asarray([999, 3, 500, 0, 3], jnp.uint32)

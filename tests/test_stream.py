@@ -8,23 +8,33 @@ import numpy as np
 import pytest
 
 import mnist1d_jax
-from mnist1d_jax import recipe, stats
+from mnist1d_jax import recipe
 from mnist1d_jax.draws import draw_labelled
+from mnist1d_jax.templates import check_templates
 
 ARGS = mnist1d_jax.get_dataset_args()
 OTHER = mnist1d_jax.get_dataset_args(padding=(0, 5), max_translation=100, scale_coeff=1.2,
                                      corr_noise_scale=0.7, final_seq_length=30)
 
 
-@pytest.mark.parametrize("args", [ARGS, OTHER], ids=["default", "other"])
-def test_population_statistics_match_a_monte_carlo_sample(args):
-    mean, std = stats.mean_and_std(args)
+SHAPES = np.random.default_rng(1).normal(size=(20, 16))
+
+
+@pytest.mark.parametrize("args, shapes", [(ARGS, None), (OTHER, None), (ARGS, SHAPES),
+                                          (OTHER, SHAPES[:2, :8])],
+                         ids=["default", "other", "20 classes of 16 points",
+                              "other, 2 classes of 8 points"])
+def test_population_statistics_match_a_monte_carlo_sample(args, shapes):
+    templates = None if shapes is None else mnist1d_jax.make_templates(shapes)
+    mean, std = mnist1d_jax.population_statistics(args, templates)
+    source = recipe.prepare(args, check_templates(templates), jnp.float32)
 
     @jax.jit
     def raw(key):
-        labels, draws = jax.vmap(lambda i: draw_labelled(jax.random.fold_in(key, i), args))(
+        labels, draws = jax.vmap(lambda i: draw_labelled(jax.random.fold_in(key, i), args,
+                                                         num_classes=len(source.bank)))(
             jnp.arange(100_000, dtype=jnp.uint32))
-        return recipe.examples(draws, labels, args, jnp.float32)
+        return recipe.examples(draws, labels, args, jnp.float32, source.bank)
 
     x = np.asarray(raw(jax.random.key(11)), np.float64)
     per_example = x.mean(1)  # values within an example are correlated: use example means

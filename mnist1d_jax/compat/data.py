@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from .. import reference
-from ..args import as_args
+from ..args import REFERENCE_FIELDS, as_args
 from ..args import get_dataset_args as _defaults
 from ..files import load
 from ..templates import get_templates
@@ -35,7 +35,8 @@ URL = "https://github.com/greydanus/mnist1d/raw/master/mnist1d_data.pkl"
 def get_dataset_args(as_dict=False):
     """The default arguments, as the reference gives them: an `ObjectView` (attribute assignment,
     e.g. `args.num_samples = 16_000`) or, with `as_dict=True`, a dict; `url` included."""
-    fields = {**_defaults(as_dict=True), "url": URL}
+    fields = {**{name: value for name, value in _defaults(as_dict=True).items()
+                 if name in REFERENCE_FIELDS}, "url": URL}
     fields["padding"] = list(fields["padding"])
     return fields if as_dict else ObjectView(fields)
 
@@ -54,7 +55,8 @@ def make_dataset(args=None, template=None):
     NumPy's global generator), then the draws are taken from NumPy's global generator."""
     args = get_dataset_args() if args is None else args
     set_seed(as_args(args).seed)
-    return _writable(reference.reference_dataset(args, templates=template, random=np.random))
+    return _writable(reference.reference_dataset(args, templates=template, random=np.random,
+                                                 name="template"))
 
 
 def get_dataset(args, path=None, verbose=True, download=True, regenerate=False, **kwargs):

@@ -31,7 +31,8 @@ from flax import nnx
 from ..args import as_args, jit_seedless
 from ..checks import check_integer, check_real
 from ..draws import draw
-from ..recipe import examples, normalise_by_population, stream_examples
+from .. import recipe
+from ..templates import check_templates
 from . import cpu, runs
 from .core import batch_rows, fit_steps
 from .inputs import check_counts, check_data, check_keys, check_learning_rate
@@ -61,24 +62,32 @@ def augment(key, x, offsets_std: float = 0.3, slopes_std: float = 0.04, maxshift
     return rolled + slopes_std * normals[0] * t + offsets_std * normals[1]
 
 
-def generator_views(key, args, n: int):
+def generator_views(key, args, n: int, templates=None):
     """Two views of `n` generated examples: example `i` has a uniformly random class (from
     `fold_in(key, i)`) and two independent sets of draws for it. Normalised as `sample_batch`.
+    `templates`: the template set (default the reference's ten).
 
     Returns (x1 (n, F), x2 (n, F), y (n,) int32)."""
     args = as_args(args)
+    return _views(key, args, n, recipe.prepare(args, check_templates(templates), jnp.float32))
+
+
+def _views(key, args, n: int, source: recipe.Source):
+    """`generator_views` from a prepared `recipe.Source` (inside compiled programs)."""
     index = jnp.arange(n, dtype=jnp.uint32)
-    x1, labels, _ = stream_examples(key, index, None, args, jnp.float32)
+    x1, labels, _, _ = recipe.stream_examples(key, index, None, args, jnp.float32, source)
     second = jax.vmap(lambda i: draw(jax.random.fold_in(jax.random.fold_in(key, i), 1), args))(
         index)
-    x2 = examples(second, labels, args, jnp.float32)
-    return (normalise_by_population(x1, args, jnp.float32),
-            normalise_by_population(x2, args, jnp.float32), labels)
+    x2 = recipe.examples(second, labels, args, jnp.float32, source.bank)
+    mean, scale = recipe.population_mean_and_scale(args, source, jnp.float32)
+    return recipe.normalise(x1, mean, scale), recipe.normalise(x2, mean, scale), labels
 
 
-def init_params(key, channels: int = 25, hidden: int = 125, output: int = 16) -> nnx.State:
-    """The parameter state of the reference's SimCLR model (`models.SimCLR`) from `key`."""
-    return nnx.state(SimCLR(40, channels, hidden, output, rngs=nnx.Rngs(key)), nnx.Param)
+def init_params(key, channels: int = 25, hidden: int = 125, output: int = 16,
+                input_size: int = 40) -> nnx.State:
+    """The parameter state of the reference's SimCLR model (`models.SimCLR`) from `key`, for
+    signals of `input_size` points."""
+    return nnx.state(SimCLR(input_size, channels, hidden, output, rngs=nnx.Rngs(key)), nnx.Param)
 
 
 def features(params: nnx.State, x) -> list:
@@ -102,10 +111,10 @@ _STATIC = ("views", "epochs", "batch_size", "learning_rate", "tau", "maxshift")
 
 
 @functools.partial(jit_seedless, static_argnames=_STATIC)
-def _train_program(key, x, args, views: str, epochs: int, batch_size: int, learning_rate: float,
-                   tau: float, maxshift: int):
+def _train_program(key, x, args, source, views: str, epochs: int, batch_size: int,
+                   learning_rate: float, tau: float, maxshift: int):
     k_init, k_run = jax.random.split(key)
-    params = init_params(k_init)
+    params = init_params(k_init, input_size=x.shape[1])
     optimizer = optax.adam(learning_rate)
     per_epoch = x.shape[0] // batch_size
     k_steps = jax.random.fold_in(k_run, 2**31)
@@ -116,7 +125,7 @@ def _train_program(key, x, args, views: str, epochs: int, batch_size: int, learn
             rows, _ = batch_rows(i, batch_size, x.shape[0], "epochs", k_run, drop_last=True)
             pair = jnp.concatenate([x[rows], x[rows]])
         else:
-            x1, x2, _ = generator_views(k, args, batch_size)
+            x1, x2, _ = _views(k, args, batch_size, source)
             pair = jnp.concatenate([x1, x2])
         if views != "generator":  # both views augmented independently, in one call
             pair = augment(jax.random.fold_in(k, 1), pair, maxshift=maxshift)
@@ -132,13 +141,13 @@ def _train_program(key, x, args, views: str, epochs: int, batch_size: int, learn
 
 
 @functools.partial(jit_seedless, static_argnames=_STATIC)
-def _train_runs(keys, x, args, **static):
+def _train_runs(keys, x, args, source, **static):
     """`_train_program` for every key of keys (R,), `vmap`ped: one program for a mesh."""
-    return jax.vmap(lambda k: _train_program.__wrapped__(k, x, args, **static))(keys)
+    return jax.vmap(lambda k: _train_program.__wrapped__(k, x, args, source, **static))(keys)
 
 
-def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 200,
-          batch_size: int = 100, learning_rate: float = 0.01, tau: float = 0.5,
+def train(key, data: dict, *, views: str = "augment", args=None, templates=None,
+          epochs: int = 200, batch_size: int = 100, learning_rate: float = 0.01, tau: float = 0.5,
           maxshift: int = 10, mesh=None):
     """Contrastive training of the reference's SimCLR model (one compiled scan per run).
 
@@ -149,6 +158,7 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
       data: `x` (n, F): the training signals ("augment" and the epochs' length use them).
       views: "augment" (the reference's), "generator" (`generator_views` of `args`), "both".
       args: the generator's arguments for generated views (default: the defaults).
+      templates: the generator's template set for generated views (default the reference's).
       mesh: a `jax.sharding.Mesh`: the runs `vmap`ped in one program, spread over all its
         devices (padded to a multiple of their number; `runs`), data replicated; it may span
         processes under `jax.distributed`. Default: one program per key, side by side.
@@ -161,6 +171,10 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
     keys, single = check_keys(key)
     x = check_data(data, ("x",))["x"]
     args = as_args(args)
+    source = recipe.prepare(args, check_templates(templates), jnp.float32)
+    if views != "augment" and source.grid.shape[0] != x.shape[1]:
+        raise ValueError(f"data['x'] has {x.shape[1]} points but args.final_seq_length is "
+                         f"{args.final_seq_length}: generated views must have the data's length")
     static = dict(views=views, **check_counts(epochs=epochs),
                   batch_size=check_integer(batch_size, "batch_size", 2, x.shape[0]),
                   learning_rate=check_learning_rate(learning_rate),
@@ -170,11 +184,12 @@ def train(key, data: dict, *, views: str = "augment", args=None, epochs: int = 2
     if mesh is not None:
         padded = runs.padded_runs(len(keys), mesh)
         out = runs.gather(_train_runs(runs.place(keys[padded], mesh),
-                                      runs.place(x, mesh, False), args, **static))
+                                      runs.place(x, mesh, False), args, source, **static))
         out = jax.tree.map(lambda leaf: leaf[:len(keys)], out)
         return jax.tree.map(lambda leaf: leaf[0], out) if single else out
-    program = cpu.compile_lowered(_train_program.lower(keys[0], x, args, **static))
-    results = cpu.run_all(lambda k, stop: jax.device_get(program(k, x, args)), list(keys))
+    program = cpu.compile_lowered(_train_program.lower(keys[0], x, args, source, **static))
+    results = cpu.run_all(lambda k, stop: jax.device_get(program(k, x, args, source)),
+                          list(keys))
     if single:
         return results[0]
     return jax.tree.map(lambda *leaves: np.stack(leaves), *results)
@@ -207,14 +222,16 @@ def linear_probe(train_features, train_labels, test_features, test_labels, c: fl
     std = np.where(std > 0, std, 1.0)
     xs = jnp.asarray((train_features - mean) / std, jnp.float32)
     xt = jnp.asarray((test_features - mean) / std, jnp.float32)
-    params = _fit_logistic(xs, jnp.asarray(train_labels), c, iterations)
+    classes = int(max(np.max(train_labels), np.max(test_labels))) + 1
+    params = _fit_logistic(xs, jnp.asarray(train_labels), c, iterations, max(classes, 10))
     predicted = np.asarray(jnp.argmax(xt @ params["w"] + params["b"], 1))
     return float(100 * np.mean(predicted == np.asarray(test_labels)))
 
 
-@functools.partial(jax.jit, static_argnames=("iterations",))
-def _fit_logistic(xs, y, c, iterations: int) -> dict:
-    """Weights (F, 10) and bias of multinomial logistic regression on xs (n, F), labels y (n,):
+@functools.partial(jax.jit, static_argnames=("iterations", "classes"))
+def _fit_logistic(xs, y, c, iterations: int, classes: int = 10) -> dict:
+    """Weights (F, classes) and bias of multinomial logistic regression on xs (n, F), labels y
+    (n,) in [0, classes):
     `iterations` L-BFGS steps on `(c * sum of log-losses + |W|^2 / 2) / n`. Compiled once per
     feature shape."""
     def objective(params):
@@ -232,6 +249,6 @@ def _fit_logistic(xs, y, c, iterations: int) -> dict:
                                        value_fn=objective)
         return (optax.apply_updates(params, updates), state), None
 
-    params = {"w": jnp.zeros((xs.shape[1], 10)), "b": jnp.zeros(10)}
+    params = {"w": jnp.zeros((xs.shape[1], classes)), "b": jnp.zeros(classes)}
     (params, _), _ = jax.lax.scan(step, (params, solver.init(params)), None, length=iterations)
     return params
