@@ -267,6 +267,17 @@ def _prepared_stream(args, templates, dtype):
     return templates, layout, recipe.prepare(args, templates, dtype)
 
 
+def stream_choices(args, templates, normalize) -> tuple:
+    """`templates` and `normalize` for a stream kept by a loader (a picklable, checked template
+    set of NumPy arrays, and the choice as given after its check), refused at construction."""
+    templates = check_templates(templates)
+    if any(isinstance(v, jax.core.Tracer) for v in (templates["x"], templates["t"])):
+        raise TypeError("a loader's templates must be concrete (not traced)")
+    check_dilation_table(args.template_len, args.padding, len(templates["x"]))
+    check_normalize(normalize, STREAM_NORMALIZE_MODES, templates)
+    return templates, normalize
+
+
 @functools.partial(jit_seedless, static_argnames=("dtype", "mode", "label_noise"))
 def _rows(key, args, seq_permutation, source, given, index, dtype, mode: str,
           label_noise: bool) -> dict:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .args import NUM_CLASSES, as_args
+from .args import MIN_CLASSES, as_args
+from .templates import MAX_CLASSES
 
 DATA_KEYS = ("x", "x_test", "y", "y_test", "t")
 TEMPLATE_KEYS = ("x", "t", "y")
@@ -22,8 +23,8 @@ def check_dataset(data, name: str = "data") -> dict:
     """Checks that `data` is an MNIST-1D dataset and returns it with NumPy arrays.
 
     Required: `x` (n_train, F) and `x_test` (n_test, F) float; `y` (n_train,) and `y_test`
-    (n_test,) integers in [0, 10); `t` (F,) float; `templates` with `x` (10, 12)-like float, `t`,
-    `y`. Signals held in memory must be finite (memory-mapped ones are not scanned). Optional
+    (n_test,) integers in [0, C); `t` (F,) float; `templates` with `x` (C, T) float, `t` (T,),
+    `y` the classes 0..C-1 (the class count travels with the file as its template set). Signals held in memory must be finite (memory-mapped ones are not scanned). Optional
     `args`: valid dataset arguments whose sizes match the arrays.
 
     Raises:
@@ -87,9 +88,6 @@ def _check_arrays(data: dict, bad) -> None:
         if len(data[signals]) != len(data[labels]):
             raise bad(f"{labels} has {len(data[labels])} labels for {len(data[signals])} "
                       f"examples in {signals}")
-        if not all(0 <= part.min() and part.max() < NUM_CLASSES
-                   for part in row_chunks(data[labels], 1 << 20) if len(part)):
-            raise bad(f"{labels} holds labels outside [0, {NUM_CLASSES})")
     for key in ("x", "x_test", "t"):
         if not isinstance(data[key], np.memmap) and not np.isfinite(data[key]).all():
             raise bad(f"{key} holds values that are not finite")
@@ -99,6 +97,14 @@ def _check_arrays(data: dict, bad) -> None:
             and tx.shape == (len(ty), len(tt))):
         raise bad(f"templates must be x (classes, points) float, t (points,) float and y "
                   f"(classes,) integer; got {tx.shape}, {tt.shape}, {ty.shape}")
+    if not MIN_CLASSES <= len(ty) <= MAX_CLASSES or ty.tolist() != list(range(len(ty))):
+        raise bad(f"templates['y'] must be the classes 0..C-1 in order, {MIN_CLASSES} <= C <= "
+                  f"{MAX_CLASSES}")
+    classes = len(ty)
+    for labels in ("y", "y_test"):
+        if not all(0 <= part.min() and part.max() < classes
+                   for part in row_chunks(data[labels], 1 << 20) if len(part)):
+            raise bad(f"{labels} holds labels outside [0, {classes}) (the templates' classes)")
 
 
 def _check_recorded(recorded, data: dict, bad) -> dict:
@@ -107,7 +113,7 @@ def _check_recorded(recorded, data: dict, bad) -> dict:
         args = as_args(dict(recorded))
     except (TypeError, ValueError) as error:
         raise bad(f"its recorded arguments are invalid: {error}") from None
-    layout = args.layout
+    layout = args.layout.with_classes(len(data["templates"]["y"]))
     expected = {"x": (layout.num_train, layout.final_seq_length),
                 "x_test": (layout.num_examples - layout.num_train, layout.final_seq_length)}
     for key, shape in expected.items():

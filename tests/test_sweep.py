@@ -64,7 +64,7 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
     for max_width in (6, 20):
         words = np.random.default_rng(2).integers(0, 2**32, (1, 1, 8, 4), dtype=np.uint32)
         graphdef, state, width = sw._initial_state(sw.MLP_FAMILY, SHORT, words, np.array([6]),
-                                                   max_width, 40, data["y"][None, None])
+                                                   max_width, 40, 10, data["y"][None, None])
         state = jax.tree.map(lambda a: a[0, 0], state)
         m = sw._Model(jax.tree.map(lambda a: a[0], width), jnp.int32(600), jax.random.key(2),
                       {k: jnp.asarray(v) for k, v in data.items()})
@@ -220,7 +220,7 @@ def test_a_sweep_needs_one_threefry_key(data):
 def test_the_host_made_optimizer_state_is_optaxs_initial_state(optimizer):
     config = sw.SweepConfig(optimizer=optimizer, steps=10, chunk=10)
     words = np.random.default_rng(3).integers(0, 2**32, (2, 3, 8, 4), dtype=np.uint32)
-    _, state, _ = sw._initial_state(sw.CNN_FAMILY, config, words, np.array([3, 5]), 5, 40,
+    _, state, _ = sw._initial_state(sw.CNN_FAMILY, config, words, np.array([3, 5]), 5, 40, 10,
                                     np.zeros((2, 3, 7), np.int32))
     expected = jax.vmap(jax.vmap(config.transformation().init))(state.params)
     assert jax.tree.structure(state.opt_state) == jax.tree.structure(expected)

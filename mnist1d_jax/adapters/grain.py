@@ -21,7 +21,7 @@ import numpy as np
 
 from ..args import as_args
 from ..checks import check_count, check_index, check_indices
-from ..dataset import sample_rows
+from ..dataset import sample_rows, stream_choices
 from ..extras import require
 from ._keys import key_data, wrap
 
@@ -34,11 +34,14 @@ class MNIST1DSource:
     Args:
       key: a JAX key. args: dataset arguments (None: the defaults).
       num_records: how many records the source holds (indices `0 .. num_records - 1`).
+      templates, normalize: `sample_batch`'s (any number of classes; label noise from `args`).
     """
 
-    def __init__(self, key, args=None, num_records: int = 1_000_000):
+    def __init__(self, key, args=None, num_records: int = 1_000_000, *, templates=None,
+                 normalize="population"):
         self._key = key_data(key)
         self.args = as_args(args)
+        self.templates, self.normalize = stream_choices(self.args, templates, normalize)
         self.num_records = check_count(num_records, "num_records", 2**32)
 
     def __len__(self) -> int:
@@ -48,7 +51,8 @@ class MNIST1DSource:
         """Records `indices` (a 1-D sequence of integers in `[0, len(self))`) stacked, in one JAX
         call: `x` (c, F) float32, `y` (c,) int32."""
         indices = check_indices(indices, self.num_records)
-        rows = sample_rows(wrap(*self._key), self.args, indices)
+        rows = sample_rows(wrap(*self._key), self.args, indices, templates=self.templates,
+                           normalize=self.normalize)
         return {"x": np.asarray(rows["x"]), "y": np.asarray(rows["y"])}
 
     def __getitem__(self, index: int) -> dict:

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import jax
 from flax import nnx
 
+from ..args import NUM_CLASSES
 from .init import UnitHash
 from .models import CNN, POOLING, FeedForward, PoolingCNN
 
@@ -28,8 +29,8 @@ share a bucket at little loss (`buckets`)."""
 
 
 class Family(NamedTuple):
-    """A model family indexed by a width. `model(width, features, padded=, rngs=)` builds the
-    NNX model for signals of `features` points; `cost(width)` is the relative compute of one
+    """A model family indexed by a width. `model(width, features, classes, padded=, rngs=)`
+    builds the NNX model for signals of `features` points and `classes` classes; `cost(width)` is the relative compute of one
     step, about its number of parameters; below width `floor` a step costs about the same
     whatever its width (overhead, not arithmetic), so such models share a program at little loss
     (`buckets`). `signal_rule(F)` says why signals of F points do not fit the family ("" if they
@@ -41,23 +42,24 @@ class Family(NamedTuple):
     floor: int = OVERHEAD_WIDTH
     signal_rule: Callable = lambda length: ""
 
-    def init(self, words, width: int, padded: int, features: int) -> nnx.Module:
+    def init(self, words, width: int, padded: int, features: int,
+             classes: int = NUM_CLASSES) -> nnx.Module:
         """The model of `width` padded to `padded`, its initial values from seed `words`
         ((K, 4) uint32, K at least the model's number of arrays; `init.UnitHash`)."""
-        return self.model(width, features, padded=padded, rngs=UnitHash(words))
+        return self.model(width, features, classes, padded=padded, rngs=UnitHash(words))
 
 
-def _feed_forward(width: int, features: int, *, padded: int, rngs) -> FeedForward:
-    return FeedForward((features, width, width, 10), jax.nn.relu, padded=padded, rngs=rngs)
+def _feed_forward(width: int, features: int, classes: int, *, padded: int, rngs) -> FeedForward:
+    return FeedForward((features, width, width, classes), jax.nn.relu, padded=padded, rngs=rngs)
 
 
-def _cnn(width: int, features: int, *, padded: int, rngs) -> CNN:
-    return CNN(features, 10, width, padded=padded, rngs=rngs)
+def _cnn(width: int, features: int, classes: int, *, padded: int, rngs) -> CNN:
+    return CNN(features, classes, width, padded=padded, rngs=rngs)
 
 
 MLP_FAMILY = Family("mlp", _feed_forward, lambda w: (40 + w + 10) * w)
-"""The double-descent MLP: `models.FeedForward` features-h-h-10 with ReLU (`h` hidden units per
-layer)."""
+"""The double-descent MLP: `models.FeedForward` features-h-h-classes with ReLU (`h` hidden units
+per layer; its cost is counted for 40 points and ten classes)."""
 
 CNN_FAMILY = Family("cnn", _cnn, lambda c: 15 * c * c + 25 * c, floor=8,
                     signal_rule=lambda n: "" if n >= 3 else "three stride-2 convolutions need "
@@ -65,8 +67,9 @@ CNN_FAMILY = Family("cnn", _cnn, lambda c: 15 * c * c + 25 * c, floor=8,
 """The double-descent CNN: `models.CNN` with `c` channels."""
 
 
-def _pooling(kind: str, width: int, features: int, *, padded: int, rngs) -> PoolingCNN:
-    return PoolingCNN(kind, features, 10, width, padded=padded, rngs=rngs)
+def _pooling(kind: str, width: int, features: int, classes: int, *, padded: int,
+             rngs) -> PoolingCNN:
+    return PoolingCNN(kind, features, classes, width, padded=padded, rngs=rngs)
 
 
 @functools.cache

@@ -54,11 +54,22 @@ def check_seeds(seeds, name: str = "seeds", *, scalar: bool = True) -> np.ndarra
     return check_integers(seeds, name, 0, MAX_SEED, scalar=scalar)
 
 
+def data_classes(data) -> int:
+    """The number of classes C of a dataset: its template set's rows where it has one
+    (`data["templates"]["x"]`, as `make_dataset` and `load` give it), else the reference's ten
+    (labels beyond are then refused: the templates say how many classes there are)."""
+    templates = data.get("templates") if hasattr(data, "get") else None
+    if isinstance(templates, dict) and "x" in templates and np.ndim(templates["x"]) == 2:
+        return int(np.shape(templates["x"])[0])
+    return NUM_CLASSES
+
+
 def check_data(data, keys=("x", "y", "x_test", "y_test"), name: str = "data", *,
                ndim: int = 2) -> dict:
     """`data`'s arrays `keys` as JAX arrays (signals float32, labels int32), checked: a mapping
     holding every key; signals `x`/`x_test` finite floats of `ndim` dimensions (..., n, F) with the
-    same F; labels `y`/`y_test` integers in [0, 10) (not floats), one per signal row.
+    same F; labels `y`/`y_test` integers in [0, C) (not floats; C = `data_classes(data)`), one
+    per signal row.
 
     Raises:
       TypeError: `data` is not a mapping. ValueError: naming the key and the problem.
@@ -69,6 +80,7 @@ def check_data(data, keys=("x", "y", "x_test", "y_test"), name: str = "data", *,
     if missing:
         raise ValueError(f"{name} is missing {missing}; it needs {list(keys)}")
     arrays = {k: np.asarray(data[k]) for k in keys}
+    classes = data_classes(data)
     for key, array in arrays.items():
         if key.startswith("x"):
             if array.dtype.kind != "f" or array.ndim != ndim or array.shape[-2] < 1:
@@ -80,8 +92,9 @@ def check_data(data, keys=("x", "y", "x_test", "y_test"), name: str = "data", *,
             if array.dtype.kind not in "iu" or array.ndim != ndim - 1:
                 raise ValueError(f"{name}[{key!r}] must be {ndim - 1}-D integer labels; got "
                                  f"{array.dtype} of shape {array.shape}")
-            if array.size and (array.min() < 0 or array.max() >= NUM_CLASSES):
-                raise ValueError(f"{name}[{key!r}] holds labels outside [0, {NUM_CLASSES})")
+            if array.size and (array.min() < 0 or array.max() >= classes):
+                raise ValueError(f"{name}[{key!r}] holds labels outside [0, {classes}) (the "
+                                 f"classes of {name}['templates'], or ten without them)")
     for signals, labels in (("x", "y"), ("x_test", "y_test")):
         if signals in arrays and labels in arrays \
                 and arrays[signals].shape[:-1] != arrays[labels].shape:
@@ -108,3 +121,24 @@ def check_keys(key) -> tuple:
             pass
     raise TypeError(f"key must be a JAX key (jax.random.key or jax.random.PRNGKey) or a non-empty "
                     f"1-D array of jax.random.key keys; got {key!r}")
+
+
+def check_model_fits(model_fn, input_size: int, num_classes: int) -> None:
+    """Refuses, in one line and before anything is compiled, a model that does not map signals
+    of `input_size` points to `num_classes` logits: it is built and applied to a
+    (2, input_size) shape abstractly (`jax.eval_shape`: no arrays, no compilation)."""
+    from flax import nnx
+
+    hint = (f"build it for the data, e.g. functools.partial(models.CNN, input_size="
+            f"{input_size}, num_classes={num_classes})")
+    try:
+        logits = jax.eval_shape(lambda x: model_fn(rngs=nnx.Rngs(0))(x),
+                                jax.ShapeDtypeStruct((2, input_size), jnp.float32))
+    except Exception as error:  # noqa: BLE001 - any failure of the model on this shape
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise ValueError(f"model_fn does not take signals of {input_size} points (input_size): "
+                         f"{hint} ({first})") from None
+    if getattr(logits, "shape", None) != (2, num_classes):
+        raise ValueError(f"model_fn gives logits of shape {getattr(logits, 'shape', None)} for 2 "
+                         f"signals, not (2, {num_classes}): the data have {num_classes} classes "
+                         f"(num_classes); {hint}")

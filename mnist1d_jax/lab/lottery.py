@@ -26,7 +26,7 @@ from flax import nnx
 from ..checks import check_integer, check_key, check_real
 from . import runs
 from .core import LoopConfig, fit_steps
-from .inputs import check_counts, check_data
+from .inputs import check_counts, check_data, data_classes
 from .models import MLP, model_graphdef, state_with
 from .train import accuracy, cross_entropy
 
@@ -107,11 +107,12 @@ def train_round(params, masks, data: dict, config: TicketConfig):
     return trained, tests[config.eval_steps], losses[-1]
 
 
-def _one_search(method, key, data: dict, sparsities, keep: int, config: TicketConfig):
+def _one_search(method, key, data: dict, sparsities, keep: int, config: TicketConfig,
+                classes: int):
     """One trial of one method: the rounds as a scan (carry: the last round's trained
     parameters and the masks of round `keep`)."""
     k_init, k_scores = jax.random.split(key)
-    initial = init_params(k_init, config.hidden, data["x"].shape[-1])
+    initial = init_params(k_init, config.hidden, data["x"].shape[-1], classes)
     ones = jax.tree.map(jnp.ones_like, initial)
 
     def one_round(carry, inputs):
@@ -136,7 +137,7 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
     Args:
       key: a JAX key; trial `t` initialises and draws its random scores from `fold_in(key, t)`
         (the same for both methods, so the lottery and the random ticket start alike).
-      data: `x` (n, F), `y`, `x_test`, `y_test`.
+      data: `x` (n, F), `y`, `x_test`, `y_test` (C classes: `inputs.data_classes`).
       sparsities: (S,) the sparsity of each round, e.g. `np.linspace(0, 1, 100)`.
       trials: independent trials. methods: a subset of `METHODS`.
       keep: the round whose masks are returned as `ticket` (default: the round nearest to
@@ -165,6 +166,7 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
         raise TypeError(f"config must be a lottery.TicketConfig; got {config!r}")
     keep = int(np.argmin(np.abs(sparsities - 0.91))) if keep is None else \
         check_integer(keep, "keep", 0, len(sparsities) - 1)
+    classes = data_classes(data)
     data = check_data(data)
     mesh = runs.check_mesh(mesh)
     count = len(methods) * trials  # one run per (method, trial), methods outer
@@ -174,14 +176,14 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
     out = _search(runs.place(method_ids, mesh), runs.place(keys, mesh),
                   runs.place(data, mesh, False),
                   runs.place(sparsities.astype(np.float32), mesh, False), keep,
-                  config)
+                  config, classes)
     out = jax.tree.map(lambda a: a[:count].reshape((len(methods), trials) + a.shape[1:]),
                        runs.gather(out))
     return {**out, "keep": keep}
 
 
-@functools.partial(jax.jit, static_argnames=("keep", "config"))
-def _search(method_ids, keys, data, sparsities, keep: int, config: TicketConfig):
+@functools.partial(jax.jit, static_argnames=("keep", "config", "classes"))
+def _search(method_ids, keys, data, sparsities, keep: int, config: TicketConfig, classes: int):
     """Every run's search, `vmap`ped over the runs: method_ids (R,), keys (R,)."""
-    one = functools.partial(_one_search, keep=keep, config=config)
+    one = functools.partial(_one_search, keep=keep, config=config, classes=classes)
     return jax.vmap(one, (0, 0, None, None))(method_ids, keys, data, sparsities)

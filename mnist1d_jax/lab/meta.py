@@ -20,13 +20,14 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ..args import SCALE_FIELDS, as_args, jit_seedless
+from ..args import NUM_CLASSES, SCALE_FIELDS, as_args, jit_seedless
 from ..checks import check_integer, check_key, check_real
 from ..dataset import sample_batch
 from .activation import (GAIN, ActivationParams, _value_and_slope, inner_rmsprop,
                          learned_activation, learned_activation_and_slope)
 from .inner import init_mlp, inner_sgd, layer_arrays, mlp, mlp_loss_and_grad, with_slope
-from .inputs import check_counts, check_data, check_keys, check_learning_rate
+from ..templates import check_templates
+from .inputs import check_counts, check_data, check_keys, check_learning_rate, data_classes
 from .train import accuracy, cross_entropy
 
 __all__ = ["init_mlp", "mlp", "layer_arrays", "inner_sgd", "learn_learning_rate", "with_slope",
@@ -45,13 +46,14 @@ class LRHistory(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "batch_size",
-                                             "hidden"))
+                                             "hidden", "classes"))
 def _learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int, inner_steps: int,
-                         batch_size: int, hidden: int, outer_learning_rate: float) -> LRHistory:
+                         batch_size: int, hidden: int, outer_learning_rate: float,
+                         classes: int = NUM_CLASSES) -> LRHistory:
     x, y = data["x"], data["y"]
 
     def outer(lr, i):
-        params = init_mlp(jax.random.fold_in(key, i), (x.shape[-1], hidden, 10))
+        params = init_mlp(jax.random.fold_in(key, i), (x.shape[-1], hidden, classes))
 
         def objective(lr):
             _, losses = inner_sgd(params, lr, x, y, inner_steps, batch_size)
@@ -67,21 +69,23 @@ def _learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int, in
 
 
 def _train_with_activation(key, activation, data: dict, steps: int, batch_size: int,
-                           hidden: int):
+                           hidden: int, classes: int):
     """The inner task of `train_with_activation` for one key: (losses (steps,), test
     accuracy)."""
     x = data["x"]
-    params = init_mlp(key, (x.shape[-1], hidden, 10))
+    params = init_mlp(key, (x.shape[-1], hidden, classes))
     params, losses = inner_rmsprop(params, activation, x, data["y"], steps, batch_size)
     logits = mlp(params, data["x_test"], lambda z: _value_and_slope(activation)(z)[0])
     return losses, accuracy(logits, data["y_test"])
 
 
-@functools.partial(jax.jit, static_argnames=("function", "steps", "batch_size", "hidden"))
-def _train_runs(keys, learned, data, function, steps: int, batch_size: int, hidden: int):
+@functools.partial(jax.jit, static_argnames=("function", "steps", "batch_size", "hidden",
+                                             "classes"))
+def _train_runs(keys, learned, data, function, steps: int, batch_size: int, hidden: int,
+                classes: int):
     activation = learned if function is None else function
     return jax.vmap(lambda k: _train_with_activation(k, activation, data, steps, batch_size,
-                                                     hidden))(keys)
+                                                     hidden, classes))(keys)
 
 
 def train_with_activation(key, activation, data: dict, *, steps: int = 301,
@@ -97,6 +101,7 @@ def train_with_activation(key, activation, data: dict, *, steps: int = 301,
       (losses (steps,), test accuracy in percent); with S keys each has a leading axis S.
     """
     keys, single = check_keys(key)
+    classes = data_classes(data)
     data = check_data(data)
     counts = check_counts(steps=steps, batch_size=batch_size, hidden=hidden)
     if isinstance(activation, ActivationParams):
@@ -106,7 +111,7 @@ def train_with_activation(key, activation, data: dict, *, steps: int = 301,
     else:
         raise TypeError(f"activation must be an elementwise function or meta.ActivationParams; "
                         f"got {activation!r}")
-    losses, accuracies = _train_runs(keys, learned, data, function, **counts)
+    losses, accuracies = _train_runs(keys, learned, data, function, **counts, classes=classes)
     return (losses[0], accuracies[0]) if single else (losses, accuracies)
 
 
@@ -119,9 +124,10 @@ class ActivationHistory(NamedTuple):
     params: ActivationParams
 
 
-@functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "last"))
+@functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "last", "classes"))
 def _learn_activation(key, data: dict, *, outer_steps: int, inner_steps: int, last: int,
-                      outer_learning_rate: float, clip: float) -> ActivationHistory:
+                      outer_learning_rate: float, clip: float,
+                      classes: int = NUM_CLASSES) -> ActivationHistory:
     key_g, key_inner = jax.random.split(key)
     params = ActivationParams(init_mlp(key_g, (1, 100, 1)))
     optimizer = optax.chain(optax.clip(clip), optax.sgd(outer_learning_rate))
@@ -131,7 +137,8 @@ def _learn_activation(key, data: dict, *, outer_steps: int, inner_steps: int, la
 
         def objective(params):
             losses, acc = _train_with_activation(jax.random.fold_in(key_inner, i), params, data,
-                                                 steps=inner_steps, batch_size=100, hidden=128)
+                                                 steps=inner_steps, batch_size=100, hidden=128,
+                                                 classes=classes)
             return losses[-last:].mean(), acc
 
         (loss, acc), grads = jax.value_and_grad(objective, has_aux=True)(params)
@@ -154,18 +161,22 @@ class AugmentationHistory(NamedTuple):
 
 @functools.partial(jit_seedless, static_argnames=("outer_steps", "inner_steps", "batch_size",
                                                   "hidden"))
-def _learn_augmentation(key, args, target: dict, *, outer_steps: int, inner_steps: int,
-                        batch_size: int, hidden: int, learning_rate: float,
+def _learn_augmentation(key, args, target: dict, templates, *, outer_steps: int,
+                        inner_steps: int, batch_size: int, hidden: int, learning_rate: float,
                         outer_learning_rate: float) -> AugmentationHistory:
+    classes = NUM_CLASSES if templates is None else templates["x"].shape[0]
+
     def target_loss(log_scales, i):
         scaled = args.replace(**dict(zip(SCALE_FIELDS, jnp.exp(log_scales))))
-        params = init_mlp(jax.random.fold_in(key, 2 * i), (target["x"].shape[-1], hidden, 10))
+        params = init_mlp(jax.random.fold_in(key, 2 * i),
+                          (target["x"].shape[-1], hidden, classes))
         inner = optax.adam(learning_rate)
         stream = jax.random.fold_in(key, 2 * i + 1)
 
         def step(carry, j):
             params, state = carry
-            batch = sample_batch(jax.random.fold_in(stream, j), scaled, batch_size)
+            batch = sample_batch(jax.random.fold_in(stream, j), scaled, batch_size,
+                                 templates=templates)
             grads = jax.grad(lambda p: cross_entropy(mlp(p, batch["x"], jax.nn.relu),
                                                      batch["y"]))(params)
             updates, state = inner.update(grads, state, params)
@@ -199,12 +210,14 @@ def learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int = 50
     starts from a fresh initialisation (`fold_in(key, step)`). The whole run is one compiled call.
     Every argument is checked first (`inputs`).
     """
+    classes = data_classes(data)
     check_data(data, ("x", "y"))
     return _learn_learning_rate(
         check_key(key), data, check_learning_rate(learning_rate),
         **check_counts(outer_steps=outer_steps, inner_steps=inner_steps, batch_size=batch_size,
                        hidden=hidden),
-        outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"))
+        outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"),
+        classes=classes)
 
 
 def learn_activation(key, data: dict, *, outer_steps: int = 40, inner_steps: int = 301,
@@ -214,10 +227,11 @@ def learn_activation(key, data: dict, *, outer_steps: int = 40, inner_steps: int
     MLP 40-128-10 trained by RMSprop for `inner_steps`; the outer loss is the mean of the last
     `last` inner losses; g follows outer SGD with the meta-gradient clipped to +-`clip`. Every
     argument is checked first (`inputs`)."""
+    classes = data_classes(data)
     check_data(data)
     counts = check_counts(outer_steps=outer_steps, inner_steps=inner_steps)
     return _learn_activation(
-        check_key(key), data, **counts,
+        check_key(key), data, **counts, classes=classes,
         last=check_integer(last, "last", 1, counts["inner_steps"]),
         outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"),
         clip=check_real(clip, "clip", 0.0, 1e3, low_open=True))
@@ -225,20 +239,31 @@ def learn_activation(key, data: dict, *, outer_steps: int = 40, inner_steps: int
 
 def learn_augmentation(key, args, target: dict, *, outer_steps: int = 30,
                        inner_steps: int = 100, batch_size: int = 100, hidden: int = 100,
-                       learning_rate: float = 1e-2,
-                       outer_learning_rate: float = 0.05) -> AugmentationHistory:
+                       learning_rate: float = 1e-2, outer_learning_rate: float = 0.05,
+                       templates=None) -> AugmentationHistory:
     """Learn the generator's four float arguments by gradient descent on a target set.
 
     An MLP 40-`hidden`-10 (ReLU) is trained by Adam for `inner_steps` steps, each on a fresh
     `sample_batch` drawn with the current scales (the draws are reparameterised: the scales
     enter the signals smoothly, so the batch is differentiable with respect to them). The outer
     loss is that model's cross-entropy on `target` (`x`, `y`). The scales are updated by Adam on
-    their logarithms (so they stay positive) with step `outer_learning_rate`.
-    Every argument is checked first (`inputs`).
+    their logarithms (so they stay positive) with step `outer_learning_rate`. `templates`: the
+    generator's template set (default the reference's ten), whose classes the target's labels
+    must be. Every argument is checked first (`inputs`).
     """
-    check_data(target, ("x", "y"), "target")
+    args = as_args(args)
+    checked = check_templates(templates)
+    if data_classes(target) > len(checked["x"]) or (
+            "templates" in target and data_classes(target) != len(checked["x"])):
+        raise ValueError(f"target has {data_classes(target)} classes but the templates "
+                         f"{len(checked['x'])}: give the templates that made it")
+    target = check_data(target, ("x", "y"), "target")
+    if target["x"].shape[1] != args.final_seq_length:
+        raise ValueError(f"target['x'] has {target['x'].shape[1]} points but "
+                         f"args.final_seq_length is {args.final_seq_length}")
+    templates = None if templates is None else {k: checked[k] for k in ("x", "t")}
     return _learn_augmentation(
-        check_key(key), as_args(args), target,
+        check_key(key), args, target, templates,
         **check_counts(outer_steps=outer_steps, inner_steps=inner_steps, batch_size=batch_size,
                        hidden=hidden),
         learning_rate=check_learning_rate(learning_rate),

@@ -26,11 +26,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from ..args import NUM_CLASSES
 from ..checks import check_key, check_memory, check_positive_int
+from ..draws import noisy_labels
 from . import cpu, host_keys, runs
 from .buckets import buckets
 from .families import CNN_FAMILY, MLP_FAMILY, OVERHEAD_WIDTH, POOLING, Family, pooling_family
-from .inputs import check_data, check_integers, check_real, check_seeds
+from .inputs import check_data, check_integers, check_real, check_seeds, data_classes
 from .layers import Width
 from .sweep_program import (METRICS, SweepConfig, _compile_bucket, _Model, _State,
                             _train_bucket)
@@ -39,13 +41,13 @@ __all__ = ["sweep", "SweepConfig", "Family", "MLP_FAMILY", "CNN_FAMILY", "POOLIN
            "pooling_family", "buckets", "corrupt_labels", "label_noise_key", "METRICS",
            "OVERHEAD_WIDTH", "MAX_WIDTH"]
 
-def corrupt_labels(key, y, fraction):
-    """The reference's label noise: each label, with probability `fraction`, replaced by a
-    uniformly random class (possibly its own). y: (n,) int -> (n,) int32. Apply to training
-    labels only."""
-    k_flip, k_class = jax.random.split(key)
-    flip = jax.random.uniform(k_flip, y.shape) < fraction
-    return jnp.where(flip, jax.random.randint(k_class, y.shape, 0, 10), y).astype(jnp.int32)
+def corrupt_labels(key, y, fraction, num_classes: int = NUM_CLASSES):
+    """The reference's label noise, drawn as the generator draws it (`draws.noisy_labels`, label
+    `i` from `fold_in(key, i)`): each label, with probability `fraction`, replaced by a uniformly
+    random class of `num_classes` (possibly its own). y: (n,) int -> (n,) int32. Apply to
+    training labels only."""
+    return noisy_labels(key, y, jnp.arange(y.shape[-1], dtype=jnp.uint32), fraction,
+                        num_classes)[0]
 
 
 def label_noise_key(key, seed):
@@ -67,34 +69,36 @@ def _model_keys(key, seeds: np.ndarray, widths: np.ndarray, sizes: np.ndarray):
     return keys, host_keys.bits(host_keys.fold_in(keys, 2**31), (8, 4))
 
 
-@functools.partial(jax.jit, static_argnames=("noise",))
-def _noisy_labels(key, seeds, y, noise: float):
+@functools.partial(jax.jit, static_argnames=("noise", "classes"))
+def _noisy_labels(key, seeds, y, noise: float, classes: int):
     """Each seed's training labels with label noise (`corrupt_labels` with
     `label_noise_key(key, seed)`, per label set): (S, N) for y (N,), (C, S, N) for y (C, N)."""
     per_seed = jax.vmap(lambda seed, labels: corrupt_labels(label_noise_key(key, seed), labels,
-                                                            noise), (0, None))
+                                                            noise, classes), (0, None))
     return per_seed(seeds, y) if y.ndim == 1 else jax.vmap(per_seed, (None, 0))(seeds, y)
 
 
-def _training_labels(key, seeds: np.ndarray, y, noise: float) -> np.ndarray:
+def _training_labels(key, seeds: np.ndarray, y, noise: float, classes: int) -> np.ndarray:
     """The labels every seed trains on: (C, S, N) for labels y (C, N) per configuration, else
     (1, S, N)."""
     y = np.asarray(y)
     if noise == 0:
         labels = np.broadcast_to(y[..., None, :], y.shape[:-1] + (len(seeds), y.shape[-1]))
     else:
-        labels = np.asarray(_noisy_labels(key, jnp.asarray(seeds, jnp.uint32), y, noise))
+        labels = np.asarray(_noisy_labels(key, jnp.asarray(seeds, jnp.uint32), y, noise,
+                                          classes))
     return labels if y.ndim == 2 else labels[None]
 
 
 def _initial_state(family: Family, config: SweepConfig, words: np.ndarray, widths: np.ndarray,
-                   max_width: int, features: int, labels):
+                   max_width: int, features: int, classes: int, labels):
     """Every model of a bucket, built on the host (`Family.init`) and split: the graph
     definition they share, their `_State` (configurations, seeds, ...) (parameters, the
     optimizer's state: zeros, as `optax.sgd` and `optax.adam` start; the training labels
     `labels` (configurations, seeds, N), or their `jax.ShapeDtypeStruct` to compile) and their
     widths' state (configurations,)."""
-    split = [[nnx.split(family.init(w, int(width), max_width, features), nnx.Param, Width)
+    split = [[nnx.split(family.init(w, int(width), max_width, features, classes), nnx.Param,
+                        Width)
               for w in row] for row, width in zip(words, widths)]
     graphdef = split[0][0][0]
 
@@ -134,7 +138,8 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
       family: `MLP_FAMILY`, `CNN_FAMILY`, `pooling_family(kind)` or another `Family`.
       widths: (C,) hidden units or channels of each configuration (repeats allowed, e.g. one
         width at several training-set sizes).
-      data: `x` (N, F), `y` (N,), `x_test` (M, F), `y_test` (M,) shared by every configuration;
+      data: `x` (N, F), `y` (N,), `x_test` (M, F), `y_test` (M,) shared by every configuration
+        (its C classes: `inputs.data_classes`, the rows of `templates` where given);
         or, when `x` is 3-D, one dataset per configuration: (C, N, F), (C, N), (C, M, F), (C, M)
         (pad training sets of different sizes to the largest N and give `n_train`).
       seeds: (S,) seeds; a model's initialisation and batch order come from (key, seed, width,
@@ -178,6 +183,7 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
     if mesh is not None:
         workers = 1  # one bucket at a time holds every device
     stacked = hasattr(data, "get") and np.ndim(data.get("x")) == 3
+    classes = data_classes(data)
     data = check_data(data, ndim=3 if stacked else 2)
     n_max = data["x"].shape[-2]
     problem = family.signal_rule(data["x"].shape[-1])
@@ -207,13 +213,14 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         max_width = int(widths[group].max())
         labels = jax.ShapeDtypeStruct((len(padded), len(seeds), n_max), jnp.int32)
         graphdef, state, width = _initial_state(family, config, words[padded], widths[padded],
-                                                max_width, data["x"].shape[-1], labels)
+                                                max_width, data["x"].shape[-1], classes, labels)
         model = _Model(width, jnp.asarray(sizes[padded]), model_keys[padded],
                        jax.tree.map(lambda a: a[padded], data) if stacked else data)
         plans.append((group, padded, max_width, model, state, graphdef))
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     try:
-        labels = compiler.submit(_training_labels, key, seeds, data["y"], float(label_noise))
+        labels = compiler.submit(_training_labels, key, seeds, data["y"], float(label_noise),
+                                 classes)
         programs = [_compile_bucket(compiler, graphdef, config, stacked, state, model, mesh)
                     for _, _, _, model, state, graphdef in plans]
 

@@ -31,7 +31,8 @@ from ..args import as_args, jit_seedless
 from ..checks import check_key, check_real
 from ..dataset import sample_batch
 from .core import LoopConfig, fit_steps
-from .inputs import check_data, check_seeds
+from ..templates import check_templates
+from .inputs import check_data, check_model_fits, check_seeds, data_classes
 
 __all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "print_pair",
            "shuffle_positions", "accuracy", "PAPER"]
@@ -131,10 +132,10 @@ def _train(model_fn, config, data, seeds):
 
 
 @functools.partial(jit_seedless, static_argnames=("model_fn", "config"))
-def _train_on_stream(model_fn, config, key, args, data, seeds):
+def _train_on_stream(model_fn, config, key, args, data, seeds, templates):
     def batch_fn(step, seed):
         batch = sample_batch(jax.random.fold_in(jax.random.fold_in(key, seed), step), args,
-                             config.batch_size)
+                             config.batch_size, templates=templates)
         return batch["x"], batch["y"]
     return _over_seeds(lambda s: _fit(model_fn, config, batch_fn, data, s), seeds)
 
@@ -158,8 +159,12 @@ def train(model_fn, data: dict, seeds=0, config: TrainConfig = TrainConfig()) ->
     Args:
       model_fn: a model class or factory, e.g. `models.CNN` or `functools.partial(models.MLP,
         hidden_size=256)` (hashable: it is a static argument; reuse the same object to reuse
-        the compiled run).
-      data: a dict with `x` (n, F), `y` (n,), `x_test` (m, F), `y_test` (m,).
+        the compiled run). It must map (batch, F) signals to (batch, C) logits: one that does
+        not (say `models.CNN` left at 40 points for data of 80) is refused in one line naming
+        `input_size`/`num_classes` before anything compiles.
+      data: a dict with `x` (n, F), `y` (n,), `x_test` (m, F), `y_test` (m,) and, as
+        `make_dataset` gives them, `templates` (their rows are the C classes; without them
+        `inputs.data_classes`).
       seeds: an int, or a (k,) sequence of ints trained in one vmapped call.
       config: `TrainConfig` (the reference's settings by default).
 
@@ -169,22 +174,38 @@ def train(model_fn, data: dict, seeds=0, config: TrainConfig = TrainConfig()) ->
       the final `nnx.State` (`nnx.merge(nnx.graphdef(model), params)` rebuilds the model).
     """
     seeds = check_seeds(seeds)
+    config = _check_config(config)
+    classes = data_classes(data)
     data = check_data(data)
-    return _train(_check_model_fn(model_fn), _check_config(config), data, seeds)
+    check_model_fits(_check_model_fn(model_fn), data["x"].shape[1], classes)
+    return _train(model_fn, config, data, seeds)
 
 
 def train_on_stream(model_fn, key, args, data: dict, seeds=0,
-                    config: TrainConfig = TrainConfig()) -> dict:
+                    config: TrainConfig = TrainConfig(), *, templates=None) -> dict:
     """Like `train`, but every step's batch is fresh: `sample_batch` drawn inside the compiled
-    step from `fold_in(fold_in(key, seed), step)` with dataset arguments `args`.
+    step from `fold_in(fold_in(key, seed), step)` with dataset arguments `args` (label noise,
+    traced scales and all) and `templates` (default the reference's ten).
 
     `data` supplies the evaluation sets: `x_test`, `y_test` (and `x`, `y` for a train accuracy,
     if given). Returns the same curves as `train`.
     """
     seeds = check_seeds(seeds)
+    config = _check_config(config)
     keys = ("x", "y", "x_test", "y_test") if "x" in data else ("x_test", "y_test")
-    return _train_on_stream(_check_model_fn(model_fn), _check_config(config), check_key(key),
-                            as_args(args), check_data(data, keys), seeds)
+    args = as_args(args)
+    checked_templates = check_templates(templates)
+    classes = len(checked_templates["x"])
+    templates = None if templates is None else {k: checked_templates[k] for k in ("x", "t")}
+    checked = check_data(data, keys)
+    if data_classes(data) > classes:
+        raise ValueError(f"data hold labels of {data_classes(data)} classes, but the stream's "
+                         f"templates have {classes}")
+    if checked["x_test"].shape[1] != args.final_seq_length:
+        raise ValueError(f"data['x_test'] has {checked['x_test'].shape[1]} points but "
+                         f"args.final_seq_length is {args.final_seq_length}")
+    check_model_fits(_check_model_fn(model_fn), args.final_seq_length, classes)
+    return _train_on_stream(model_fn, config, check_key(key), args, checked, seeds, templates)
 
 
 PAPER = {"regular": {"linear": 32, "mlp": 68, "cnn": 94, "gru": 91},
