@@ -171,8 +171,8 @@ def _normalised_by(mode: str, given, mean: float, std: float, args, source) -> t
     if mode == "none":
         return 0.0, 1.0
     if mode == "population":
-        return (float(source.population.mean),
-                float(stats.population_std(source.population, args)))
+        population = recipe.population_of(args, source)
+        return float(population.mean), float(stats.population_std(population, args))
     return float(given.mean), float(given.std)
 
 

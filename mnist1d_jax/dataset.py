@@ -120,9 +120,10 @@ def population_statistics(args=None, templates=None) -> stats.Statistics:
       `Statistics(mean, std)`, () float32 arrays.
     """
     args = as_args(args)
-    _, _, source = _prepared(args, templates, jnp.float32)
-    return stats.Statistics(jnp.asarray(source.population.mean, jnp.float32),
-                            stats.population_std(source.population, args).astype(jnp.float32))
+    _, _, source = _prepared_stream(args, templates, jnp.float32)
+    population = recipe.population_of(args, source)
+    return stats.Statistics(jnp.asarray(population.mean, jnp.float32),
+                            stats.population_std(population, args).astype(jnp.float32))
 
 
 def make_dataset(key=None, args=None, *, templates=None, normalize="dataset", sharding=None,

@@ -41,12 +41,13 @@ class Source(NamedTuple):
     Attributes:
       bank: (C, P, L) every template padded and dilated at every padding (`dilation_bank`).
       grid: (F,) the reference's `t` before its division by the data's std (`t_grid`).
-      population: the `stats.Population` coefficients (mean, variance polynomial).
+      population: the `stats.PopulationTable` (the population mean and variance polynomial for
+        any `max_translation`).
     """
 
     bank: jax.Array
     grid: jax.Array
-    population: stats.Population
+    population: stats.PopulationTable
 
 
 def _traced(*values) -> bool:
@@ -54,35 +55,32 @@ def _traced(*values) -> bool:
 
 
 @functools.lru_cache(maxsize=32)  # a memo of a pure function of hashable, concrete inputs
-def _concrete_source(layout: Layout, max_translation: int, shape, x_bytes: bytes, t_bytes: bytes,
-                     dtype: str) -> Source:
+def _concrete_source(layout: Layout, shape, x_bytes: bytes, t_bytes: bytes, dtype: str) -> Source:
     x = np.frombuffer(x_bytes, np.float64).reshape(shape)
     bank = dilation_bank(x, layout)
+    table = stats.population_table(layout, bank)
     return Source(jnp.asarray(bank.astype(dtype)),
                   jnp.asarray(t_grid(layout, np.frombuffer(t_bytes, np.float64)).astype(dtype)),
-                  stats.population(layout, bank, max_translation))
+                  stats.PopulationTable(*(jnp.asarray(v.astype(dtype)) for v in table)))
 
 
 def prepare(args, templates: dict, dtype) -> Source:
-    """The `Source` of checked `templates` (`templates.check_templates`) for `args` and `dtype`.
+    """The `Source` of checked `templates` (`templates.check_templates`) for `args`' layout and
+    `dtype`.
 
-    Concrete templates are dilated in float64 NumPy on the host (as the reference computes them)
-    and the result memoised; traced templates (or a traced `max_translation`) are prepared by
-    the same functions in JAX, in the working dtype, differentiably.
+    Concrete templates are dilated, and their population moments computed, in float64 NumPy on
+    the host (as the reference computes its signals) and the result memoised; traced templates
+    are prepared by the same functions in JAX, in the working dtype, differentiably.
     """
     layout = args.layout.with_classes(len(templates["x"]))
-    x, t, shift = templates["x"], templates["t"], args.max_translation
+    x, t = templates["x"], templates["t"]
     dtype = np.dtype(dtype)
-    if not _traced(x, t, shift):
-        return _concrete_source(layout, int(shift), x.shape, np.asarray(x, np.float64).tobytes(),
+    if not _traced(x, t):
+        return _concrete_source(layout, x.shape, np.asarray(x, np.float64).tobytes(),
                                 np.asarray(t, np.float64).tobytes(), dtype.name)
-    if _traced(x, t):
-        bank = dilation_bank(jnp.asarray(x, dtype), layout)
-        grid = jnp.asarray(t_grid(layout, jnp.asarray(t, dtype)), dtype)
-        return Source(bank, grid, stats.population(layout, bank, shift))
-    bank = dilation_bank(np.asarray(x, np.float64), layout)
-    return Source(jnp.asarray(bank.astype(dtype)), jnp.asarray(t_grid(layout, t).astype(dtype)),
-                  stats.population(layout, jnp.asarray(bank, dtype), shift))
+    bank = dilation_bank(jnp.asarray(x, dtype), layout)
+    return Source(bank, jnp.asarray(t_grid(layout, jnp.asarray(t, dtype)), dtype),
+                  stats.population_table(layout, bank))
 
 
 def source_layout(args, source: Source) -> Layout:
@@ -196,8 +194,15 @@ def normalise(x, mean, scale):
 def population_mean_and_scale(args, source: Source, dtype):
     """The exact population mean and `stats.divisor` of the std for `args` (scales possibly
     traced) and the source's templates, of `dtype`."""
-    std = stats.population_std(source.population, args)
-    return jnp.asarray(source.population.mean, dtype), stats.divisor(std.astype(dtype))
+    population = population_of(args, source)
+    std = stats.population_std(population, args)
+    return jnp.asarray(population.mean, dtype), stats.divisor(std.astype(dtype))
+
+
+def population_of(args, source: Source) -> stats.Population:
+    """The population coefficients for `args.max_translation` (traced or not) and the source's
+    templates (`stats.population_at`)."""
+    return stats.population_at(source.population, args.max_translation, args.final_seq_length)
 
 
 def dataset_mean_and_scale(xs, replicated=None):
@@ -211,7 +216,8 @@ def dataset_mean_and_scale(xs, replicated=None):
             rows = jax.lax.with_sharding_constraint(rows, replicated)
         return rows.sum()
 
-    count = xs.size
+    xs = jax.lax.optimization_barrier(xs)  # reduce the materialised values, not a fusion with
+    count = xs.size                         # their producer, whose order depends on the sharding
     mean = total(xs) / count
     return mean, stats.divisor(jnp.sqrt(total(jnp.square(xs - mean)) / count))
 

@@ -116,51 +116,72 @@ def _pair_products(v):
     return v * xp.roll(v, -1, axis=-1)
 
 
-def moments(layout, bank, max_translation) -> Moments:
-    """The constants of the module docstring, exactly (up to the working precision: float64 for
-    NumPy inputs, the traced dtype otherwise).
+def _correlate(u, kernel):
+    """`out[s] = sum_x kernel[x] * u[(x - s) mod n]` for every shift s (a circular
+    cross-correlation, by FFT): the value of the linear functional `kernel` on `u` shifted right
+    by s. u: (n,) NumPy or JAX; kernel: (n,) NumPy."""
+    xp = jnp if _traced(u) else np
+    n = u.shape[-1]
+    return xp.fft.irfft(np.fft.rfft(kernel) * xp.conj(xp.fft.rfft(u)), n=n)
 
-    Class and padding are enumerated (the (C, P, L) dilation `bank`); the random shift enters as
-    shift-averages of the signal, its square and its neighbour products (circular convolutions),
-    which is all that the resampling (two neighbouring points per output) and the filter's
-    tridiagonal contribution need. Cost: O(C P L log L), independent of `max_translation`.
+
+def shift_moments(layout, bank):
+    """The constants of the module docstring for each fixed shift: (L, 5), row s the `Moments`
+    (mean, signal, corr, iid, shear) of signals shifted right by exactly s.
+
+    Every constant is a mean over classes and paddings of a functional that is linear in a
+    per-row quantity (the signal, its square, its neighbour products, the padding mask and its
+    neighbour products), so the rows are averaged first and the shift enters as one circular
+    cross-correlation per quantity: O(C P L + L log L).
 
     Args:
       layout: the `Layout` (its dilated and final lengths).
-      bank: (C, P, L) the dilated templates (`transforms.dilation_bank`), NumPy or traced.
-      max_translation: an int, or a traced integer.
+      bank: (C, P, L) the dilated templates (`transforms.dilation_bank`), float64 NumPy or
+        traced (then JAX of its dtype).
     """
-    xp = jnp if _traced(bank, max_translation) else np
+    xp = jnp if _traced(bank) else np
     n, width = layout.dilated_len, layout.final_seq_length
     table = transforms.interp_table(n, width)
     a, b, same = resample_weights(table)
-    weights = shift_weights(max_translation, n)
+
+    def kernel(*terms):  # (index, weight) pairs accumulated into an (n,) NumPy vector
+        out = np.zeros(n)
+        for index, weight in terms:
+            np.add.at(out, index, weight)
+        return out
+
     d = bank.reshape(-1, n)
-    first = shift_average(d, weights)
-    square, pairs = shift_average(d**2, weights), shift_average(_pair_products(d), weights)
-    cross = xp.where(same, square[:, table.lo], pairs[:, table.lo])
-    signal = a**2 * square[:, table.lo] + b**2 * square[:, table.hi] + 2 * a * b * cross
     padded = (d == 0).astype(d.dtype)
-    padded_mean = shift_average(padded, weights)
-    padded_pairs = shift_average(_pair_products(padded), weights)[:, :-1]
     gram, filt = resample_gram(table, n), filter_gram(n)
+    mean = _correlate(d.mean(0), kernel((table.lo, a / width), (table.hi, b / width)))
+    signal = (_correlate((d**2).mean(0), kernel((table.lo, a**2), (table.hi, b**2),
+                                                (table.lo[same], (2 * a * b)[same])))
+              + _correlate(_pair_products(d).mean(0),
+                           kernel((table.lo[~same], (2 * a * b)[~same]))))
+    corr = (_correlate(padded.mean(0), gram.diag * filt.diag)
+            + _correlate(_pair_products(padded).mean(0),
+                         np.append(2 * gram.upper * filt.upper, 0.0)))
     ramp = transforms.interpolate(np.linspace(-0.5, 0.5, n), table)
-    scalar = (lambda v: v) if xp is jnp else float
-    return Moments(
-        mean=scalar((a * first[:, table.lo] + b * first[:, table.hi]).mean()),
-        signal=scalar(signal.sum(1).mean()),
-        corr=scalar((padded_mean @ (gram.diag * filt.diag)
-                     + 2 * padded_pairs @ (gram.upper * filt.upper)).mean()),
-        iid=float(np.where(same, (a + b) ** 2, a**2 + b**2).sum()),
-        shear=float(ramp @ ramp),
-    )
+    iid = float(np.where(same, (a + b) ** 2, a**2 + b**2).sum())
+    constant = xp.ones(n, mean.dtype)
+    return xp.stack([mean, signal, corr, iid * constant, float(ramp @ ramp) * constant], axis=1)
+
+
+def moments(layout, bank, max_translation) -> Moments:
+    """The constants of the module docstring for shifts uniform on `[0, max_translation)`
+    (`shift_weights`: shifts `>= L` act as 0), from `shift_moments`; NumPy float64 for a NumPy
+    bank and an int, JAX otherwise."""
+    per_shift = shift_moments(layout, bank)
+    weights = shift_weights(max_translation, layout.dilated_len)
+    values = weights @ per_shift[:, :3]  # iid and shear do not depend on the shift
+    values = (values if _traced(values) else values.tolist())
+    return Moments(*values, *(per_shift[0, 3:] if _traced(per_shift) else per_shift[0, 3:].tolist()))
 
 
 class Population(NamedTuple):
     """The population mean and the variance's coefficients: variance = `base + scale_coeff**2 *
     scale + corr_noise_scale**2 * corr + iid_noise_scale**2 * iid + shear_scale**2 * shear`.
-    Python floats (computed in float64) or traced scalars; a pytree, passed into compiled
-    programs as their arguments."""
+    Floats or () arrays."""
 
     mean: float
     base: float
@@ -170,13 +191,48 @@ class Population(NamedTuple):
     shear: float
 
 
-def population(layout, bank, max_translation) -> Population:
-    """`Population` of un-normalised signals from the dilation `bank` (C, P, L) and
-    `max_translation` (see `moments`)."""
-    m = moments(layout, bank, max_translation)
-    width = layout.final_seq_length
-    return Population(m.mean, m.signal / width - m.mean**2, m.signal / 12 / width,
-                      m.corr / width, m.iid / width, m.shear / 12 / width)
+def _population(values, width: int) -> Population:
+    """`Population` from `Moments` values (..., 5) for signals of `width` points."""
+    mean, signal, corr, iid, shear = (values[..., k] for k in range(5))
+    return Population(mean, signal / width - mean**2, signal / 12 / width, corr / width,
+                      iid / width, shear / 12 / width)
+
+
+class PopulationTable(NamedTuple):
+    """`Population` as a function of `max_translation` K, for K traced or not: `rows` (L, 6), the
+    coefficients for K = 1 .. L, computed exactly (in float64 on the host for concrete
+    templates); for K > L (every shift beyond L acts as 0) the moments are `first + rest / K`,
+    `first` (5,) the moments of shift 0 and `rest` (5,) the sum over shifts minus L times
+    `first`. A pytree of arrays: passed into compiled programs as their arguments."""
+
+    rows: jax.Array
+    first: jax.Array
+    rest: jax.Array
+
+
+def population_table(layout, bank) -> PopulationTable:
+    """The `PopulationTable` of the dilation `bank` (C, P, L) (see `shift_moments`)."""
+    xp = jnp if _traced(bank) else np
+    per_shift = shift_moments(layout, bank)
+    n = layout.dilated_len
+    sums = xp.cumsum(per_shift, axis=0)  # row k - 1: the sum over shifts 0 .. k - 1
+    counts = xp.arange(1, n + 1, dtype=per_shift.dtype)[:, None]
+    means = xp.concatenate([sums[:, :3] / counts, per_shift[:, 3:]], axis=1)  # iid, shear: exact
+    rows = xp.stack(_population(means, layout.final_seq_length), axis=1)
+    rest = xp.concatenate([sums[-1, :3] - n * per_shift[0, :3], 0 * per_shift[0, 3:]])
+    return PopulationTable(rows, per_shift[0], rest)
+
+
+def population_at(table: PopulationTable, max_translation, width: int) -> Population:
+    """The `Population` for `max_translation` (an int or a traced integer) from its table, in
+    the table's precision: a row for `max_translation <= L` (exactly the table's values),
+    `first + rest / max_translation` beyond. The same operations whether `max_translation` is
+    traced or not, so a compiled program gives the same bits either way."""
+    rows, first, rest = (jnp.asarray(v) for v in table)
+    count = rows.shape[0]
+    row = rows[jnp.clip(max_translation, 1, count) - 1]
+    beyond = jnp.stack(_population(first + rest / jnp.maximum(max_translation, 1), width))
+    return Population(*jnp.where(max_translation <= count, row, beyond))
 
 
 def population_std(coefficients: Population, args):

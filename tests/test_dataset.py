@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import mnist1d_jax
+from mnist1d_jax.args import SCALE_FIELDS
 
 SMALL = mnist1d_jax.get_dataset_args(num_samples=500)
 
@@ -84,7 +85,7 @@ def test_make_dataset_works_inside_jit_with_traced_scales():
     @jax.jit
     def mean_abs(scale):
         args = mnist1d_jax.get_dataset_args(num_samples=100)
-        args = jax.tree.map(lambda _: scale, args)
+        args = args.replace(**{name: scale for name in SCALE_FIELDS})
         return jnp.abs(mnist1d_jax.make_dataset(jax.random.key(0), args)["x"]).mean()
 
     assert np.isfinite(float(mean_abs(0.5)))

@@ -20,6 +20,12 @@ ARGS = [mnist1d_jax.get_dataset_args(),
 
 
 def _same(a, b):
+    """`a` and `b` hold the same bits; where `a` has `noisy` masks and `b` none (label noise
+    traced inside a jit but not outside, so `a` says where it changed labels), none changed."""
+    extra = set(a) - set(b)
+    if extra - {"noisy", "noisy_test"} or not all(not np.asarray(a[k]).any() for k in extra):
+        return False
+    a = {k: v for k, v in a.items() if k in b}
     return jax.tree.all(jax.tree.map(lambda u, v: bool(np.array_equal(u, v)), a, b))
 
 

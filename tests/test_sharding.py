@@ -11,7 +11,7 @@ SCRIPT = textwrap.dedent("""
     import jax, numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
     import mnist1d_jax
-    from mnist1d_jax import dataset
+    from mnist1d_jax import dataset, recipe
 
     args = mnist1d_jax.get_dataset_args(shuffle_seq=True)
     key = jax.random.key(0)
@@ -24,8 +24,10 @@ SCRIPT = textwrap.dedent("""
         out["identical"][n] = bool(np.array_equal(batch["x"], plain["x"])
                                    and np.array_equal(batch["y"], plain["y"]))
         out["shard_rows"][n] = sorted({s.data.shape[0] for s in batch["x"].addressable_shards})
-        hlo = dataset._sample.lower(key, args, None, 64, np.dtype("float32"),
-                                    sharding).compile().as_text()
+        source = recipe.prepare(args, mnist1d_jax.get_templates(), np.float32)
+        hlo = dataset._sample.lower(key, args, recipe.position_permutation(args), source, None,
+                                    64, np.dtype("float32"), sharding, False, "population",
+                                    False).compile().as_text()
         out["collectives"][n] = [op for op in ("all-gather", "all-reduce", "all-to-all",
                                                "collective-permute") if op in hlo]
     try:
@@ -54,6 +56,26 @@ SCRIPT = textwrap.dedent("""
         losses.append(float(value))
     out["losses"] = [losses[0], losses[-1]]
     out["weights_sharding"] = str(weights.sharding.spec)
+
+    # whole datasets: the same bits on 1, 2 and 8 devices, every normalisation, label noise
+    noisy = args.replace(num_samples=4000, label_noise=0.2)
+    out["datasets"] = {}
+    for normalize in ("dataset", "population", "none"):
+        whole = mnist1d_jax.make_dataset(key, noisy, normalize=normalize)
+        for n in (1, 2, 8):
+            mesh = Mesh(np.array(jax.devices()[:n]), ("batch",))
+            data = mnist1d_jax.make_dataset(key, noisy, normalize=normalize,
+                                            sharding=NamedSharding(mesh, P("batch")))
+            out["datasets"][f"{normalize} {n}"] = {
+                "identical": all(bool(np.array_equal(data[k], whole[k]))
+                                 for k in ("x", "x_test", "y", "y_test", "t", "noisy")),
+                "rows": sorted({s.data.shape[0] for s in data["x"].addressable_shards})}
+    try:
+        mesh = Mesh(np.array(jax.devices()[:8]), ("batch",))
+        mnist1d_jax.make_dataset(key, args.replace(num_samples=100),
+                                 sharding=NamedSharding(mesh, P("batch")))
+    except ValueError as error:
+        out["indivisible dataset"] = str(error)
     print(json.dumps(out))
 """)
 
@@ -67,3 +89,8 @@ def test_sharded_stream_is_identical_on_1_2_and_8_devices():
     assert out["collectives"] == {"1": [], "2": [], "8": []}  # rows made in place, no gather
     assert "divisible by the 8 shards" in out["indivisible"]
     assert out["losses"][1] < out["losses"][0] - 0.3  # the data-parallel step learns
+    for name, dataset in out["datasets"].items():
+        assert dataset["identical"], name
+        assert dataset["rows"] == [3200 // int(name.split()[1])], name
+    assert "the number of examples=100 must be divisible by the 8 shards" \
+        in out["indivisible dataset"]
