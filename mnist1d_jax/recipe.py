@@ -59,9 +59,10 @@ def _concrete_source(layout: Layout, shape, x_bytes: bytes, t_bytes: bytes, dtyp
     x = np.frombuffer(x_bytes, np.float64).reshape(shape)
     bank = dilation_bank(x, layout)
     table = stats.population_table(layout, bank)
-    return Source(jnp.asarray(bank.astype(dtype)),
-                  jnp.asarray(t_grid(layout, np.frombuffer(t_bytes, np.float64)).astype(dtype)),
-                  stats.PopulationTable(*(jnp.asarray(v.astype(dtype)) for v in table)))
+    grid = t_grid(layout, np.frombuffer(t_bytes, np.float64))
+    with jax.ensure_compile_time_eval():  # concrete device arrays, even when called in a trace
+        return Source(jnp.asarray(bank.astype(dtype)), jnp.asarray(grid.astype(dtype)),
+                      stats.PopulationTable(*(jnp.asarray(v.astype(dtype)) for v in table)))
 
 
 def prepare(args, templates: dict, dtype) -> Source:

@@ -192,3 +192,21 @@ def test_extreme_but_valid_scales_give_finite_normalised_data():
     batch = mnist1d_jax.sample_batch(jax.random.key(0), args, 5000)
     assert np.isfinite(np.asarray(batch["x"])).all()
     assert 0.5 < float(jnp.std(batch["x"])) < 2
+
+
+def test_the_population_table_gives_the_moments_of_every_max_translation():
+    """Rows for max_translation <= L, the closed form beyond, traced or not: each the exact
+    moments of that max_translation (`stats.moments`, tested against the enumeration above)."""
+    args = mnist1d_jax.get_dataset_args(padding=(2, 6), template_len=4, final_seq_length=9)
+    n = args.layout.dilated_len
+    bank = transforms.dilation_bank(get_templates()["x"], args.padding, n)
+    with jax.enable_x64(True):
+        table = stats.population_table(args.layout, bank)
+        for shift in (1, 2, n - 1, n, n + 1, 37, 10**6):
+            m = stats.moments(args.layout, bank, shift)
+            width = args.final_seq_length
+            expected = [m.mean, m.signal / width - m.mean**2, m.signal / 12 / width,
+                        m.corr / width, m.iid / width, m.shear / 12 / width]
+            for got in (stats.population_at(table, shift, width),
+                        jax.jit(stats.population_at, static_argnums=2)(table, shift, width)):
+                np.testing.assert_allclose(np.array(got), expected, rtol=1e-12, atol=1e-15)

@@ -180,16 +180,16 @@ def test_model_keys_and_labels_are_jaxs_derivation(data):
             np.testing.assert_array_equal(keys[c, s], jax.random.key_data(expected))
             np.testing.assert_array_equal(words[c, s], jax.random.bits(
                 jax.random.fold_in(expected, 2**31), (8, 4), jnp.uint32))
-    labels = sw._training_labels(key, seeds, data["y"], 0.3)  # shared labels: (1, S, N)
+    labels = sw._training_labels(key, seeds, data["y"], 0.3, 10)  # shared labels: (1, S, N)
     assert labels.shape == (1, 2, len(data["y"]))
     for s, seed in enumerate(seeds):
         np.testing.assert_array_equal(labels[0, s], sw.corrupt_labels(
             sw.label_noise_key(key, seed), data["y"], 0.3))
-    stacked = sw._training_labels(key, seeds, np.stack([data["y"], data["y"][::-1]]), 0.3)
+    stacked = sw._training_labels(key, seeds, np.stack([data["y"], data["y"][::-1]]), 0.3, 10)
     assert stacked.shape == (2, 2, len(data["y"]))
     np.testing.assert_array_equal(stacked[1, 1], sw.corrupt_labels(
         sw.label_noise_key(key, 3), data["y"][::-1], 0.3))
-    clean = sw._training_labels(key, seeds, data["y"], 0.0)
+    clean = sw._training_labels(key, seeds, data["y"], 0.0, 10)
     np.testing.assert_array_equal(clean, np.broadcast_to(data["y"], clean.shape))
 
 
