@@ -158,11 +158,18 @@ def template_loss(x, i):
     return train.cross_entropy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"])
 
 
+def frozen_accuracy(x):
+    batch = mnist1d_jax.sample_batch(jax.random.key(7), stream, 4000, templates={"x": x})
+    return float(train.accuracy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"]))
+
+
 start = jnp.asarray(mnist1d_jax.get_templates()["x"], jnp.float32)
-optimizer = optax.adam(1e-2)
+optimizer = optax.adam(3e-2)
 (learned, _), (losses, _) = jax.jit(lambda x: core.fit_steps(
     template_loss, optimizer, lambda i: i, x, optimizer.init(x),
-    jnp.arange(20 if FAST else 500)))(start)
+    jnp.arange(20 if FAST else 1000)))(start)
+print(f"the frozen model's accuracy on fresh examples: {frozen_accuracy(start):.1f}% with the "
+      f"reference's templates, {frozen_accuracy(learned):.1f}% with the learned ones")
 fig, (a, b) = plt.subplots(1, 2, figsize=(12, 3))
 a.plot(losses); a.set_xlabel("step"); a.set_ylabel("frozen model's loss")
 for c in range(10):

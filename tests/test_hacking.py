@@ -372,3 +372,46 @@ def test_the_lab_trains_on_twenty_classes():
     model = functools.partial(models.CNN, num_classes=20)
     result = train.train(model, data, seeds=[0, 1], config=config)
     assert np.asarray(result["test_acc"])[:, -1].min() > 30  # chance is 5%
+
+
+def test_the_loaders_take_templates_and_label_noise():
+    from mnist1d_jax.adapters.grain import MNIST1DSource
+    from mnist1d_jax.adapters.torch import MNIST1D, MNIST1DStream
+
+    templates = mnist1d_jax.make_templates(SHAPES[20, 12])
+    key = jax.random.key(15)
+    args = SMALL.replace(label_noise=0.3)
+    data = MNIST1D(key=key, args=SMALL, templates=templates)
+    assert data.classes == [str(c) for c in range(20)] and int(data.targets.max()) >= 10
+    stream = MNIST1DStream(key, args, length=64, block_size=32, templates=templates)
+    rows = mnist1d_jax.sample_rows(key, args, np.arange(64), templates=templates)
+    assert [int(y) for _, y in stream] == np.asarray(rows["y"]).tolist()
+    source = MNIST1DSource(key, args, num_records=64, templates=templates, normalize="none")
+    raw = mnist1d_jax.sample_rows(key, args, [5, 9], templates=templates, normalize="none")
+    np.testing.assert_array_equal(source.get_batch([5, 9])["x"], raw["x"])
+    with pytest.raises(ValueError, match="give a key with them"):
+        MNIST1D(templates=templates)
+    with pytest.raises(ValueError, match="normalize must be one of 'population', 'none'"):
+        MNIST1DSource(key, args, normalize="dataset")
+
+
+@pytest.mark.slow
+def test_sweeps_lottery_simclr_and_metalearning_take_three_classes():
+    from mnist1d_jax.lab import contrastive, lottery, meta, sweep
+
+    data = mnist1d_jax.make_dataset(jax.random.key(16), SMALL.replace(num_samples=300),
+                                    templates=np.random.default_rng(3).normal(size=(3, 12)))
+    config = sweep.SweepConfig(steps=20, chunk=20, batch_size=20, eval_every=20)
+    out = sweep.sweep(sweep.MLP_FAMILY, [4], data, seeds=[0], config=config,
+                      label_noise=0.2, progress=None)
+    assert np.isfinite(out["test_error"]).all()
+    search = lottery.search(jax.random.key(0), data, [0.0, 0.5], trials=1,
+                            config=lottery.TicketConfig(total_steps=10, eval_every=10))
+    assert sorted({np.shape(a)[-1] for a in jax.tree.leaves(search["initial"])})[0] == 3
+    history = meta.learn_learning_rate(jax.random.key(0), data, 0.1, outer_steps=2,
+                                       inner_steps=3)
+    assert np.isfinite(np.asarray(history.learning_rate)).all()
+    features = np.asarray(data["x"])
+    accuracy = contrastive.linear_probe(features, data["y"], np.asarray(data["x_test"]),
+                                        data["y_test"], iterations=20)
+    assert 0 <= accuracy <= 100

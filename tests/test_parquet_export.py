@@ -54,6 +54,23 @@ def test_a_generated_dataset_and_the_cli_flags(tmp_path, hf, capsys):
     assert done.value.code == 2 and "--from exports a file as it is" in capsys.readouterr().err
 
 
+def test_templates_label_noise_and_normalisation_reach_the_export(tmp_path, hf):
+    shapes = tmp_path / "three.npy"
+    np.save(shapes, np.random.default_rng(0).normal(size=(3, 9)))
+    out = tmp_path / "three"
+    assert cli.main(["export", "--format", "parquet", str(out), "--num-samples", "300",
+                     "--templates", str(shapes), "--label-noise", "0.5",
+                     "--normalize", "population"]) == 0
+    args = mnist1d_jax.get_dataset_args(num_samples=300, label_noise=0.5)
+    ours = mnist1d_jax.make_dataset(None, args, templates=np.load(shapes),
+                                    normalize="population")
+    loaded = hf("parquet", data_files={"train": str(out / split_file("train"))})
+    np.testing.assert_array_equal(np.asarray(loaded["train"]["y"]), np.asarray(ours["y"]))
+    np.testing.assert_array_equal(np.asarray(loaded["train"]["x"]),
+                                  np.asarray(ours["x"], np.float64))
+    assert "Templates from" in (out / "README.md").read_text()
+
+
 def test_never_replaces_a_folder_it_did_not_write(tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()
