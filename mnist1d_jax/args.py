@@ -239,7 +239,8 @@ def check_dilation_table(template_len: int, padding: tuple[int, int],
         raise ValueError(
             f"padding={padding} with template_len={template_len} needs a table of {num_classes} "
             "classes x "
-            f"{padding[1] - padding[0] + 1} paddings x {template_len + padding[1]} points = {size:,}"
+            f"{padding[1] - padding[0] + 1} paddings x {template_len + padding[1]} points = "
+            f"{size:,}"
             f" values, more than the {MAX_DILATION_TABLE:,} allowed: narrow the padding range "
             "or shorten template_len")
 

@@ -156,7 +156,8 @@ def write_dataset(path, key=None, args=None, *, templates=None, normalize="datas
         grid = recipe.t_grid(layout, templates["t"])
         np.save(files["t"], recipe.normalise(grid, 0.0, float(stats.divisor(by[1])))
                 .astype(np.float32))
-        write_folder_metadata(folder, templates, args)
+        write_folder_metadata(folder, templates, args,
+                              mode if mode != "given" else {"mean": by[0], "std": by[1]})
     return {"path": os.fspath(path), "shapes": {"x": (n_train, width),
                                                  "x_test": (n - n_train, width)},
             "class_counts": counts.tolist(), "mean": float(mean), "std": std,

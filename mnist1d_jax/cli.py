@@ -141,7 +141,7 @@ def _generate_command(namespace) -> None:
 
                 data = make_dataset(None, args, **choices)
             namespace.interrupts.check()  # a signal during generation: nothing is written
-            save(data, namespace.out, args)
+            save(data, namespace.out, args, normalize=choices["normalize"])
     elapsed = time.perf_counter() - start
     n = len(data["y"]) + len(data["y_test"]) if "y" in data else sum(map(sum,
                                                                        data["class_counts"]))
@@ -239,6 +239,11 @@ def _print_summary(path) -> None:
         print("  arguments: " + ", ".join(f"{k}={v}" for k, v in recorded.items()))
     else:
         print("  arguments: not recorded in this file")
+    normalized = data.get("normalize")
+    if normalized is not None:
+        print("  normalised: " + (normalized if isinstance(normalized, str) else
+                                  f"by mean {normalized['mean']:+.6g}, std "
+                                  f"{normalized['std']:.6g}"))
     for split, labels in (("x", "y"), ("x_test", "y_test")):
         x, y = data[split], data[labels]
         mean, std, low, high = _stats(x)

@@ -21,7 +21,8 @@ from .outputs import (FOLDER_FORMAT, FOLDER_META, atomic_folder, atomic_open, ch
                       check_output, read_regular)
 from .templates import MAX_CLASSES, MAX_TEMPLATE_POINTS, check_templates
 from .unpickle import check_expanded_size, safe_unpickle
-from .validate import DATA_KEYS, TEMPLATE_KEYS, recorded_args, check_dataset
+from .validate import (DATA_KEYS, TEMPLATE_KEYS, check_dataset, recorded_args,
+                       recorded_normalization)
 
 FORMATS = (".pkl", ".npz")
 FOLDER_FILES = frozenset({f"{k}.npy" for k in DATA_KEYS}
@@ -40,45 +41,56 @@ def check_format(path) -> str:
     return ext
 
 
-def write_folder_metadata(folder, templates: dict, args=None) -> None:
-    """Writes `templates_{x,t,y}.npy` and `mnist1d_jax.json` (the format mark and the recorded
-    arguments, or null) into `folder`."""
+def write_folder_metadata(folder, templates: dict, args=None, normalize=None) -> None:
+    """Writes `templates_{x,t,y}.npy` and `mnist1d_jax.json` (the format mark, the recorded
+    arguments or null, and the recorded normalisation when known) into `folder`."""
     for name in TEMPLATE_KEYS:
         np.save(os.path.join(folder, f"templates_{name}.npy"), np.asarray(templates[name]))
+    meta = {"format": FOLDER_FORMAT, "version": 1, "args": recorded_args(args)}
+    if normalize is not None:
+        meta["normalize"] = recorded_normalization(normalize)
     with open(os.path.join(folder, FOLDER_META), "w") as handle:
-        json.dump({"format": FOLDER_FORMAT, "version": 1, "args": recorded_args(args)}, handle,
-                  indent=1)
+        json.dump(meta, handle, indent=1)
 
 
-def save(data: dict, path, args=None) -> None:
-    """Writes a dataset atomically; `args` (optional) is recorded beside the arrays.
+def save(data: dict, path, args=None, *, normalize=None) -> None:
+    """Writes a dataset atomically; `args` and `normalize` (optional: how its signals were
+    normalised, `make_dataset`'s `normalize=` or a `{"mean", "std"}` dict) are recorded beside
+    the arrays (`data`'s own `args` and `normalize`, as `load` gives them, otherwise).
 
     `.pkl`: the reference's pickled dict (protocol 3), readable by `mnist1d.utils.from_pickle`
-    (with an extra `args` key when recorded); `.npz`: the same arrays, templates as `templates_x`
-    etc., args as JSON in `args_json`; a path without extension: a folder of `.npy` files.
+    (with extra `args` and `normalize` keys when recorded); `.npz`: the same arrays, templates as
+    `templates_x` etc., args and normalisation as JSON in `args_json` and `normalize_json`; a path
+    without extension: a folder of `.npy` files (both in its `mnist1d_jax.json`).
 
     Raises:
       ValueError: `data` is not a valid dataset, or `path` may not be written (`check_output`).
       OSError: the write failed (naming `path`).
     """
     kind = check_format(path)
+    if isinstance(normalize, tuple) and not isinstance(normalize, dict):
+        normalize = tuple(float(v) for v in normalize)  # a `Statistics` of arrays
     data = check_dataset({**data, "args": recorded_args(args) if args is not None
-                          else data.get("args")})
+                          else data.get("args"),
+                          "normalize": normalize if normalize is not None
+                          else data.get("normalize")})
     check_output(path, kind)
-    recorded = data.pop("args", None)
+    recorded, normalized = data.pop("args", None), data.pop("normalize", None)
     if kind == "folder":
         with atomic_folder(path) as folder:
             for name in DATA_KEYS:
                 np.save(os.path.join(folder, f"{name}.npy"), data[name])
-            write_folder_metadata(folder, data["templates"], recorded)
+            write_folder_metadata(folder, data["templates"], recorded, normalized)
         return
+    extra = {"args": recorded} if recorded else {}
+    extra.update({"normalize": normalized} if normalized is not None else {})
     with atomic_open(path) as handle:
         if kind == ".pkl":
-            pickle.dump({**data, "args": recorded} if recorded else data, handle, protocol=3)
+            pickle.dump({**data, **extra}, handle, protocol=3)
         else:
             templates = {f"templates_{k}": v for k, v in data.pop("templates").items()}
-            extra = {"args_json": np.array(json.dumps(recorded))} if recorded else {}
-            np.savez(handle, **data, **templates, **extra)
+            np.savez(handle, **data, **templates,
+                     **{f"{k}_json": np.array(json.dumps(v)) for k, v in extra.items()})
 
 
 def _read_npy(folder, name: str, mmap: bool):
@@ -99,6 +111,7 @@ def _read_folder(path) -> dict:
         if not isinstance(meta, dict):
             raise ValueError(f"{FOLDER_META} does not hold a JSON object")
         data["args"] = meta.get("args")
+        data["normalize"] = meta.get("normalize")
     return data
 
 
@@ -107,8 +120,9 @@ def _read_npz(path) -> dict:
         data = {k: archive[k] for k in archive.files}
     data["templates"] = {k: data.pop(f"templates_{k}") for k in TEMPLATE_KEYS
                          if f"templates_{k}" in data}
-    if "args_json" in data:
-        data["args"] = json.loads(str(data.pop("args_json")))
+    for name in ("args", "normalize"):
+        if f"{name}_json" in data:
+            data[name] = json.loads(str(data.pop(f"{name}_json")))
     return data
 
 

@@ -60,9 +60,10 @@ def _concrete_source(layout: Layout, shape, x_bytes: bytes, t_bytes: bytes, dtyp
     bank = dilation_bank(x, layout)
     table = stats.population_table(layout, bank)
     grid = t_grid(layout, np.frombuffer(t_bytes, np.float64))
-    with jax.ensure_compile_time_eval():  # concrete device arrays, even when called in a trace
-        return Source(jnp.asarray(bank.astype(dtype)), jnp.asarray(grid.astype(dtype)),
-                      stats.PopulationTable(*(jnp.asarray(v.astype(dtype)) for v in table)))
+    # NumPy arrays: arguments of the compiled programs (constants where a caller's trace holds
+    # them), never device arrays made inside someone's trace
+    return Source(bank.astype(dtype), grid.astype(dtype),
+                  stats.PopulationTable(*(v.astype(dtype) for v in table)))
 
 
 def prepare(args, templates: dict, dtype) -> Source:
@@ -169,8 +170,8 @@ def stream_examples(key, indices, seq_permutation, args, dtype, source: Source,
                     label_noise: bool = False):
     """Un-normalised examples of a stream: example `i` of `indices` (c,) and its uniformly random
     label both come from `fold_in(key, i)` alone; its label noise (`args.label_noise`, when
-    `label_noise`) from `fold_in(fold_in(key, LABEL_NOISE_TAG), i)`. Returns x (c, F) of `dtype`, y (c,) int32, `noisy`
-    (c,) bool and the examples' `Draws`."""
+    `label_noise`) from `fold_in(fold_in(key, LABEL_NOISE_TAG), i)`. Returns x (c, F) of
+    `dtype`, y (c,) int32, `noisy` (c,) bool and the examples' `Draws`."""
     num_classes = source.bank.shape[0]
     labels, draws = jax.vmap(
         lambda i: draw_labelled(jax.random.fold_in(key, i), args, dtype, num_classes))(indices)

@@ -175,7 +175,8 @@ def moments(layout, bank, max_translation) -> Moments:
     weights = shift_weights(max_translation, layout.dilated_len)
     values = weights @ per_shift[:, :3]  # iid and shear do not depend on the shift
     values = (values if _traced(values) else values.tolist())
-    return Moments(*values, *(per_shift[0, 3:] if _traced(per_shift) else per_shift[0, 3:].tolist()))
+    constants = per_shift[0, 3:] if _traced(per_shift) else per_shift[0, 3:].tolist()
+    return Moments(*values, *constants)
 
 
 class Population(NamedTuple):

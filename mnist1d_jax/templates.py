@@ -35,7 +35,7 @@ MAX_TEMPLATE_POINTS = 1024
 
 
 def default_grid(points: int) -> np.ndarray:
-    """The reference's template grid for `points` points: `linspace(-5, 5, points) / 6` (float64)."""
+    """The reference's grid for templates of `points` points: `linspace(-5, 5, points) / 6`."""
     return np.linspace(-5, 5, points) / 6.0
 
 

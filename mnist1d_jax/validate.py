@@ -19,13 +19,36 @@ def recorded_args(args) -> dict | None:
     return None if args is None else as_args(args).as_dict()
 
 
+NAMED_NORMALIZATIONS = ("dataset", "population", "none")
+
+
+def recorded_normalization(normalize):
+    """How a file's signals were normalised, as it records it: `"dataset"`, `"population"`,
+    `"none"`, or `{"mean": m, "std": s}` for given statistics (a `Statistics`, a pair, or such
+    a dict); None when not recorded. `ValueError` for anything else."""
+    if normalize is None or (isinstance(normalize, str) and normalize in NAMED_NORMALIZATIONS):
+        return normalize
+    pair = (normalize.get("mean"), normalize.get("std")) if isinstance(normalize, dict) \
+        and set(normalize) == {"mean", "std"} else normalize
+    try:
+        mean, std = (float(v) for v in pair)
+    except (TypeError, ValueError):
+        mean = std = float("nan")
+    if not (np.isfinite(mean) and np.isfinite(std) and std >= 0):
+        raise ValueError(f"the recorded normalisation must be one of {NAMED_NORMALIZATIONS} or "
+                         f"a finite mean and std >= 0; got {normalize!r}")
+    return {"mean": mean, "std": std}
+
+
 def check_dataset(data, name: str = "data") -> dict:
     """Checks that `data` is an MNIST-1D dataset and returns it with NumPy arrays.
 
     Required: `x` (n_train, F) and `x_test` (n_test, F) float; `y` (n_train,) and `y_test`
     (n_test,) integers in [0, C); `t` (F,) float; `templates` with `x` (C, T) float, `t` (T,),
-    `y` the classes 0..C-1 (the class count travels with the file as its template set). Signals held in memory must be finite (memory-mapped ones are not scanned). Optional
-    `args`: valid dataset arguments whose sizes match the arrays.
+    `y` the classes 0..C-1 (the class count travels with the file as its template set).
+    Signals held in memory must be finite (memory-mapped ones are not scanned). Optional
+    `args`: valid dataset arguments whose sizes match the arrays; optional `normalize`: how the
+    signals were normalised (`recorded_normalization`).
 
     Raises:
       ValueError: naming `name` and the first problem found.
@@ -48,6 +71,11 @@ def check_dataset(data, name: str = "data") -> dict:
     recorded = data.get("args")
     if recorded is not None:
         out["args"] = _check_recorded(recorded, out, bad)
+    if data.get("normalize") is not None:
+        try:
+            out["normalize"] = recorded_normalization(data["normalize"])
+        except ValueError as error:
+            raise bad(str(error)) from None
     return out
 
 

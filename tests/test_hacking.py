@@ -327,6 +327,7 @@ def test_the_command_line_generates_from_a_template_file(tmp_path, capsys):
     assert "label noise: " in printed and "training labels changed" in printed
     data = files.load(out)
     assert data["templates"]["x"].shape == (2, 8) and set(np.unique(data["y"])) == {0, 1}
+    assert data["normalize"] == "none" and "normalised: none" in printed
     expected = _raw(jax.random.key(42), SMALL.replace(num_samples=500, label_noise=0.5),
                     mnist1d_jax.make_templates(SHAPES[2, 8]))
     np.testing.assert_allclose(data["x"], expected["x"], atol=1e-6)
@@ -338,6 +339,20 @@ def test_the_command_line_generates_from_a_template_file(tmp_path, capsys):
     chunked = files.load(folder)
     np.testing.assert_array_equal(chunked["y"], data["y"])
     np.testing.assert_allclose(chunked["x"], data["x"], atol=1e-6)
+    assert chunked["normalize"] == "none"
+
+
+@pytest.mark.parametrize("name", ["d.pkl", "d.npz", "d"])
+def test_files_record_how_their_signals_were_normalised(tmp_path, name):
+    data = mnist1d_jax.make_dataset(None, SMALL, normalize="population")
+    statistics = mnist1d_jax.population_statistics(SMALL)
+    for normalize, recorded in (("population", "population"), (None, None),
+                                (statistics, {"mean": float(statistics.mean),
+                                              "std": float(statistics.std)})):
+        files.save(data, tmp_path / name, SMALL, normalize=normalize)
+        assert files.load(tmp_path / name).get("normalize") == recorded
+    with pytest.raises(ValueError, match="recorded normalisation must be one of"):
+        files.save(data, tmp_path / name, normalize="batch")
 
 
 def test_a_damaged_template_file_is_one_line(tmp_path, capsys):

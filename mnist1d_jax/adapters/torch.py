@@ -52,7 +52,8 @@ class MNIST1D(Dataset):
 
     Args:
       root: folder for the dataset file (`mnist1d_data.pkl`, or `mnist1d_<digest of the
-        arguments>.pkl` for others), loaded if present and written once otherwise (`mnist1d_jax.get_dataset`);
+        arguments>.pkl` for others), loaded if present and written once otherwise
+        (`mnist1d_jax.get_dataset`);
         `None` keeps everything in memory. Only for the reference's data (`key=None`).
       train: the training split (True) or the test split.
       transform, target_transform: applied to x and to the label, as in torchvision.

@@ -30,11 +30,11 @@ share a bucket at little loss (`buckets`)."""
 
 class Family(NamedTuple):
     """A model family indexed by a width. `model(width, features, classes, padded=, rngs=)`
-    builds the NNX model for signals of `features` points and `classes` classes; `cost(width)` is the relative compute of one
-    step, about its number of parameters; below width `floor` a step costs about the same
-    whatever its width (overhead, not arithmetic), so such models share a program at little loss
-    (`buckets`). `signal_rule(F)` says why signals of F points do not fit the family ("" if they
-    do)."""
+    builds the NNX model for signals of `features` points and `classes` classes; `cost(width)`
+    is the relative compute of one step, about its number of parameters; below width `floor` a
+    step costs about the same whatever its width (overhead, not arithmetic), so such models share
+    a program at little loss (`buckets`). `signal_rule(F)` says why signals of F points do not
+    fit the family ("" if they do)."""
 
     name: str
     model: Callable
