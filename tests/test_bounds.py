@@ -144,6 +144,7 @@ def test_exact_statistics_equal_the_enumeration_of_every_shift(overrides, shapes
     np.testing.assert_allclose(_moments(args, templates_x), expected, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.slow
 def test_statistics_of_a_traced_max_translation_and_templates_equal_the_concrete_ones():
     args = mnist1d_jax.get_dataset_args(max_translation=30)
     templates = mnist1d_jax.make_templates(SHAPES)

@@ -47,6 +47,7 @@ def test_the_reference_templates_given_explicitly_are_the_default_bits():
             np.testing.assert_array_equal(data[name], default[name])
 
 
+@pytest.mark.slow
 def test_a_template_set_changes_the_signals_and_not_the_draws():
     key = jax.random.key(1)
     mine = mnist1d_jax.make_templates(SHAPES[10, 12])
@@ -118,6 +119,7 @@ def test_class_counts_beyond_the_dilation_table_are_refused():
                                  templates=np.eye(1000, 4))
 
 
+@pytest.mark.slow
 def test_a_dataset_is_differentiable_with_respect_to_its_templates():
     """Against central finite differences in float64: d(sum(w * x)) / d(template[c, j])."""
     args = SMALL.replace(num_samples=60)
@@ -142,6 +144,7 @@ def test_a_dataset_is_differentiable_with_respect_to_its_templates():
     assert np.abs(grad).max() > 0.1
 
 
+@pytest.mark.slow
 def test_template_sets_vmap_in_one_call_equal_to_separate_calls():
     key = jax.random.key(4)
     sets = jnp.asarray(np.stack([mnist1d_jax.make_templates(SHAPES[10, 16] + i)["x"]
@@ -160,6 +163,7 @@ def test_template_sets_vmap_in_one_call_equal_to_separate_calls():
         key, SMALL, templates=np.asarray(sets[1], np.float64))["x"], atol=2e-5)
 
 
+@pytest.mark.slow
 def test_streams_and_rows_take_templates():
     mine = mnist1d_jax.make_templates(SHAPES[20, 8])
     key = jax.random.key(5)
@@ -174,6 +178,7 @@ def test_streams_and_rows_take_templates():
 
 # ------------------------------------------------------------------ normalisation
 
+@pytest.mark.slow
 def test_each_normalisation_is_the_raw_signals_shifted_and_scaled():
     key = jax.random.key(6)
     raw = _raw(key, SMALL)
@@ -193,6 +198,7 @@ def test_each_normalisation_is_the_raw_signals_shifted_and_scaled():
         draws, jnp.asarray(template, jnp.float32), SMALL), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_an_out_of_distribution_set_is_normalised_as_its_training_distribution():
     key = jax.random.key(8)
     sheared = SMALL.replace(shear_scale=3.0)
@@ -229,6 +235,7 @@ def test_a_stream_normalises_by_the_population_or_not_at_all():
 
 # ------------------------------------------------------------------ label noise
 
+@pytest.mark.slow
 @pytest.mark.parametrize("classes", [10, 20])
 def test_label_noise_replaces_training_labels_by_keyed_uniform_classes(classes):
     templates = mnist1d_jax.make_templates(SHAPES[classes, 12])
@@ -254,6 +261,7 @@ def test_label_noise_replaces_training_labels_by_keyed_uniform_classes(classes):
     assert "noisy" not in clean
 
 
+@pytest.mark.slow
 def test_label_noise_in_a_stream_is_traced_and_vmaps_over_fractions():
     key = jax.random.key(11)
     clean = mnist1d_jax.sample_batch(key, SMALL, 5000)
@@ -317,6 +325,7 @@ def test_a_twenty_class_dataset_round_trips_through_every_format(tmp_path, capsy
     assert len(counts.split(",")) == 20
 
 
+@pytest.mark.slow
 def test_the_command_line_generates_from_a_template_file(tmp_path, capsys):
     shapes = tmp_path / "shapes.npy"
     np.save(shapes, mnist1d_jax.make_templates(SHAPES[2, 8])["x"])
@@ -365,6 +374,7 @@ def test_a_damaged_template_file_is_one_line(tmp_path, capsys):
     assert "bad.npy' holds no readable template set" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_lab_models_that_do_not_fit_the_data_are_refused_in_one_line():
     from mnist1d_jax.lab import models, train
 
@@ -389,6 +399,7 @@ def test_the_lab_trains_on_twenty_classes():
     assert np.asarray(result["test_acc"])[:, -1].min() > 30  # chance is 5%
 
 
+@pytest.mark.slow
 def test_the_loaders_take_templates_and_label_noise():
     from mnist1d_jax.adapters.grain import MNIST1DSource
     from mnist1d_jax.adapters.torch import MNIST1D, MNIST1DStream
