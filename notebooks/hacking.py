@@ -31,7 +31,7 @@ from flax import nnx
 import mnist1d_jax
 from mnist1d_jax.lab import core, models, train
 print(f"on {jax.devices()[0].device_kind}")
-STEPS = 100 if FAST else 3000
+STEPS = 40 if FAST else 3000
 config = train.TrainConfig(total_steps=STEPS, eval_every=STEPS // 4)
 
 # %% [markdown]

@@ -432,7 +432,8 @@ def test_sweeps_lottery_simclr_and_metalearning_take_three_classes():
                       label_noise=0.2, progress=None)
     assert np.isfinite(out["test_error"]).all()
     search = lottery.search(jax.random.key(0), data, [0.0, 0.5], trials=1,
-                            config=lottery.TicketConfig(total_steps=10, eval_every=10))
+                            config=lottery.TicketConfig(total_steps=10, eval_every=10,
+                                                        hidden=16))
     assert sorted({np.shape(a)[-1] for a in jax.tree.leaves(search["initial"])})[0] == 3
     history = meta.learn_learning_rate(jax.random.key(0), data, 0.1, outer_steps=2,
                                        inner_steps=3)
