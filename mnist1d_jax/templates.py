@@ -118,7 +118,8 @@ def _checked_grid(value, points: int, name: str):
 def check_templates(templates, name: str = "templates") -> dict:
     """A template set admitted at the public boundary: `None` (the reference's ten), a dict like
     `get_templates()`'s (`x` (C, T); `t` (T,) optional, default `default_grid(T)`; `y` optional,
-    and then the classes `0 .. C-1` in order) or a bare (C, T) array.
+    and then the classes `0 .. C-1` in order: a traced `y`, whose values a trace cannot show, is
+    checked for its shape and taken as such) or a bare (C, T) array.
 
     Returns:
       dict with `x` (C, T) and `t` (T,): float64 NumPy, or JAX arrays as given where traced;
@@ -139,7 +140,11 @@ def check_templates(templates, name: str = "templates") -> dict:
         grid = default_grid(x.shape[1]) if t is None else _checked_grid(t, x.shape[1],
                                                                          f"{name}['t']")
         y = templates.get("y")
-        if y is not None and (_is_traced(y) or np.asarray(y).tolist() != list(range(len(x)))):
+        if _is_traced(y):  # a whole template set passed through jit: only its shape is known
+            wrong = y.shape != (len(x),) or not jax.numpy.issubdtype(y.dtype, jax.numpy.integer)
+        else:
+            wrong = y is not None and np.asarray(y).tolist() != list(range(len(x)))
+        if wrong:
             raise ValueError(f"{name}['y'] must be the classes 0..{len(x) - 1} in order (or "
                              "left out)")
         return {"x": x, "t": grid, "y": np.arange(len(x), dtype=np.int64)}

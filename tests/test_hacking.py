@@ -442,3 +442,13 @@ def test_sweeps_lottery_simclr_and_metalearning_take_three_classes():
     accuracy = contrastive.linear_probe(features, data["y"], np.asarray(data["x_test"]),
                                         data["y_test"], iterations=20)
     assert 0 <= accuracy <= 100
+
+
+def test_a_whole_template_set_passes_through_jit():
+    key = jax.random.key(17)
+    whole = jax.jit(lambda t: mnist1d_jax.make_dataset(key, SMALL, templates=t)["y"])(
+        mnist1d_jax.get_templates())
+    np.testing.assert_array_equal(whole, mnist1d_jax.make_dataset(key, SMALL)["y"])
+    with pytest.raises(ValueError, match=r"templates\['y'\] must be the classes 0..9"):
+        jax.jit(lambda t: mnist1d_jax.make_dataset(key, SMALL, templates=t)["y"])(
+            {**mnist1d_jax.get_templates(), "y": np.arange(11)})
