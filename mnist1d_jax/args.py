@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from .checks import check_integer, is_integer
+from .checks import check_integer, is_integer, is_traced
 
 SCALE_FIELDS = ("scale_coeff", "corr_noise_scale", "iid_noise_scale", "shear_scale")
 LABEL_NOISE_FIELDS = ("label_noise", "test_label_noise")
@@ -183,7 +183,7 @@ def _is_real_scalar(value) -> bool:
 def _scale(name: str, value):
     """A scale: a finite float in `[0, MAX_SCALE]`; tracers pass unchecked (their values are the
     caller's), 0-d arrays are kept as arrays, numbers become Python floats."""
-    if isinstance(value, jax.core.Tracer):
+    if is_traced(value):
         return value
     message = f"{name} must be a finite float in [0, {MAX_SCALE:g}]"
     if not _is_real_scalar(value):
@@ -196,7 +196,7 @@ def _scale(name: str, value):
 
 def _fraction(name: str, value):
     """A label-noise fraction: a finite float in [0, 1]; tracers pass unchecked."""
-    if isinstance(value, jax.core.Tracer):
+    if is_traced(value):
         return value
     message = f"{name} must be a fraction in [0, 1]"
     if not _is_real_scalar(value):
@@ -208,7 +208,7 @@ def _fraction(name: str, value):
 
 def _max_translation(value):
     """An integer in [1, MAX_TRANSLATION]; a tracer must be of an integer dtype."""
-    if isinstance(value, jax.core.Tracer):
+    if is_traced(value):
         if not jax.numpy.issubdtype(value.dtype, jax.numpy.integer) or value.shape != ():
             raise TypeError(f"max_translation must be an integer scalar; got a traced "
                             f"{value.dtype} of shape {value.shape}")

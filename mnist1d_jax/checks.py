@@ -44,6 +44,11 @@ def check_dtype(dtype) -> np.dtype:
     return checked
 
 
+def is_traced(*values) -> bool:
+    """Whether any of `values` is a JAX tracer (a value known only inside a transformation)."""
+    return any(isinstance(v, jax.core.Tracer) for v in values)
+
+
 def is_integer(value) -> bool:
     """An integral number (Python's or NumPy's), never a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))

@@ -34,7 +34,7 @@ from .checks import check_count, check_key, check_memory, platform
 from .dataset import check_normalize
 from .files import write_folder_metadata
 from .outputs import atomic_folder, check_output
-from .templates import check_templates
+from .templates import check_concrete, check_templates
 
 ARRAYS = ("x", "x_test", "y", "y_test", "t")
 MAX_CHUNK_SIZE = 2**24
@@ -97,9 +97,7 @@ def write_dataset(path, key=None, args=None, *, templates=None, normalize="datas
     args = as_args(args)
     key = jax.random.key(args.seed) if key is None else check_key(key)
     chunk_size = check_count(chunk_size, "chunk_size", MAX_CHUNK_SIZE)
-    templates = check_templates(templates)
-    if any(isinstance(v, jax.core.Tracer) for v in (templates["x"], templates["t"])):
-        raise TypeError("templates must be concrete to be written to files (not traced)")
+    templates = check_concrete(check_templates(templates), "templates written to files")
     layout = check_classes(args, len(templates["x"]))
     mode, given = check_normalize(normalize, recipe.NORMALIZE_MODES, templates)
     source = recipe.prepare(args, templates, np.float32)

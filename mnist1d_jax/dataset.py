@@ -14,8 +14,8 @@ from . import recipe, stats, transforms
 from .args import (MAX_NUM_SAMPLES, DatasetArgs, as_args, check_classes, check_dilation_table,
                    jit_seedless)
 from .checks import (check_count, check_dtype, check_key, check_memory, check_sharding,
-                     platform)
-from .templates import check_templates
+                     is_traced, platform)
+from .templates import check_concrete, check_templates
 
 
 @functools.partial(jit_seedless, static_argnames=("dtype", "with_draws", "mode", "label_noise",
@@ -84,8 +84,7 @@ def check_normalize(normalize, modes, templates: dict):
     if isinstance(normalize, tuple) and len(normalize) == 2:
         mean, std = normalize
         for name, value in (("mean", mean), ("std", std)):
-            traced = isinstance(value, jax.core.Tracer)
-            if not traced and (not _is_real(value) or not np.isfinite(float(value))
+            if not is_traced(value) and (not _is_real(value) or not np.isfinite(float(value))
                                or (name == "std" and float(value) < 0)):
                 raise ValueError(f"normalize's {name} must be a finite number"
                                  f"{' >= 0' if name == 'std' else ''}; got {value!r}")
@@ -271,9 +270,7 @@ def _prepared_stream(args, templates, dtype):
 def stream_choices(args, templates, normalize) -> tuple:
     """`templates` and `normalize` for a stream kept by a loader (a picklable, checked template
     set of NumPy arrays, and the choice as given after its check), refused at construction."""
-    templates = check_templates(templates)
-    if any(isinstance(v, jax.core.Tracer) for v in (templates["x"], templates["t"])):
-        raise TypeError("a loader's templates must be concrete (not traced)")
+    templates = check_concrete(check_templates(templates), "a loader's templates")
     check_dilation_table(args.template_len, args.padding, len(templates["x"]))
     check_normalize(normalize, STREAM_NORMALIZE_MODES, templates)
     return templates, normalize

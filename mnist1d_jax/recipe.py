@@ -28,6 +28,7 @@ import numpy as np
 
 from . import stats, transforms
 from .args import Layout
+from .checks import is_traced
 from .draws import Draws, draw, draw_labelled, index_permutation, noisy_labels
 
 NORMALIZE_MODES = ("dataset", "population", "none")
@@ -48,10 +49,6 @@ class Source(NamedTuple):
     bank: jax.Array
     grid: jax.Array
     population: stats.PopulationTable
-
-
-def _traced(*values) -> bool:
-    return any(isinstance(v, jax.core.Tracer) for v in values)
 
 
 @functools.lru_cache(maxsize=32)  # a memo of a pure function of hashable, concrete inputs
@@ -77,7 +74,7 @@ def prepare(args, templates: dict, dtype) -> Source:
     layout = args.layout.with_classes(len(templates["x"]))
     x, t = templates["x"], templates["t"]
     dtype = np.dtype(dtype)
-    if not _traced(x, t):
+    if not is_traced(x, t):
         return _concrete_source(layout, x.shape, np.asarray(x, np.float64).tobytes(),
                                 np.asarray(t, np.float64).tobytes(), dtype.name)
     bank = dilation_bank(jnp.asarray(x, dtype), layout)
@@ -132,7 +129,7 @@ the draws of the examples do not change when label noise is asked)."""
 def has_label_noise(args) -> bool:
     """Whether `args` may ask for label noise: a fraction that is traced or not 0. A static
     decision, so programs without label noise draw none."""
-    return any(_traced(v) or v != 0 for v in (args.label_noise, args.test_label_noise))
+    return any(is_traced(v) or v != 0 for v in (args.label_noise, args.test_label_noise))
 
 
 def ordered_examples(key, positions, seq_permutation, args, dtype, source: Source,

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import recipe
 from .args import NUM_CLASSES, SCALE_FIELDS, as_args, check_classes, jit_seedless
-from .checks import check_memory, platform
+from .checks import check_memory, is_traced, platform
 from .draws import Draws
 from .files import check_format, load, save
 from .outputs import check_output
@@ -76,15 +76,11 @@ def _reference_templates(templates, name: str) -> dict:
     """A template set the reference's `make_dataset` takes: ten classes (it loops over ten), any
     number of points; `ValueError` naming `name` otherwise."""
     templates = check_templates(templates, name)
-    if len(templates["x"]) != NUM_CLASSES or _traced(templates["x"], templates["t"]):
+    if len(templates["x"]) != NUM_CLASSES or is_traced(templates["x"], templates["t"]):
         raise ValueError(f"{name} for the reference's recipe must be {NUM_CLASSES} concrete "
                          f"classes (it loops over ten); got {len(templates['x'])}: make_dataset "
                          "takes any number")
     return templates
-
-
-def _traced(*values) -> bool:
-    return any(isinstance(v, jax.core.Tracer) for v in values)
 
 
 def reference_dataset(args=None, *, dtype="float64", templates=None, random=None,

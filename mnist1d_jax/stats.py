@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import transforms
+from .checks import is_traced
 
 
 class Moments(NamedTuple):
@@ -41,10 +42,6 @@ class Moments(NamedTuple):
     shear: float
 
 
-def _traced(*values) -> bool:
-    return any(isinstance(v, jax.core.Tracer) for v in values)
-
-
 def shift_weights(max_translation, n: int):
     """(n,) probability of each effective circular shift `0 .. n-1` of an `n`-point signal.
 
@@ -52,7 +49,7 @@ def shift_weights(max_translation, n: int):
     the reference), so their mass goes to shift 0. The cost is independent of `max_translation`.
     float64 NumPy for an int, JAX for a traced `max_translation`.
     """
-    if _traced(max_translation):
+    if is_traced(max_translation):
         count = jnp.asarray(max_translation, jnp.float32)
         weights = jnp.where(jnp.arange(n) < max_translation, 1 / count, 0.0)
         return weights.at[0].add(jnp.maximum(count - n, 0) / count)
@@ -68,7 +65,7 @@ def shift_average(v, weights):
     v: (..., n); weights: (n,), NumPy or JAX. Returns (..., n): the expectation of `v` shifted
     right by a random shift of distribution `weights`.
     """
-    xp = jnp if _traced(v, weights) else np
+    xp = jnp if is_traced(v, weights) else np
     n = v.shape[-1]
     return xp.fft.irfft(xp.fft.rfft(v, axis=-1) * xp.fft.rfft(weights), n=n, axis=-1)
 
@@ -112,7 +109,7 @@ def filter_gram(n: int) -> Band:
 
 def _pair_products(v):
     """v[..., p] * v[..., p + 1] (wrapping at the end, which no resampling row reads)."""
-    xp = jnp if _traced(v) else np
+    xp = jnp if is_traced(v) else np
     return v * xp.roll(v, -1, axis=-1)
 
 
@@ -120,7 +117,7 @@ def _correlate(u, kernel):
     """`out[s] = sum_x kernel[x] * u[(x - s) mod n]` for every shift s (a circular
     cross-correlation, by FFT): the value of the linear functional `kernel` on `u` shifted right
     by s. u: (n,) NumPy or JAX; kernel: (n,) NumPy."""
-    xp = jnp if _traced(u) else np
+    xp = jnp if is_traced(u) else np
     n = u.shape[-1]
     return xp.fft.irfft(np.fft.rfft(kernel) * xp.conj(xp.fft.rfft(u)), n=n)
 
@@ -139,7 +136,7 @@ def shift_moments(layout, bank):
       bank: (C, P, L) the dilated templates (`transforms.dilation_bank`), float64 NumPy or
         traced (then JAX of its dtype).
     """
-    xp = jnp if _traced(bank) else np
+    xp = jnp if is_traced(bank) else np
     n, width = layout.dilated_len, layout.final_seq_length
     table = transforms.interp_table(n, width)
     a, b, same = resample_weights(table)
@@ -174,8 +171,8 @@ def moments(layout, bank, max_translation) -> Moments:
     per_shift = shift_moments(layout, bank)
     weights = shift_weights(max_translation, layout.dilated_len)
     values = weights @ per_shift[:, :3]  # iid and shear do not depend on the shift
-    values = (values if _traced(values) else values.tolist())
-    constants = per_shift[0, 3:] if _traced(per_shift) else per_shift[0, 3:].tolist()
+    values = (values if is_traced(values) else values.tolist())
+    constants = per_shift[0, 3:] if is_traced(per_shift) else per_shift[0, 3:].tolist()
     return Moments(*values, *constants)
 
 
@@ -213,7 +210,7 @@ class PopulationTable(NamedTuple):
 
 def population_table(layout, bank) -> PopulationTable:
     """The `PopulationTable` of the dilation `bank` (C, P, L) (see `shift_moments`)."""
-    xp = jnp if _traced(bank) else np
+    xp = jnp if is_traced(bank) else np
     per_shift = shift_moments(layout, bank)
     n = layout.dilated_len
     sums = xp.cumsum(per_shift, axis=0)  # row k - 1: the sum over shifts 0 .. k - 1

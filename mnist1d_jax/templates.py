@@ -9,9 +9,10 @@ template sets); C and T are shapes, so each pair compiles its own program.
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
-import jax
+from .checks import is_traced
 
 _DIGITS = (
     (5, 6, 6.5, 6.75, 7, 7, 7, 7, 6.75, 6.5, 6, 5),
@@ -73,13 +74,9 @@ def get_templates() -> dict:
     return make_templates(np.asarray(_DIGITS, dtype=np.float64))
 
 
-def _is_traced(value) -> bool:
-    return isinstance(value, jax.core.Tracer)
-
-
 def _checked_matrix(value, name: str):
     """(C, T) finite numbers as float64 NumPy, or a traced float array of that shape as it is."""
-    if _is_traced(value):
+    if is_traced(value):
         shape, ok = value.shape, jax.numpy.issubdtype(value.dtype, jax.numpy.floating)
     else:
         try:
@@ -94,7 +91,7 @@ def _checked_matrix(value, name: str):
                          f"{'' if not ok else 'shape ' + str(shape)}")
     if not (2 <= shape[0] <= MAX_CLASSES and 2 <= shape[1] <= MAX_TEMPLATE_POINTS):
         raise ValueError(f"{message}; got shape {shape}")
-    if _is_traced(value):
+    if is_traced(value):
         return value
     if not np.isfinite(value).all():
         raise ValueError(f"{message}; it holds values that are not finite")
@@ -103,7 +100,7 @@ def _checked_matrix(value, name: str):
 
 def _checked_grid(value, points: int, name: str):
     """(points,) finite numbers as float64 NumPy (or a traced float array as it is)."""
-    if _is_traced(value):
+    if is_traced(value):
         if value.shape != (points,) or not jax.numpy.issubdtype(value.dtype, jax.numpy.floating):
             raise ValueError(f"{name} must be ({points},) floats, one per template point; got "
                              f"{value.dtype} of shape {value.shape}")
@@ -140,7 +137,7 @@ def check_templates(templates, name: str = "templates") -> dict:
         grid = default_grid(x.shape[1]) if t is None else _checked_grid(t, x.shape[1],
                                                                          f"{name}['t']")
         y = templates.get("y")
-        if _is_traced(y):  # a whole template set passed through jit: only its shape is known
+        if is_traced(y):  # a whole template set passed through jit: only its shape is known
             wrong = y.shape != (len(x),) or not jax.numpy.issubdtype(y.dtype, jax.numpy.integer)
         else:
             wrong = y is not None and np.asarray(y).tolist() != list(range(len(x)))
@@ -151,15 +148,14 @@ def check_templates(templates, name: str = "templates") -> dict:
     if isinstance(templates, (str, bytes)):
         raise TypeError(f"{name} must be a dict like get_templates()'s or a (classes, points) "
                         f"array; got the string {templates!r} (read a file with "
-                        "mnist1d_jax.templates.load_templates)")
+                        "mnist1d_jax.load_templates)")
     x = _checked_matrix(templates, name)
     return {"x": x, "t": default_grid(x.shape[1]), "y": np.arange(len(x), dtype=np.int64)}
 
 
-def is_default(templates: dict) -> bool:
-    """Whether a checked template set is the reference's ten (concrete and equal)."""
-    if _is_traced(templates["x"]) or _is_traced(templates["t"]):
-        return False
-    default = get_templates()
-    return all(np.shape(templates[k]) == default[k].shape
-               and np.array_equal(templates[k], default[k]) for k in ("x", "t"))
+def check_concrete(templates: dict, where: str) -> dict:
+    """A checked template set that must hold values, not tracers (`where` says why: written to
+    files, kept by a loader); `TypeError` otherwise."""
+    if is_traced(templates["x"], templates["t"]):
+        raise TypeError(f"{where} must be concrete (not traced)")
+    return templates
