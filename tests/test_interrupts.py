@@ -48,9 +48,12 @@ def test_an_ignored_signal_stays_ignored():
 
 # Stand-in experiments that spend their time inside weak-reference finalizers, where an
 # exception raised by a signal handler is printed ("Exception ignored in") and swallowed, and
-# that report progress between steps (the safe points). Each step prints "NAME STEP" first.
+# that report progress between steps (the safe points). Each step prints "NAME STEP", then waits
+# inside its finalizer for the test's reply on stdin; after its steps, an experiment prints
+# "NAME done" and waits again before its result is written. The test signals before it replies,
+# so the signal lands at the moment named, however slowly the machine runs.
 RUNNER = textwrap.dedent("""
-    import sys, time, weakref
+    import sys, weakref
     from mnist1d_jax import cli
     from mnist1d_jax.lab import experiments, reproduce
     from mnist1d_jax.lab.experiments.base import versions
@@ -63,9 +66,11 @@ RUNNER = textwrap.dedent("""
             for step in range(15):
                 print(name, step, flush=True)
                 thing = Thing()
-                weakref.finalize(thing, time.sleep, 0.02)
-                del thing  # the finalizer runs (and sleeps) here
+                weakref.finalize(thing, sys.stdin.readline)
+                del thing  # the finalizer runs (and waits for the reply) here
                 progress("step", step, 15)
+            print(name, "done", flush=True)
+            sys.stdin.readline()
             arrays = {f"{lr}/{f}": [0.0, 1.0] for lr in (1.5, 0.15)
                       for f in ("learning_rate", "outer_loss", "final_inner_loss")}
             return experiments.Result(name, size, (0, 0), [experiments.Number("n", [1.0])],
@@ -80,14 +85,19 @@ RUNNER = textwrap.dedent("""
 MOMENTS = [("pooling 3", signal.SIGINT),  # inside the first experiment
            ("lottery 0", signal.SIGTERM),  # as the second starts, its predecessor just written
            ("learning-rate 7", signal.SIGINT),  # inside the last
-           ("learning-rate 14", signal.SIGTERM)]  # after its last step: its figure and files
-"""When each run is signalled: as soon as it prints that line."""
+           ("learning-rate done", signal.SIGTERM)]  # after its last step: its figure and files
+"""When each run is signalled: as it prints that line (and before it may go on)."""
 
 
 def _signal_at(process, marker: str, signum: int) -> None:
+    """Replies to every line the run prints; signals it first at `marker`."""
     for line in process.stdout:
         if line.strip() == marker:
             process.send_signal(signum)
+        try:
+            process.stdin.write("\n")
+            process.stdin.flush()
+        except (BrokenPipeError, OSError):  # the run has ended
             return
 
 
@@ -104,8 +114,8 @@ def test_signals_at_any_moment_of_a_reproduction_end_it_and_leave_the_folder_who
         out = tmp_path / f"run{i}"
         process = subprocess.Popen(
             [sys.executable, "-c", RUNNER, "reproduce", "pooling", "lottery", "learning-rate",
-             "--quick", "--out", str(out), "--no-cache"], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+             "--quick", "--out", str(out), "--no-cache"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
         watcher = threading.Thread(target=_signal_at, args=(process, marker, signum))
         watcher.start()
         runs.append((process, watcher, out, marker, signum))
