@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from .checks import check_integer, is_integer, is_traced
+from .pytrees import register_split_dataclass, unchecked
 
 SCALE_FIELDS = ("scale_coeff", "corr_noise_scale", "iid_noise_scale", "shear_scale")
 LABEL_NOISE_FIELDS = ("label_noise", "test_label_noise")
@@ -142,31 +143,14 @@ class DatasetArgs:
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(DatasetArgs))
 REFERENCE_FIELDS = tuple(f for f in FIELD_NAMES if f not in LABEL_NOISE_FIELDS)
 """The fields of the reference's `get_dataset_args()` (all but label noise)."""
-_STATIC_FIELDS = tuple(f for f in FIELD_NAMES if f not in TRACED_FIELDS)
 
 
 def _unchecked(fields: Mapping[str, Any]) -> DatasetArgs:
-    """Builds a `DatasetArgs` without validation (pytree unflattening, internal re-assembly)."""
-    args = object.__new__(DatasetArgs)
-    for name in FIELD_NAMES:
-        object.__setattr__(args, name, fields[name])
-    return args
+    """A `DatasetArgs` of `fields` without validation (internal re-assembly)."""
+    return unchecked(DatasetArgs, fields)
 
 
-jax.tree_util.register_pytree_with_keys(
-    DatasetArgs,
-    lambda a: (
-        tuple((jax.tree_util.GetAttrKey(f), getattr(a, f)) for f in TRACED_FIELDS),
-        tuple(getattr(a, f) for f in _STATIC_FIELDS),
-    ),
-    lambda static, leaves: _unchecked(
-        {**dict(zip(_STATIC_FIELDS, static)), **dict(zip(TRACED_FIELDS, leaves))}
-    ),
-    flatten_func=lambda a: (
-        tuple(getattr(a, f) for f in TRACED_FIELDS),
-        tuple(getattr(a, f) for f in _STATIC_FIELDS),
-    ),
-)
+register_split_dataclass(DatasetArgs, TRACED_FIELDS)
 
 
 def _is_real_scalar(value) -> bool:

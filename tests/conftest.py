@@ -129,3 +129,31 @@ def counted(monkeypatch):
     monkeypatch.setattr(reproduce, "RUN", {name: counter(name) for name in experiments.RUN})
     monkeypatch.setattr(experiments.Result, "figure", tiny)
     return counter
+
+
+class Compilations:
+    """Counts XLA compilations by the compiled function's name while active (JAX's
+    `jax.monitoring` events): `with Compilations() as counted: ...; counted["_train"]`."""
+
+    EVENT = "/jax/core/compile/backend_compile_duration"
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+
+    def _listen(self, event, seconds, **details):
+        if event == self.EVENT:
+            name = str(details.get("fun_name", "")).removeprefix("jit(").removesuffix(")")
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def __getitem__(self, name: str) -> int:
+        return self.counts.get(name, 0)
+
+    def __enter__(self):
+        import jax
+        jax.monitoring.register_event_duration_secs_listener(self._listen)
+        return self
+
+    def __exit__(self, *exc):
+        import jax
+        jax.monitoring.unregister_event_duration_listener(self._listen)
+        return False

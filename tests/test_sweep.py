@@ -67,8 +67,8 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
                                                    max_width, 40, 10, data["y"][None, None])
         state = jax.tree.map(lambda a: a[0, 0], state)
         m = sw._Model(jax.tree.map(lambda a: a[0], width), jnp.int32(600), jax.random.key(2),
-                      {k: jnp.asarray(v) for k, v in data.items()})
-        state, _ = jax.jit(lambda s: sweep_program._updates(s, 0, m, graphdef, SHORT, 60))(state)
+                      {k: jnp.asarray(v) for k, v in data.items()}, SHORT)
+        state, _ = jax.jit(lambda s: sweep_program._updates(s, 0, m, graphdef, 60))(state)
         model[max_width] = [layer["kernel"][...] for layer in state.params["layers"].values()]
     (w1, w2, w3), narrow = model[20], model[6]
     assert float(jnp.abs(w1[:, 6:]).max()) == 0.0

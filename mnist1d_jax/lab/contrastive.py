@@ -29,13 +29,14 @@ import optax
 from flax import nnx
 
 from ..args import as_args, jit_seedless
-from ..checks import check_integer, check_real
+from ..checks import check_integer
 from ..draws import draw
 from .. import recipe
 from ..templates import check_templates
 from . import cpu, runs
 from .core import batch_rows, fit_steps
-from .inputs import check_counts, check_data, check_keys, check_learning_rate
+from .inputs import (check_counts, check_data, check_hyperparameter, check_keys,
+                     check_learning_rate)
 from .models import SimCLR, model_graphdef
 
 VIEWS = ("augment", "generator", "both")
@@ -106,13 +107,14 @@ def info_nce(z1, z2, tau: float = 0.5):
     return jnp.mean(-jnp.diag(scores) + jax.nn.logsumexp(scores, axis=1))
 
 
-_STATIC = ("views", "epochs", "batch_size", "learning_rate", "tau", "maxshift")
-"""`_train_program`'s static arguments."""
+_STATIC = ("views", "epochs", "batch_size", "maxshift")
+"""`_train_program`'s static arguments; its rates (`learning_rate`, `tau`) are traced: one
+program serves every value."""
 
 
 @functools.partial(jit_seedless, static_argnames=_STATIC)
-def _train_program(key, x, args, source, views: str, epochs: int, batch_size: int,
-                   learning_rate: float, tau: float, maxshift: int):
+def _train_program(key, x, args, source, learning_rate, tau, *, views: str, epochs: int,
+                   batch_size: int, maxshift: int):
     k_init, k_run = jax.random.split(key)
     params = init_params(k_init, input_size=x.shape[1])
     optimizer = optax.adam(learning_rate)
@@ -141,9 +143,10 @@ def _train_program(key, x, args, source, views: str, epochs: int, batch_size: in
 
 
 @functools.partial(jit_seedless, static_argnames=_STATIC)
-def _train_runs(keys, x, args, source, **static):
+def _train_runs(keys, x, args, source, learning_rate, tau, **static):
     """`_train_program` for every key of keys (R,), `vmap`ped: one program for a mesh."""
-    return jax.vmap(lambda k: _train_program.__wrapped__(k, x, args, source, **static))(keys)
+    return jax.vmap(lambda k: _train_program.__wrapped__(k, x, args, source, learning_rate, tau,
+                                                         **static))(keys)
 
 
 def train(key, data: dict, *, views: str = "augment", args=None, templates=None,
@@ -177,18 +180,20 @@ def train(key, data: dict, *, views: str = "augment", args=None, templates=None,
                          f"{args.final_seq_length}: generated views must have the data's length")
     static = dict(views=views, **check_counts(epochs=epochs),
                   batch_size=check_integer(batch_size, "batch_size", 2, x.shape[0]),
-                  learning_rate=check_learning_rate(learning_rate),
-                  tau=check_real(tau, "tau", 0.0, 1e3, low_open=True),
                   maxshift=check_integer(maxshift, "maxshift", 0, x.shape[1]))
+    rates = (check_learning_rate(learning_rate),
+             check_hyperparameter(tau, "tau", 0.0, 1e3, low_open=True))
     mesh = runs.check_mesh(mesh)
     if mesh is not None:
         padded = runs.padded_runs(len(keys), mesh)
         out = runs.gather(_train_runs(runs.place(keys[padded], mesh),
-                                      runs.place(x, mesh, False), args, source, **static))
+                                      runs.place(x, mesh, False), args, source, *rates,
+                                      **static))
         out = jax.tree.map(lambda leaf: leaf[:len(keys)], out)
         return jax.tree.map(lambda leaf: leaf[0], out) if single else out
-    program = cpu.compile_lowered(_train_program.lower(keys[0], x, args, source, **static))
-    results = cpu.run_all(lambda k, stop: jax.device_get(program(k, x, args, source)),
+    program = cpu.compile_lowered(_train_program.lower(keys[0], x, args, source, *rates,
+                                                       **static))
+    results = cpu.run_all(lambda k, stop: jax.device_get(program(k, x, args, source, *rates)),
                           list(keys))
     if single:
         return results[0]

@@ -1,5 +1,6 @@
-"""The lab's one training core: a configuration base (`RunConfig`: its checks and the evaluation
-schedule), the one batching function (`batch_rows`) and the one step builder (`fit_steps`).
+"""The lab's one training core: a configuration base (`RunConfig`: its checks, its traced
+hyperparameters and the evaluation schedule), the one batching function (`batch_rows`) and the
+one step builder (`fit_steps`).
 
 `train`, `sweep`, `lottery` and `contrastive` each bring only their loss, their optimizer and
 what is their own (masks and rounds, views, buckets); the updates are the same `lax.scan` here:
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -19,9 +21,10 @@ import optax
 
 from ..checks import check_integer
 from ..draws import index_permutation
+from ..pytrees import register_split_dataclass
 from .inputs import MAX_COUNT, check_counts, check_learning_rate
 
-__all__ = ["RunConfig", "LoopConfig", "ORDERS", "batch_rows", "fit_steps"]
+__all__ = ["RunConfig", "LoopConfig", "ORDERS", "traced_config", "batch_rows", "fit_steps"]
 
 ORDERS = ("cyclic", "epochs")
 """Batch orders: "cyclic" (rows `step * batch_size` onwards, wrapping: the reference's
@@ -31,12 +34,15 @@ ORDERS = ("cyclic", "epochs")
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """What every training of the lab is configured by (hashable: static in the compiled
-    programs). Subclasses add their own fields and say which updates are followed by an
-    evaluation (`_eval_range`).
+    """What every training of the lab is configured by: a pytree split as `DatasetArgs` is
+    (`traced_config`). The fields in `TRACED` (the learning rate, and what subclasses add:
+    momentum, weight decay) are its leaves: one compiled program serves every value, and each
+    may be a tracer (`jax.grad`, `jax.vmap`). The others (sizes, counts, orders: what fixes a
+    program) are static. Subclasses add their own fields and say which updates are followed by
+    an evaluation (`_eval_range`).
 
     Attributes:
-      learning_rate: the optimizer's step size, in (0, `inputs.MAX_LEARNING_RATE`].
+      learning_rate: the optimizer's step size, in (0, `inputs.MAX_LEARNING_RATE`]. Traced.
       batch_size: examples per update.
       eval_every: an evaluation every this many updates (0: none during training, where a
         subclass allows it).
@@ -45,17 +51,31 @@ class RunConfig:
     makes it a field.
     """
 
+    TRACED: ClassVar[tuple[str, ...]] = ("learning_rate",)
+    """The fields that are pytree leaves."""
+    PER_CONFIGURATION: ClassVar[bool] = False
+    """Whether a traced field may hold one value per configuration (a sweep's)."""
+
     learning_rate: float = 1e-2
     batch_size: int = 100
     eval_every: int = 250
     order = "cyclic"
 
     def __post_init__(self):
-        check_learning_rate(self.learning_rate)
+        self._set("learning_rate", check_learning_rate(
+            self.learning_rate, per_configuration=self.PER_CONFIGURATION))
         check_counts(batch_size=self.batch_size)
         check_integer(self.eval_every, "eval_every", 0, MAX_COUNT)
         if self.order not in ORDERS:
             raise ValueError(f"order must be one of {ORDERS}; got {self.order!r}")
+
+    def _set(self, name: str, value) -> None:
+        """Stores a validated field (the dataclass is frozen)."""
+        object.__setattr__(self, name, value)
+
+    def replace(self, **changes):
+        """A copy with some fields changed, validated (a traced field may be a tracer)."""
+        return dataclasses.replace(self, **changes)
 
     def _eval_range(self) -> tuple[int, int] | None:
         """(first, last): evaluations follow the updates first, first + eval_every, ... up to
@@ -75,6 +95,14 @@ class RunConfig:
         return batch_rows(step, self.batch_size, n, self.order, key, largest=largest)
 
 
+def traced_config(cls):
+    """Class decorator: the `RunConfig` dataclass `cls` registered as a pytree whose leaves are
+    its `TRACED` fields and whose static metadata are the others
+    (`pytrees.register_split_dataclass`)."""
+    return register_split_dataclass(cls, cls.TRACED)
+
+
+@traced_config
 @dataclasses.dataclass(frozen=True)
 class LoopConfig(RunConfig):
     """The reference's training loop (`notebooks/train.py` of greydanus/mnist1d): steps

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..args import NUM_CLASSES
-from ..checks import check_integer, check_key, check_real, is_integer
+from ..checks import check_integer, check_key, check_real, is_integer, is_traced
 
 MAX_LEARNING_RATE = 1e3
 """Learning rates above this only overflow: the reference's largest is 1.5 (metalearning)."""
@@ -22,9 +22,35 @@ MAX_SEED = 2**32 - 1
 """Seeds are folded into keys as 32-bit words: larger ones would wrap onto smaller ones."""
 
 
-def check_learning_rate(value, name: str = "learning_rate") -> float:
-    """A learning rate in (0, `MAX_LEARNING_RATE`]."""
-    return check_real(value, name, 0.0, MAX_LEARNING_RATE, low_open=True)
+def check_hyperparameter(value, name: str, low: float, high: float, *, low_open: bool = False,
+                         high_open: bool = False, per_configuration: bool = False):
+    """A traced hyperparameter (a leaf of a lab configuration, or an argument a compiled program
+    takes as data): a tracer passes as it is (its values are the caller's); a number or 0-d
+    array in the interval becomes a Python float (`check_real`); with `per_configuration`, a
+    non-empty 1-D sequence of such numbers (one per configuration of a sweep) becomes a float32
+    NumPy array (k,)."""
+    if is_traced(value):
+        return value
+    if isinstance(value, (str, bytes)) or not (np.ndim(value) == 0 or per_configuration):
+        raise TypeError(f"{name} must be a number; got {value!r}")
+    if np.ndim(value) == 0:
+        number = value.item() if hasattr(value, "item") and not isinstance(value, bool) \
+            else value
+        return check_real(number, name, low, high, low_open=low_open, high_open=high_open)
+    values = np.asarray(value, dtype=object) if not hasattr(value, "dtype") else np.asarray(value)
+    if values.ndim != 1 or not len(values):
+        raise ValueError(f"{name} must be a number or a non-empty 1-D sequence of numbers (one "
+                         f"per configuration); got shape {values.shape}")
+    return np.asarray([check_hyperparameter(v, f"{name}[{i}]", low, high, low_open=low_open,
+                                            high_open=high_open)
+                       for i, v in enumerate(values.tolist())], np.float32)
+
+
+def check_learning_rate(value, name: str = "learning_rate", *,
+                        per_configuration: bool = False):
+    """A learning rate in (0, `MAX_LEARNING_RATE`] (`check_hyperparameter`: tracers pass)."""
+    return check_hyperparameter(value, name, 0.0, MAX_LEARNING_RATE, low_open=True,
+                                per_configuration=per_configuration)
 
 
 def check_counts(**counts) -> dict:

@@ -25,7 +25,7 @@ from flax import nnx
 
 from ..checks import check_integer, check_key, check_real
 from . import runs
-from .core import LoopConfig, fit_steps
+from .core import LoopConfig, fit_steps, traced_config
 from .inputs import check_counts, check_data, data_classes
 from .models import MLP, model_graphdef, state_with
 from .train import accuracy, cross_entropy
@@ -33,11 +33,13 @@ from .train import accuracy, cross_entropy
 METHODS = ("magnitude", "random")
 
 
+@traced_config
 @dataclasses.dataclass(frozen=True)
 class TicketConfig(LoopConfig):
     """Training of each round, the reference's (`core.LoopConfig`): Adam, steps
     0..`total_steps` (cyclic batches), test accuracy after steps 0, `eval_every`, ...; `hidden`
-    units per hidden layer (hashable: static in the compiled search)."""
+    units per hidden layer. The learning rate is traced (one compiled search serves every
+    value); the counts and `hidden` are static."""
 
     learning_rate: float = 2e-2
     eval_every: int = 100
@@ -182,7 +184,7 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
     return {**out, "keep": keep}
 
 
-@functools.partial(jax.jit, static_argnames=("keep", "config", "classes"))
+@functools.partial(jax.jit, static_argnames=("keep", "classes"))
 def _search(method_ids, keys, data, sparsities, keep: int, config: TicketConfig, classes: int):
     """Every run's search, `vmap`ped over the runs: method_ids (R,), keys (R,)."""
     one = functools.partial(_one_search, keep=keep, config=config, classes=classes)

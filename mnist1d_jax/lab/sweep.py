@@ -69,10 +69,11 @@ def _model_keys(key, seeds: np.ndarray, widths: np.ndarray, sizes: np.ndarray):
     return keys, host_keys.bits(host_keys.fold_in(keys, 2**31), (8, 4))
 
 
-@functools.partial(jax.jit, static_argnames=("noise", "classes"))
-def _noisy_labels(key, seeds, y, noise: float, classes: int):
+@functools.partial(jax.jit, static_argnames=("classes",))
+def _noisy_labels(key, seeds, y, noise, classes: int):
     """Each seed's training labels with label noise (`corrupt_labels` with
-    `label_noise_key(key, seed)`, per label set): (S, N) for y (N,), (C, S, N) for y (C, N)."""
+    `label_noise_key(key, seed)`, per label set): (S, N) for y (N,), (C, S, N) for y (C, N).
+    `noise` is traced: every fraction shares the program."""
     per_seed = jax.vmap(lambda seed, labels: corrupt_labels(label_noise_key(key, seed), labels,
                                                             noise, classes), (0, None))
     return per_seed(seeds, y) if y.ndim == 1 else jax.vmap(per_seed, (None, 0))(seeds, y)
@@ -145,7 +146,11 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
       seeds: (S,) seeds; a model's initialisation and batch order come from (key, seed, width,
         n_train), its label noise from (key, seed): the same configuration gives the same run in
         any sweep.
-      config: the training settings (`SweepConfig`).
+      config: the training settings (`SweepConfig`); its traced rates (`learning_rate`,
+        `momentum`) are each a number or (C,) values, one per configuration, and every value
+        shares the compiled program: a learning rate x width grid is `widths` and
+        `learning_rate` each repeated to the grid's C cells. Configurations that differ only in
+        their rates start from the same initialisation and draw the same batches.
       label_noise: fraction of training labels replaced by random classes (`corrupt_labels`);
         test labels are never touched.
       n_train: (C,) training-set sizes: configuration `c` trains on its first `n_train[c]` rows
@@ -198,6 +203,7 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
     if stacked and data["x"].shape[0] != len(widths):
         raise ValueError(f"stacked data hold {data['x'].shape[0]} datasets for {len(widths)} "
                          "widths")
+    rates = config.per_configuration(len(widths))  # a learning rate (...) per configuration
     key = jax.random.key(0) if key is None else check_key(key)
     _check_sweep_memory(family, widths, len(seeds), waste)
     start_time = time.perf_counter()
@@ -215,7 +221,8 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         graphdef, state, width = _initial_state(family, config, words[padded], widths[padded],
                                                 max_width, data["x"].shape[-1], classes, labels)
         model = _Model(width, jnp.asarray(sizes[padded]), model_keys[padded],
-                       jax.tree.map(lambda a: a[padded], data) if stacked else data)
+                       jax.tree.map(lambda a: a[padded], data) if stacked else data,
+                       jax.tree.map(lambda a: a[padded], rates))
         plans.append((group, padded, max_width, model, state, graphdef))
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     try:

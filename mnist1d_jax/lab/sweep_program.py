@@ -16,15 +16,17 @@ import numpy as np
 import optax
 from flax import nnx
 
-from ..checks import check_real
 from . import cpu, runs
-from .core import RunConfig, fit_steps
-from .inputs import check_counts
+from .core import RunConfig, fit_steps, traced_config
+from .inputs import check_counts, check_hyperparameter
 
 
+@traced_config
 @dataclasses.dataclass(frozen=True)
 class SweepConfig(RunConfig):
-    """Training settings of a sweep (`core.RunConfig`; hashable: static in the compiled program).
+    """Training settings of a sweep (`core.RunConfig`): `learning_rate` and `momentum` are
+    traced (`TRACED`), each a number or one value per configuration of the sweep (a (C,)
+    sequence): every value shares the compiled program. The rest is static.
 
     Attributes:
       learning_rate, batch_size: as `RunConfig`.
@@ -34,10 +36,13 @@ class SweepConfig(RunConfig):
         `DataLoader(shuffle=True)`; a short last batch when the size is not a multiple) or
         "cyclic" (the reference's `train.py`); `core.batch_rows`.
       optimizer: "sgd" (with `momentum`, as `torch.optim.SGD`) or "adam".
-      momentum: SGD's momentum, in [0, 1).
+      momentum: SGD's momentum, in [0, 1) (0: plain SGD).
       steps: number of updates.
       chunk: updates per compiled call (progress is reported between calls).
     """
+
+    TRACED = RunConfig.TRACED + ("momentum",)
+    PER_CONFIGURATION = True
 
     eval_every: int = 0
     order: str = "epochs"
@@ -49,7 +54,8 @@ class SweepConfig(RunConfig):
     def __post_init__(self):
         super().__post_init__()
         check_counts(steps=self.steps, chunk=self.chunk)
-        check_real(self.momentum, "momentum", 0.0, 1.0, high_open=True)
+        self._set("momentum", check_hyperparameter(self.momentum, "momentum", 0.0, 1.0,
+                                                   high_open=True, per_configuration=True))
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.eval_every and self.chunk % self.eval_every:
@@ -62,9 +68,25 @@ class SweepConfig(RunConfig):
         return (self.eval_every - 1, self.steps - 2) if self.eval_every else None
 
     def transformation(self) -> optax.GradientTransformation:
+        """Adam, or SGD with momentum (a momentum of 0 gives plain SGD's updates exactly), at
+        this configuration's (possibly traced) rates."""
         if self.optimizer == "adam":
             return optax.adam(self.learning_rate)
-        return optax.sgd(self.learning_rate, momentum=self.momentum or None)
+        return optax.sgd(self.learning_rate, momentum=self.momentum)
+
+    def per_configuration(self, count: int) -> SweepConfig:
+        """This configuration with every traced field as a float32 array (count,): a number
+        repeated, a sequence as given.
+
+        Raises:
+          ValueError: a sequence of another length than `count`.
+        """
+        for name in self.TRACED:
+            value = getattr(self, name)
+            if np.ndim(value) == 1 and len(value) != count:
+                raise ValueError(f"config.{name} gives {len(value)} values for {count} "
+                                 "configurations (widths)")
+        return jax.tree.map(lambda v: np.broadcast_to(np.asarray(v, np.float32), (count,)), self)
 
     @property
     def chunks(self) -> list[tuple[int, int]]:
@@ -91,13 +113,14 @@ class _State(NamedTuple):
 
 class _Model(NamedTuple):
     """What tells one model of a sweep from another (leaves vmapped over the configurations and
-    the seeds): its width (the model's `layers.Width` state), training-set size, keys, and data
-    when they differ per configuration."""
+    the seeds): its width (the model's `layers.Width` state), training-set size, keys, data
+    when they differ per configuration, and its training configuration (traced rates)."""
 
     width: nnx.State
     n_train: jax.Array
     key: jax.Array        # initialisation and batch order: (seed, width, n_train)
     data: dict
+    config: SweepConfig   # its traced fields (configurations,) outside the vmaps
 
 
 def _errors(graphdef, params, width, x, y, valid):
@@ -116,10 +139,11 @@ def _test_metrics(graphdef, params, model: _Model):
                    jnp.ones(data["y_test"].shape[0]))
 
 
-def _updates(state: _State, start, model: _Model, graphdef, config: SweepConfig, count: int):
-    """`count` updates of one model from update `start` (`core.fit_steps`); the test error
-    after the updates that `config.eval_steps` records before the last (NaN after the others;
-    `_run` gives the last)."""
+def _updates(state: _State, start, model: _Model, graphdef, count: int):
+    """`count` updates of one model from update `start` (`core.fit_steps`) with its
+    configuration; the test error after the updates that `config.eval_steps` records before the
+    last (NaN after the others; `_run` gives the last)."""
+    config = model.config
     def loss_fn(params, batch):
         rows, weights = batch
         logits = nnx.merge(graphdef, params, model.width)(model.data["x"][rows])
@@ -148,7 +172,7 @@ def _evaluate(state: _State, model: _Model, graphdef) -> dict:
     return dict(zip(METRICS, train + test))
 
 
-def _run(state: _State, start, model: _Model, graphdef, config: SweepConfig, count: int):
+def _run(state: _State, start, model: _Model, graphdef, count: int):
     """One compiled call of a model's training: its metrics before the updates (when `start`
     is 0, else NaN), `count` updates from `start` (`_updates`), and its metrics after them (when
     they end the run, else NaN). One program per bucket and chunk length does it all."""
@@ -157,23 +181,22 @@ def _run(state: _State, start, model: _Model, graphdef, config: SweepConfig, cou
                             lambda s: {name: jnp.float32(jnp.nan) for name in METRICS}, state)
 
     before = evaluate_if(start == 0, state)
-    state, errors = _updates(state, start, model, graphdef, config, count)
-    return state, (before, errors, evaluate_if(start + count == config.steps, state))
+    state, errors = _updates(state, start, model, graphdef, count)
+    return state, (before, errors, evaluate_if(start + count == model.config.steps, state))
 
 
 def _per_model(fn, stacked: bool):
     """`fn(state, model)` vmapped over the seeds (inner) and the configurations (outer): states
     and keys carry both axes, width and size the configurations', data too when `stacked`."""
-    inner = _Model(None, None, 0, None)
-    outer = _Model(0, 0, 0, 0 if stacked else None)
+    inner = _Model(None, None, 0, None, None)
+    outer = _Model(0, 0, 0, 0 if stacked else None, 0)
     return jax.vmap(jax.vmap(fn, in_axes=(0, inner)), in_axes=(0, outer))
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "config", "count", "stacked"),
+@functools.partial(jax.jit, static_argnames=("graphdef", "count", "stacked"),
                    donate_argnums=(0,))
-def _bucket_program(state, start, model, graphdef, config, count, stacked):
-    return _per_model(lambda s, m: _run(s, start, m, graphdef, config, count),
-                      stacked)(state, model)
+def _bucket_program(state, start, model, graphdef, count, stacked):
+    return _per_model(lambda s, m: _run(s, start, m, graphdef, count), stacked)(state, model)
 
 
 def _on_mesh(function, state: _State, start, model: _Model, stacked: bool, mesh):
@@ -182,7 +205,8 @@ def _on_mesh(function, state: _State, start, model: _Model, stacked: bool, mesh)
     replicated."""
     return (function(state, mesh), function(start, mesh, False),
             _Model(function(model.width, mesh), function(model.n_train, mesh),
-                   function(model.key, mesh), function(model.data, mesh, stacked)))
+                   function(model.key, mesh), function(model.data, mesh, stacked),
+                   function(model.config, mesh)))
 
 
 def _compile_bucket(pool, graphdef, config: SweepConfig, stacked: bool, state: _State,
@@ -194,7 +218,7 @@ def _compile_bucket(pool, graphdef, config: SweepConfig, stacked: bool, state: _
     counts = sorted({count for _, count in config.chunks})
     inputs = _on_mesh(runs.abstract, state, jnp.int32(0), model, stacked, mesh)
     return {count: pool.submit(lambda c: cpu.compile_lowered(_bucket_program.lower(
-        *inputs, graphdef=graphdef, config=config, count=c, stacked=stacked)), count)
+        *inputs, graphdef=graphdef, count=c, stacked=stacked)), count)
         for count in counts}
 
 

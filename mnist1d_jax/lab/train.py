@@ -28,29 +28,35 @@ import optax
 from flax import nnx
 
 from ..args import as_args, jit_seedless
-from ..checks import check_key, check_real
+from ..checks import check_key
 from ..dataset import sample_batch
-from .core import LoopConfig, fit_steps
+from .core import LoopConfig, fit_steps, traced_config
 from ..templates import check_templates
-from .inputs import check_data, check_model_fits, check_seeds, data_classes
+from .inputs import (check_data, check_hyperparameter, check_model_fits, check_seeds,
+                     data_classes)
 
 __all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "print_pair",
            "shuffle_positions", "accuracy", "PAPER"]
 
 
+@traced_config
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(LoopConfig):
-    """The reference's training settings (`core.LoopConfig`; hashable: it is a static argument
-    of the compiled run).
+    """The reference's training settings (`core.LoopConfig`): a pytree whose leaves are
+    `learning_rate` and `weight_decay` (`TRACED`), so one compiled run serves every value of
+    them; the step counts and sizes are static.
 
     Attributes:
-      learning_rate: Adam's step size (> 0).
+      learning_rate: Adam's step size (> 0). Traced.
       batch_size: examples per step.
       eval_every: evaluate after steps 0, eval_every, 2 eval_every, ...; divides total_steps.
       Batches are the reference's, cyclic (`core.batch_rows`).
       total_steps: the last step's index; steps 0..total_steps run (total_steps + 1 updates).
       weight_decay: L2 penalty added to the gradient, as `torch.optim.Adam(weight_decay=...)`.
+        Traced.
     """
+
+    TRACED = LoopConfig.TRACED + ("weight_decay",)
 
     weight_decay: float = 0.0
 
@@ -59,7 +65,8 @@ class TrainConfig(LoopConfig):
         if self.total_steps % self.eval_every:
             raise ValueError(f"eval_every must divide total_steps; got eval_every="
                              f"{self.eval_every}, total_steps={self.total_steps}")
-        check_real(self.weight_decay, "weight_decay", 0.0, 1e3)
+        self._set("weight_decay", check_hyperparameter(self.weight_decay, "weight_decay", 0.0,
+                                                       1e3))
 
     def optimizer(self) -> optax.GradientTransformation:
         """Adam as PyTorch's (weight decay as an L2 term in the gradient)."""
@@ -123,7 +130,7 @@ def _over_seeds(run, seeds):
     return run(seeds) if seeds.ndim == 0 else jax.vmap(run)(seeds)
 
 
-@functools.partial(jax.jit, static_argnames=("model_fn", "config"))
+@functools.partial(jax.jit, static_argnames=("model_fn",))
 def _train(model_fn, config, data, seeds):
     def batch_fn(step, seed):
         rows, _ = config.batch(step, data["x"].shape[0])
@@ -131,7 +138,7 @@ def _train(model_fn, config, data, seeds):
     return _over_seeds(lambda s: _fit(model_fn, config, batch_fn, data, s), seeds)
 
 
-@functools.partial(jit_seedless, static_argnames=("model_fn", "config"))
+@functools.partial(jit_seedless, static_argnames=("model_fn",))
 def _train_on_stream(model_fn, config, key, args, data, seeds, templates):
     def batch_fn(step, seed):
         batch = sample_batch(jax.random.fold_in(jax.random.fold_in(key, seed), step), args,
@@ -255,7 +262,7 @@ def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
                     for setting, name in pairs]
         start = time.perf_counter()
         for (setting, name), run in zip(pairs, compiled):
-            result = jax.block_until_ready(run.result()(arrays[setting], seeds))
+            result = jax.block_until_ready(run.result()(config, arrays[setting], seeds))
             now = time.perf_counter()
             seconds, start = now - start, now
             table[setting][name] = {"result": result, "wall_s": seconds}
