@@ -13,20 +13,10 @@ from flax import nnx
 from mnist1d_jax.lab import core, init, layers, models
 
 
-@dataclasses.dataclass(frozen=True)
-class EveryThird(core.RunConfig):
-    """Evaluations after updates 1, 4, 7 (of 0..9)."""
-
-    def _eval_range(self):
-        return 1, 7
-
-
 def test_the_schedule_names_the_updates_followed_by_an_evaluation():
-    config = EveryThird(eval_every=3)
-    assert [s for s in range(10) if bool(config.evaluates(s))] == [1, 4, 7]
     loop = core.LoopConfig(total_steps=6, eval_every=2)
-    assert [s for s in range(8) if bool(loop.evaluates(s))] == [0, 2, 4, 6]
-    assert loop.eval_steps.tolist() == [0, 2, 4, 6]
+    assert loop.schedule(7) == core.Schedule(0, 2, 4) and loop.eval_steps.tolist() == [0, 2, 4, 6]
+    assert core.LoopConfig(total_steps=7, eval_every=2).schedule(8) == core.Schedule(0, 2, 4)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -63,8 +53,8 @@ def test_epochs_visit_each_row_at_most_once(drop_last, per_epoch, last):
 
 
 def test_fit_steps_is_the_plain_loop_written_out():
-    """Ten SGD updates on a quadratic, with an evaluation after updates 1, 4, 7, against the
-    same loop in Python."""
+    """Ten SGD updates on a quadratic, with an evaluation after updates 1, 4, 7 (the schedule
+    `Schedule(1, 3, 3)`), against the same loop in Python."""
     target = jnp.arange(3.0)
     batches = jnp.arange(10.0)[:, None] * jnp.ones(3)
 
@@ -76,12 +66,13 @@ def test_fit_steps_is_the_plain_loop_written_out():
     (final, _), (losses, metrics) = core.fit_steps(
         loss_fn, optimizer, lambda i: batches[i], params, optimizer.init(params),
         jnp.arange(10), evaluate=lambda p: {"norm": jnp.linalg.norm(p)},
-        evaluates=EveryThird(eval_every=3).evaluates)
+        schedule=core.Schedule(1, 3, 3))
     p, expected_losses, expected_norms = np.zeros(3), [], []
     for i in range(10):
         expected_losses.append(np.sum((p - np.arange(3.0) - 0.01 * i) ** 2))
         p = p - 0.1 * 2 * (p - np.arange(3.0) - 0.01 * i)
-        expected_norms.append(np.linalg.norm(p) if i in (1, 4, 7) else np.nan)
+        if i in (1, 4, 7):
+            expected_norms.append(np.linalg.norm(p))
     np.testing.assert_allclose(final, p, rtol=1e-6)
     np.testing.assert_allclose(losses, expected_losses, rtol=1e-5)
     np.testing.assert_allclose(metrics["norm"], expected_norms, rtol=1e-6)

@@ -227,3 +227,24 @@ def test_the_host_made_optimizer_state_is_optaxs_initial_state(optimizer):
     for made, init in zip(jax.tree.leaves(state.opt_state), jax.tree.leaves(expected)):
         assert made.shape == init.shape and made.dtype == init.dtype
         np.testing.assert_array_equal(made, init)
+
+
+@pytest.mark.slow
+def test_a_diverging_model_leaves_every_other_curve_intact_and_aligned(data):
+    """Configuration 0 (the one the curve's columns were once chosen by) diverges at a learning
+    rate of 1e3; every other model's curve, one column per `eval_steps`, equals its curve in a
+    sweep without it."""
+    config = SHORT.replace(eval_every=10)
+    with_divergent = sw.sweep(sw.MLP_FAMILY, [8, 8, 16], data, seeds=[0, 1], progress=None,
+                              config=config.replace(learning_rate=[1e3, 0.01, 0.01]))
+    without = sw.sweep(sw.MLP_FAMILY, [8, 16], data, seeds=[0, 1], progress=None, config=config)
+    assert (with_divergent["train_loss"][0] > 100).all()  # it did diverge (chance: 2.3)
+    curve = with_divergent["test_error_curve"]
+    assert curve.shape == (3, 2, 7) and with_divergent["eval_steps"].tolist() == list(
+        range(0, 61, 10))
+    np.testing.assert_array_equal(curve[..., -1], with_divergent["test_error"])
+    np.testing.assert_allclose(curve[1:], without["test_error_curve"], atol=0.11)
+    assert np.isfinite(curve[1:]).all()
+    halfway = sw.sweep(sw.MLP_FAMILY, [8, 16], data, seeds=[0, 1], progress=None,
+                       config=config.replace(steps=30))  # the same first 30 updates
+    np.testing.assert_allclose(curve[1:, :, 3], halfway["test_error"], atol=0.9)  # one example

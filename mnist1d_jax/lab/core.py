@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,12 +24,22 @@ from ..draws import index_permutation
 from ..pytrees import register_split_dataclass
 from .inputs import MAX_COUNT, check_counts, check_learning_rate
 
-__all__ = ["RunConfig", "LoopConfig", "ORDERS", "traced_config", "batch_rows", "fit_steps"]
+__all__ = ["RunConfig", "LoopConfig", "ORDERS", "Schedule", "traced_config", "batch_rows",
+           "fit_steps"]
 
 ORDERS = ("cyclic", "epochs")
 """Batch orders: "cyclic" (rows `step * batch_size` onwards, wrapping: the reference's
 `train.py`) or "epochs" (every epoch a fresh keyed permutation of the rows, as PyTorch's
 `DataLoader(shuffle=True)`)."""
+
+
+class Schedule(NamedTuple):
+    """Which updates of a compiled call are followed by an evaluation (static): those at the
+    positions `first`, `first + every`, ... (`count` of them) among the call's updates."""
+
+    first: int
+    every: int
+    count: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +49,7 @@ class RunConfig:
     momentum, weight decay) are its leaves: one compiled program serves every value, and each
     may be a tracer (`jax.grad`, `jax.vmap`). The others (sizes, counts, orders: what fixes a
     program) are static. Subclasses add their own fields and say which updates are followed by
-    an evaluation (`_eval_range`).
+    an evaluation (`schedule`).
 
     Attributes:
       learning_rate: the optimizer's step size, in (0, `inputs.MAX_LEARNING_RATE`]. Traced.
@@ -77,18 +87,10 @@ class RunConfig:
         """A copy with some fields changed, validated (a traced field may be a tracer)."""
         return dataclasses.replace(self, **changes)
 
-    def _eval_range(self) -> tuple[int, int] | None:
-        """(first, last): evaluations follow the updates first, first + eval_every, ... up to
-        last (0-based update indices); None for no evaluation during training."""
+    def schedule(self, count: int) -> Schedule | None:
+        """The evaluations of a compiled call of `count` updates (positions within the call;
+        static), or None for none."""
         raise NotImplementedError
-
-    def evaluates(self, step):
-        """Whether update `step` (0-based, may be traced) is followed by an evaluation."""
-        bounds = self._eval_range()
-        if bounds is None:
-            return jnp.bool_(False)
-        first, last = bounds
-        return (step >= first) & (step <= last) & ((step - first) % self.eval_every == 0)
 
     def batch(self, step, n, key=None, *, largest: int | None = None):
         """`batch_rows` of update `step` in this configuration's order and batch size."""
@@ -115,8 +117,9 @@ class LoopConfig(RunConfig):
         super().__post_init__()
         check_counts(total_steps=self.total_steps, eval_every=self.eval_every)
 
-    def _eval_range(self) -> tuple[int, int]:
-        return 0, self.total_steps
+    def schedule(self, count: int) -> Schedule:
+        """After the updates 0, `eval_every`, 2 `eval_every`, ... of steps 0..count - 1."""
+        return Schedule(0, self.eval_every, (count - 1) // self.eval_every + 1)
 
     @property
     def eval_steps(self):
@@ -148,27 +151,47 @@ def batch_rows(step, batch_size: int, n, order: str = "cyclic", key=None, *,
 
 def fit_steps(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_fn: Callable,
               params, opt_state, steps, *, evaluate: Callable | None = None,
-              evaluates: Callable | None = None):
-    """The updates `steps` ((T,) 0-based update indices) as one `lax.scan`.
+              schedule: Schedule | None = None):
+    """The updates `steps` ((T,) 0-based update indices, possibly offset by a traced start) as
+    one `lax.scan`.
 
     Update `i`: `batch = batch_fn(i)`; the loss and gradient of `loss_fn(params, batch)`; the
-    optimizer's update. Then, if `evaluates(i)`, `evaluate(params)` (a pytree of float arrays;
-    NaN after the other updates), compiled once under a `lax.cond`.
+    optimizer's update. After the updates at the positions `schedule` names,
+    `evaluate(params)` (a pytree of float arrays) is recorded in its slot of a (count, ...)
+    buffer that the scan carries: the result holds exactly the scheduled evaluations, whatever
+    any model's values are (a diverging model fills its own slots with its own NaNs, and no
+    other). The evaluation is compiled once, under a `lax.cond` whose predicate depends only on
+    the scan's position, which no `vmap` batches: it stays a branch (run only where due) even
+    when the models are vmapped.
 
     Returns:
-      ((params, opt_state), (losses (T,), metrics (T, ...) or None without `evaluate`)).
+      ((params, opt_state), (losses (T,), metrics (count, ...), or None without `evaluate` or a
+      schedule)).
     """
-    def step(carry, i):
-        params, opt_state = carry
+    recording = evaluate is not None and schedule is not None and schedule.count > 0
+    records = None
+    if recording:
+        records = jax.tree.map(lambda m: jnp.zeros((schedule.count,) + m.shape, m.dtype),
+                               jax.eval_shape(evaluate, params))
+
+    def record(position, params, records):
+        offset = position - schedule.first
+        slot = offset // schedule.every
+        due = (offset >= 0) & (offset % schedule.every == 0) & (slot < schedule.count)
+        return jax.lax.cond(due, lambda r: jax.tree.map(lambda buffer, value: buffer.at[slot]
+                                                        .set(value), r, evaluate(params)),
+                            lambda r: r, records)
+
+    def step(carry, inputs):
+        position, i = inputs
+        params, opt_state, records = carry
         loss, grads = jax.value_and_grad(loss_fn)(params, batch_fn(i))
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        metrics = None
-        if evaluate is not None:
-            def skip(p):
-                return jax.tree.map(lambda m: jnp.full(m.shape, jnp.nan, m.dtype),
-                                    jax.eval_shape(evaluate, p))
-            metrics = jax.lax.cond(evaluates(i), evaluate, skip, params)
-        return (params, opt_state), (loss, metrics)
+        if recording:
+            records = record(position, params, records)
+        return (params, opt_state, records), loss
 
-    return jax.lax.scan(step, (params, opt_state), steps)
+    (params, opt_state, records), losses = jax.lax.scan(
+        step, (params, opt_state, records), (jnp.arange(len(steps)), steps))
+    return (params, opt_state), (losses, records)

@@ -101,12 +101,13 @@ def train_round(params, masks, data: dict, config: TicketConfig):
         return cross_entropy(apply(masked(p, masks), x[rows]), y[rows])
 
     start = masked(params, masks)
+    updates = config.total_steps + 1
     (trained, _), (losses, tests) = fit_steps(
         loss_fn, optimizer, lambda i: config.batch(i, x.shape[0])[0], start,
-        optimizer.init(start), jnp.arange(config.total_steps + 1),
+        optimizer.init(start), jnp.arange(updates),
         evaluate=lambda q: accuracy(apply(masked(q, masks), data["x_test"]), data["y_test"]),
-        evaluates=config.evaluates)
-    return trained, tests[config.eval_steps], losses[-1]
+        schedule=config.schedule(updates))
+    return trained, tests, losses[-1]
 
 
 def _one_search(method, key, data: dict, sparsities, keep: int, config: TicketConfig,

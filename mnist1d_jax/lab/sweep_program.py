@@ -17,7 +17,7 @@ import optax
 from flax import nnx
 
 from . import cpu, runs
-from .core import RunConfig, fit_steps, traced_config
+from .core import RunConfig, Schedule, fit_steps, traced_config
 from .inputs import check_counts, check_hyperparameter
 
 
@@ -62,10 +62,12 @@ class SweepConfig(RunConfig):
             raise ValueError(f"eval_every must be 0 or divide chunk={self.chunk}; got "
                              f"{self.eval_every}")
 
-    def _eval_range(self) -> tuple[int, int] | None:
-        """After `eval_every`, 2 `eval_every`, ... updates, before the last (which `_run`
-        evaluates with the training metrics)."""
-        return (self.eval_every - 1, self.steps - 2) if self.eval_every else None
+    def schedule(self, count: int) -> Schedule | None:
+        """In a chunk of `count` updates (chunks start at multiples of `chunk`, which
+        `eval_every` divides): after its every `eval_every`-th update; None when `eval_every` is
+        0 (`_run` evaluates after the last update)."""
+        return Schedule(self.eval_every - 1, self.eval_every, count // self.eval_every) \
+            if self.eval_every else None
 
     def transformation(self) -> optax.GradientTransformation:
         """Adam, or SGD with momentum (a momentum of 0 gives plain SGD's updates exactly), at
@@ -141,9 +143,10 @@ def _test_metrics(graphdef, params, model: _Model):
 
 def _updates(state: _State, start, model: _Model, graphdef, count: int):
     """`count` updates of one model from update `start` (`core.fit_steps`) with its
-    configuration; the test error after the updates that `config.eval_steps` records before the
-    last (NaN after the others; `_run` gives the last)."""
+    configuration; the test errors (count // eval_every,) after its every `eval_every`-th update
+    (`SweepConfig.schedule`), or None when `eval_every` is 0."""
     config = model.config
+
     def loss_fn(params, batch):
         rows, weights = batch
         logits = nnx.merge(graphdef, params, model.width)(model.data["x"][rows])
@@ -156,7 +159,7 @@ def _updates(state: _State, start, model: _Model, graphdef, count: int):
     (params, opt_state), (_, errors) = fit_steps(
         loss_fn, config.transformation(), batch_fn, state.params, state.opt_state,
         start + jnp.arange(count), evaluate=lambda p: _test_metrics(graphdef, p, model)[0],
-        evaluates=config.evaluates)
+        schedule=config.schedule(count))
     return state._replace(params=params, opt_state=opt_state), errors
 
 
@@ -227,18 +230,21 @@ def _train_bucket(compiled: dict, state: _State, model: _Model, config: SweepCon
     """Trains one bucket from `state` with its compiled programs (`_compile_bucket`), on `mesh`
     if given: the final metrics (dict of (configurations, seeds) arrays) and the test-error
     curve (configurations, seeds, evaluations), the initial error first. `report(updates
-    done)` after each chunk."""
-    curve = []
+    done)` after each chunk. Each column of the curve is the evaluation after the update count
+    it stands for (0, then `config.eval_steps`): placed by the schedule, never by the values."""
+    recorded = {}  # update count -> test errors (configurations, seeds)
     state, _, model = _on_mesh(runs.place, state, None, model, stacked, mesh)
     for begin, count in config.chunks:
         start = runs.place(np.int32(begin), mesh, False) if mesh is not None else jnp.int32(begin)
         state, (before, errors, after) = compiled[count].result()(state, start, model)
         if begin == 0:
-            curve.append(runs.gather(before["test_error"])[..., None])
-        errors = runs.gather(errors)
-        curve.append(errors[..., ~np.isnan(errors[0, 0])])
+            recorded[0] = runs.gather(before["test_error"])
+        if errors is not None:
+            errors = runs.gather(errors)
+            for k in range(errors.shape[-1]):
+                recorded[begin + (k + 1) * config.eval_every] = errors[..., k]
         if report is not None:
             report(begin + count)
     final = runs.gather(after)
-    curve.append(final["test_error"][..., None])
-    return final, np.concatenate(curve, -1)
+    recorded[config.steps] = final["test_error"]
+    return final, np.stack([recorded[int(s)] for s in [0, *config.eval_steps]], -1)

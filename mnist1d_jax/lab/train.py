@@ -116,11 +116,11 @@ def _fit(model_fn, config: TrainConfig, batch_fn: Callable, eval_data: dict, see
         return metrics
 
     # One scan over every step with the evaluation under a `cond`: the step and the evaluation
-    # are each compiled once.
-    (params, _), (losses, metrics) = fit_steps(
+    # are each compiled once; the curves hold exactly the evaluations at `eval_steps`.
+    updates = config.total_steps + 1
+    (params, _), (losses, curves) = fit_steps(
         loss_fn, optimizer, lambda step: batch_fn(step, seed), params, optimizer.init(params),
-        jnp.arange(config.total_steps + 1), evaluate=evaluate, evaluates=config.evaluates)
-    curves = jax.tree.map(lambda m: m[config.eval_steps], metrics)
+        jnp.arange(updates), evaluate=evaluate, schedule=config.schedule(updates))
     return {"train_loss": losses, **curves, "params": params}
 
 
