@@ -39,6 +39,8 @@ MAX_TRANSLATION = 2**24            # shifts are floor(u * max_translation), u of
 MAX_FINAL_SEQ_LENGTH = 4096
 MAX_SCALE = 1e6                    # larger scales overflow float32 sums of squares
 MAX_SEED = 2**32 - 1
+"""The largest seed anywhere in the package: seeds are folded into keys as 32-bit words, so
+larger ones would wrap onto smaller ones."""
 # Fields of the reference's argument dict that mean nothing here (we never download).
 _IGNORED_REFERENCE_FIELDS = ("url",)
 

@@ -97,6 +97,7 @@ class Counted:
 
     def __call__(self, name):
         import jax
+
         from mnist1d_jax.lab import experiments
 
         def run(key, size, progress=None):

@@ -1,7 +1,6 @@
 """The lab's training core: the configuration base and its evaluation schedule, the one
 batching function, the one step builder; the layers' PyTorch initialisation and width padding."""
 
-import dataclasses
 
 import jax
 import jax.numpy as jnp

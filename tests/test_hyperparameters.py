@@ -10,9 +10,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import Compilations
 
 import mnist1d_jax
-from conftest import Compilations
 from mnist1d_jax.lab import contrastive, lottery, models, sweep, train
 
 

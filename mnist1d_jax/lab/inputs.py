@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..args import NUM_CLASSES
+from ..args import MAX_SEED, NUM_CLASSES
 from ..checks import check_integer, check_key, check_real, is_integer, is_traced
 
 MAX_LEARNING_RATE = 1e3
@@ -18,8 +18,6 @@ MAX_LEARNING_RATE = 1e3
 MAX_COUNT = 2**31 - 1
 """The largest step, epoch, batch or layer count a lab entry point takes (`check_integer`)."""
 
-MAX_SEED = 2**32 - 1
-"""Seeds are folded into keys as 32-bit words: larger ones would wrap onto smaller ones."""
 
 
 def check_hyperparameter(value, name: str, low: float, high: float, *, low_open: bool = False,

@@ -22,6 +22,7 @@ from typing import Callable
 
 import jax
 
+from ..args import MAX_SEED
 from ..checks import check_integer
 from ..extras import require
 from ..outputs import atomic_open
@@ -109,7 +110,7 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool
     require("lab", "mnist1d-jax reproduce", "filelock")
     names = check_names(names)
     size = check_size(size)
-    seed = check_integer(seed, "seed", 0, 2**32 - 1)
+    seed = check_integer(seed, "seed", 0, MAX_SEED)
     key = jax.random.key(seed)
     identity = key_data(key)
     log = log or (lambda line: None)

@@ -9,6 +9,7 @@ import dataclasses
 
 import numpy as np
 
+from ...args import MAX_SEED
 from . import schema
 
 SIZES = ("quick", "full")
@@ -157,7 +158,7 @@ class Result:
                   enumerate(schema.items(value["claims"], f"{field}.claims", 0, MAX_NUMBERS))]
         arrays = schema.mapping(value["arrays"], f"{field}.arrays")
         return cls(schema.text(value["name"], f"{field}.name", 100), size,
-                   tuple(schema.integer(k, f"{field}.key", 0, 2**32 - 1) for k in
+                   tuple(schema.integer(k, f"{field}.key", 0, MAX_SEED) for k in
                          schema.items(value["key"], f"{field}.key", 1, MAX_KEY_WORDS)),
                    numbers, claims,
                    {schema.text(k, f"{field}.arrays", 100):
