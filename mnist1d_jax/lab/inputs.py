@@ -19,7 +19,6 @@ MAX_COUNT = 2**31 - 1
 """The largest step, epoch, batch or layer count a lab entry point takes (`check_integer`)."""
 
 
-
 def check_hyperparameter(value, name: str, low: float, high: float, *, low_open: bool = False,
                          high_open: bool = False, per_configuration: bool = False):
     """A traced hyperparameter (a leaf of a lab configuration, or an argument a compiled program
@@ -32,8 +31,7 @@ def check_hyperparameter(value, name: str, low: float, high: float, *, low_open:
     if isinstance(value, (str, bytes)) or not (np.ndim(value) == 0 or per_configuration):
         raise TypeError(f"{name} must be a number; got {value!r}")
     if np.ndim(value) == 0:
-        number = value.item() if hasattr(value, "item") and not isinstance(value, bool) \
-            else value
+        number = value.item() if hasattr(value, "item") else value  # 0-d arrays as numbers
         return check_real(number, name, low, high, low_open=low_open, high_open=high_open)
     values = np.asarray(value, dtype=object) if not hasattr(value, "dtype") else np.asarray(value)
     if values.ndim != 1 or not len(values):

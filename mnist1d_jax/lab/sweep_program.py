@@ -54,8 +54,9 @@ class SweepConfig(RunConfig):
     def __post_init__(self):
         super().__post_init__()
         check_counts(steps=self.steps, chunk=self.chunk)
-        self._set("momentum", check_hyperparameter(self.momentum, "momentum", 0.0, 1.0,
-                                                   high_open=True, per_configuration=True))
+        self._set("momentum", check_hyperparameter(
+            self.momentum, "momentum", 0.0, 1.0, high_open=True,
+            per_configuration=self.PER_CONFIGURATION))
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.eval_every and self.chunk % self.eval_every:
@@ -239,10 +240,11 @@ def _train_bucket(compiled: dict, state: _State, model: _Model, config: SweepCon
         state, (before, errors, after) = compiled[count].result()(state, start, model)
         if begin == 0:
             recorded[0] = runs.gather(before["test_error"])
-        if errors is not None:
+        schedule = config.schedule(count)
+        if errors is not None:  # after the update at position first + k * every of the chunk
             errors = runs.gather(errors)
-            for k in range(errors.shape[-1]):
-                recorded[begin + (k + 1) * config.eval_every] = errors[..., k]
+            for k in range(schedule.count):
+                recorded[begin + schedule.first + k * schedule.every + 1] = errors[..., k]
         if report is not None:
             report(begin + count)
     final = runs.gather(after)
