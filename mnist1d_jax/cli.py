@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -310,14 +311,29 @@ def _reproduce_command(namespace) -> None:
     from .progress import Bar
 
     start = time.perf_counter()
+    changes = dict(_setting(text) for text in namespace.set or ())
     results = reproduce(namespace.out, namespace.names, seed=namespace.seed,
-                        size="quick" if namespace.quick else "full", force=namespace.force,
+                        size="quick" if namespace.quick else "full", changes=changes,
+                        force=namespace.force,
                         bar=Bar, log=lambda line: print(line, flush=True),
                         check=namespace.interrupts.check)
     held = sum(c.holds for r in results.values() for c in r.claims)
     claims = sum(len(r.claims) for r in results.values())
     print(f"wrote {os.path.join(namespace.out, REPORT)}: {len(results)} experiments, "
           f"{held} of {claims} claims hold; this run {time.perf_counter() - start:.0f} s")
+
+
+def _setting(text: str) -> tuple:
+    """`--set SETTING=VALUE`: the value read as JSON (an integer, a number, a list, null), else
+    as the string it is."""
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise ValueError(f"--set takes SETTING=VALUE or NAME.SETTING=VALUE (for example "
+                         f"seeds=1 or pooling.steps=120); got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
 
 
 def _add_cache_flag(parser: argparse.ArgumentParser) -> None:
@@ -408,6 +424,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 "size and seed are kept; one run at a time holds the folder)")
     reproduce.add_argument("--quick", action="store_true",
                            help="reduced sizes: minutes on a CPU, sane numbers, not the paper's")
+    reproduce.add_argument("--set", action="append", metavar="[NAME.]SETTING=VALUE",
+                           help="change a setting of the size (repeatable): in every experiment "
+                                "that has it (seeds=5) or in one (pooling.sizes=[1000,5000]); "
+                                "the value is read as JSON; the report names the changes")
     reproduce.add_argument("--force", action="store_true",
                            help="run the named experiments again and replace their stored "
                                 "results, also those of another size or seed or written by "

@@ -25,13 +25,13 @@ import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
 import jax
 from mnist1d_jax.lab import experiments
-size = "quick" if FAST else "full"
+size, changes = ("quick", experiments.pooling.smoke) if FAST else ("full", {})
 print(f"on {jax.devices()[0].device_kind}")
-result = experiments.pooling(jax.random.key(0), size)
+result = experiments.pooling(jax.random.key(0), size, **changes)
 result
 
 # %% [markdown]
 # The reference's claim holds when the advantage at the smallest training set is larger than at the largest: pooling helps most with little data.
 
 # %%
-result.figure()
+experiments.figure(result)

@@ -25,9 +25,9 @@ import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
 import jax
 from mnist1d_jax.lab import experiments
-size = "quick" if FAST else "full"
+size, changes = ("quick", experiments.paper_table.smoke) if FAST else ("full", {})
 import matplotlib.pyplot as plt
-result = experiments.paper_table(jax.random.key(0), size)
+result = experiments.paper_table(jax.random.key(0), size, **changes)
 result
 
 # %% [markdown]
@@ -36,7 +36,7 @@ result
 # ## Test accuracy during training (mean of the seeds, min-max band)
 
 # %%
-result.figure()
+experiments.figure(result)
 
 # %% [markdown]
 # ## What shuffling does to the signals

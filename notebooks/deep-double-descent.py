@@ -25,9 +25,9 @@ import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
 import jax
 from mnist1d_jax.lab import experiments
-size = "quick" if FAST else "full"
+size, changes = ("quick", experiments.double_descent.smoke) if FAST else ("full", {})
 print(f"on {jax.devices()[0].device_kind}")
-result = experiments.double_descent(jax.random.key(0), size)
+result = experiments.double_descent(jax.random.key(0), size, **changes)
 result
 
 # %% [markdown]
@@ -36,4 +36,4 @@ result
 # ## Our three seeds (mean, min-max band) against the reference's single run
 
 # %%
-result.figure()
+experiments.figure(result)

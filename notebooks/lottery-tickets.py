@@ -25,13 +25,13 @@ import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
 import jax
 from mnist1d_jax.lab import experiments
-size = "quick" if FAST else "full"
+size, changes = ("quick", experiments.lottery_tickets.smoke) if FAST else ("full", {})
 print(f"on {jax.devices()[0].device_kind}")
-result = experiments.lottery_tickets(jax.random.key(0), size)
+result = experiments.lottery_tickets(jax.random.key(0), size, **changes)
 result
 
 # %%
-result.figure()
+experiments.figure(result)
 
 # %% [markdown]
 # The reference found the first layer's surviving weights clustered along neighbouring input positions (local connectivity, a spatial prior); the right panel shows ours.

@@ -25,9 +25,9 @@ import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
 import jax
 from mnist1d_jax.lab import experiments
-size = "quick" if FAST else "full"
-result = experiments.activation(jax.random.key(0), size)
+size, changes = ("quick", experiments.activation.smoke) if FAST else ("full", {})
+result = experiments.activation(jax.random.key(0), size, **changes)
 result
 
 # %%
-result.figure()
+experiments.figure(result)

@@ -23,12 +23,12 @@ import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
 import jax
 from mnist1d_jax.lab import experiments
-size = "quick" if FAST else "full"
-result = experiments.learning_rate(jax.random.key(0), size)
+size, changes = ("quick", experiments.learning_rate.smoke) if FAST else ("full", {})
+result = experiments.learning_rate(jax.random.key(0), size, **changes)
 result
 
 # %% [markdown]
 # Both starts converge to the same learning rate, as the reference's did (about 0.62).
 
 # %%
-result.figure()
+experiments.figure(result)

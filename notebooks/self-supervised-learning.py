@@ -23,9 +23,9 @@ import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
 import jax
 from mnist1d_jax.lab import experiments
-size = "quick" if FAST else "full"
+size, changes = ("quick", experiments.self_supervised.smoke) if FAST else ("full", {})
 print(f"on {jax.devices()[0].device_kind}")
-result = experiments.self_supervised(jax.random.key(0), size)
+result = experiments.self_supervised(jax.random.key(0), size, **changes)
 result
 
 # %% [markdown]
@@ -34,4 +34,4 @@ result
 # The t-SNE is `mnist1d_jax.lab.tsne` (exact, in JAX, scikit-learn's defaults) on the first 1000 test signals, coloured by class.
 
 # %%
-result.figure()
+experiments.figure(result)

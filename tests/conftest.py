@@ -89,36 +89,58 @@ def run_processes(script: str, count: int = 2, timeout: int = 600) -> list:
 
 
 class Counted:
-    """Stands in for the experiment functions: counts the runs, returns quick-looking results
-    (the learning-rate experiment's, whose figure needs only its arrays), or raises `fail`."""
+    """Stands in for the registered experiments: counts the runs, returns quick-looking outcomes
+    (the learning-rate experiment's arrays, so that its figure can draw them), or raises
+    `fail[name]`."""
 
     def __init__(self, fail=None):
-        self.calls, self.fail = [], fail
+        self.calls, self.settings, self.fail = [], [], fail
 
     def __call__(self, name):
-        import jax
-
         from mnist1d_jax.lab import experiments
+        from mnist1d_jax.lab.experiments.base import outcome
 
-        def run(key, size, progress=None):
+        def run(key, settings, progress=None):
             self.calls.append(name)
+            self.settings.append(settings)
             if self.fail is not None and name in self.fail:
                 raise self.fail[name]
             arrays = {f"{lr}/{f}": np.arange(3.0) for lr in (1.5, 0.15)
                       for f in ("learning_rate", "outer_loss", "final_inner_loss")}
-            key_data = tuple(int(k) for k in np.asarray(jax.random.key_data(key)))
-            return experiments.Result(name, size, key_data,
-                                      [experiments.Number("n", [1.0, 2.0], 1.0)],
-                                      [experiments.Claim("c", True, "e")], arrays, 1.0, "CPU",
-                                      experiments.base.versions())
+            return outcome([experiments.Number("n", [1.0, 2.0], 1.0)],
+                           [experiments.Claim("c", True, "e")], arrays)
         return run
+
+    def install(self, monkeypatch=None, draw=None) -> None:
+        """Replaces every registered experiment's run by this counter's and its figure by
+        `draw` (default: the learning-rate experiment's), through `monkeypatch` (or for good,
+        in a process of its own)."""
+        stand_ins(self, monkeypatch, draw)
+
+
+def stand_ins(run_of, monkeypatch=None, draw=None) -> None:
+    """Every registered experiment with its run replaced by `run_of(name)` and its figure by
+    `draw` (default: the learning-rate experiment's, which reads the arrays the stand-ins
+    return)."""
+    import dataclasses
+
+    from mnist1d_jax.lab import experiments
+
+    learning_rate = experiments.EXPERIMENTS["learning-rate"]
+    for name, experiment in list(experiments.EXPERIMENTS.items()):
+        replaced = dataclasses.replace(experiment, run=run_of(name),
+                                       draw=draw or learning_rate.draw,
+                                       figure_arrays=learning_rate.figure_arrays)
+        if monkeypatch is None:
+            experiments.EXPERIMENTS[name] = replaced
+        else:
+            monkeypatch.setitem(experiments.EXPERIMENTS, name, replaced)
 
 
 @pytest.fixture
 def counted(monkeypatch):
     """Every experiment replaced by a counter; each draws a one-line figure of an inch (a real
     experiment's figure costs a few tenths of a second to draw and write)."""
-    from mnist1d_jax.lab import experiments, reproduce
     from mnist1d_jax.lab.experiments.base import new_figure
 
     def tiny(result):
@@ -127,8 +149,7 @@ def counted(monkeypatch):
         return figure
 
     counter = Counted()
-    monkeypatch.setattr(reproduce, "RUN", {name: counter(name) for name in experiments.RUN})
-    monkeypatch.setattr(experiments.Result, "figure", tiny)
+    counter.install(monkeypatch, tiny)
     return counter
 
 

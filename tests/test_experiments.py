@@ -2,6 +2,7 @@
 work, progress by stages, the report's content, and the t-SNE they draw with. Each experiment
 runs whole in the `reproduce --quick` test (test_reproduce.py) and in its notebook."""
 
+import dataclasses
 import json
 import re
 
@@ -56,28 +57,100 @@ def test_a_damaged_result_is_refused(damage, field):
         Result.from_json(value)
 
 
-@pytest.mark.parametrize("name", list(experiments.RUN))
-def test_each_experiment_checks_key_and_size_before_any_work(name, monkeypatch):
+@pytest.mark.parametrize("name", list(experiments.EXPERIMENTS))
+def test_each_experiment_checks_key_size_and_changes_before_any_work(name):
     def no_work(*args, **kwargs):
         raise AssertionError("work started before the checks")
 
-    monkeypatch.setattr(experiments.EXPERIMENTS[name], "reference_dataset", no_work)
-    run = experiments.RUN[name]
+    experiment = dataclasses.replace(experiments.EXPERIMENTS[name], run=no_work)
     with pytest.raises(ValueError, match=r"size must be one of \('quick', 'full'\); got 'big'"):
-        run(jax.random.key(0), "big")
+        experiment(jax.random.key(0), "big")
     with pytest.raises(TypeError, match="key"):
-        run(0, "quick")
+        experiment(0, "quick")
+    with pytest.raises(ValueError, match=f"{name} has no setting 'nonsense'; it has "):
+        experiment(jax.random.key(0), "quick", nonsense=1)
 
 
 def test_every_experiment_is_registered_once_with_its_parts():
     assert list(experiments.EXPERIMENTS) == [
         "paper-table", "learning-rate", "activation", "double-descent", "pooling", "lottery",
         "self-supervised", "metalearned-data"]
-    for name, module in experiments.EXPERIMENTS.items():
-        assert module.NAME == name and module.TITLE and callable(module.draw)
-        seconds, source = module.REFERENCE_TIME
+    for name, experiment in experiments.EXPERIMENTS.items():
+        assert experiment.name == name and experiment.title and callable(experiment.draw)
+        seconds, source = experiment.reference_time
         assert (seconds is None or seconds > 0) and source
-        assert set(module.SIZES) == set(experiments.SIZES)
+        assert set(experiment.sizes) == set(experiments.SIZES)
+        for size in experiments.SIZES:  # each size's own settings pass the checks of a change
+            assert experiment.settings(size, **experiment.sizes[size]) == experiment.settings(size)
+    with pytest.raises(ValueError, match="'pooling' is already registered"):
+        experiments.register(experiments.pooling)
+
+
+@pytest.mark.parametrize("changes, error", [
+    (dict(seeds=0), "pooling setting seeds must be in [1, 10,000,000]; got 0"),
+    (dict(seeds=2.0), "pooling setting seeds must be an integer; got 2.0"),
+    (dict(seeds=True), "pooling setting seeds must be an integer; got True"),
+    (dict(sizes=[5]), "pooling setting sizes must take its values from [10, 100000]; got 5"),
+    (dict(sizes=[300, 300]), "pooling setting sizes must not repeat an element"),
+    (dict(sizes=[]), "pooling setting sizes must be a list of 1 to 1000 elements"),
+    (dict(sizes=None), "pooling setting sizes may not be None"),
+    (dict(steps="60"), "pooling setting steps must be an integer; got '60'")])
+def test_a_change_is_checked_against_its_setting(changes, error):
+    with pytest.raises((TypeError, ValueError), match=re.escape(error)):
+        experiments.pooling.settings("quick", **changes)
+
+
+def test_a_derived_size_changes_only_what_it_names_and_records_it():
+    seen = []
+
+    def run(key, settings, progress):
+        seen.append(settings)
+        return experiments.base.outcome([], [], {})
+
+    double_descent = dataclasses.replace(experiments.double_descent, run=run)
+    result = double_descent(jax.random.key(3), "full", seeds=5, picks=(0, 18))
+    assert seen == [{"seeds": 5, "epochs": 500, "picks": [0, 18], "channel_picks": None}]
+    assert (result.size, result.changes) == ("full", {"seeds": 5, "picks": [0, 18]})
+    back = Result.from_json(json.loads(json.dumps(result.to_json())))
+    assert back.changes == result.changes and back.identity == result.identity
+    same = double_descent(jax.random.key(3), "full", epochs=500)  # no change at all
+    assert same.changes == {} and same.identity != result.identity
+    text = report.render({"double-descent": result})
+    assert "| `double-descent` | full with seeds=5, picks=\\[0, 18\\] |" in text
+    with pytest.raises(ValueError, match=re.escape("picks must take its values from [0, 18]")):
+        double_descent(jax.random.key(3), "full", picks=[19])
+
+
+def test_a_researchers_own_experiment_registers_runs_and_draws(monkeypatch):
+    """An experiment written outside the package: registered, run at a derived size, drawn by
+    `figure`, reported with its title and reference time."""
+    def run(key, settings, progress):
+        values = jax.random.uniform(key, (settings["seeds"],)) * settings["scale"]
+        return experiments.base.outcome(
+            [Number("a draw", values, 0.5, "")],
+            [Claim("draws stay below the scale", bool((values < settings["scale"]).all()), "")],
+            {"values": values})
+
+    def draw(result):
+        figure, axes = experiments.base.new_figure(2, 2)
+        axes[0, 0].plot(result.arrays["values"])
+        return figure
+
+    mine = experiments.Experiment(
+        name="mine", title="My own", run=run, draw=draw,
+        sizes={"quick": {"seeds": 2, "scale": 1.0}, "full": {"seeds": 8, "scale": 1.0}},
+        figure_arrays={"values": 1}, reference_time=(60.0, "a guess"))
+    monkeypatch.setitem(experiments.EXPERIMENTS, "mine", None)  # the registry is restored after
+    monkeypatch.delitem(experiments.EXPERIMENTS, "mine")
+    experiments.register(mine)
+    result = experiments.EXPERIMENTS["mine"](jax.random.key(1), "quick", scale=2.5)
+    assert result.changes == {"scale": 2.5} and result.number("a draw").values[0] <= 2.5
+    assert len(result.number("a draw").values) == 2
+    assert len(experiments.figure(result).axes) == 1
+    text = report.render({"mine": result})
+    assert "## My own (`mine`)" in text and "The reference: 60 s (a guess)." in text
+    with pytest.raises(ValueError, match="scale must be a finite number"):
+        mine(jax.random.key(1), "quick", scale=float("nan"))
 
 
 def test_stages_report_work_done_out_of_the_total():
@@ -99,11 +172,12 @@ def test_the_report_shows_numbers_reference_difference_claims_and_figure():
     assert "![learning-rate](learning-rate.png)" in text
     assert "| `learning-rate` | quick | CPU, 2 cores | 12 s | 90 s | 1 of 2 |" in text
     assert "jax.random.key(7)" in text
-    assert made_up()._repr_markdown_() in text
+    shown = made_up()._repr_markdown_()  # a notebook's view: the same, without the registry's
+    assert shown.split("\n", 1)[1] in text and "The reference" not in shown  # reference time
 
 
 def test_a_stored_result_draws_its_figure_again():
-    figure = made_up().figure()
+    figure = experiments.figure(made_up())
     assert len(figure.axes) == 3 and figure.axes[2].get_title() == "learning rate"
 
 

@@ -55,14 +55,15 @@ def test_an_ignored_signal_stays_ignored():
 RUNNER = textwrap.dedent("""
     import sys, weakref
     from mnist1d_jax import cli
-    from mnist1d_jax.lab import experiments, reproduce
-    from mnist1d_jax.lab.experiments.base import versions
+    from conftest import stand_ins
+    from mnist1d_jax.lab import experiments
+    from mnist1d_jax.lab.experiments.base import outcome
 
     class Thing:
         pass
 
     def stand_in(name):
-        def run(key, size, progress=None):
+        def run(key, settings, progress=None):
             for step in range(15):
                 print(name, step, flush=True)
                 thing = Thing()
@@ -73,13 +74,11 @@ RUNNER = textwrap.dedent("""
             sys.stdin.readline()
             arrays = {f"{lr}/{f}": [0.0, 1.0] for lr in (1.5, 0.15)
                       for f in ("learning_rate", "outer_loss", "final_inner_loss")}
-            return experiments.Result(name, size, (0, 0), [experiments.Number("n", [1.0])],
-                                      [experiments.Claim("c", True, "e")], arrays, 1.0, "CPU",
-                                      versions())
+            return outcome([experiments.Number("n", [1.0])], [experiments.Claim("c", True, "e")],
+                           arrays)
         return run
 
-    reproduce.RUN = {name: stand_in(name) for name in experiments.RUN}
-    experiments.Result.figure = lambda self: experiments.EXPERIMENTS["learning-rate"].draw(self)
+    stand_ins(stand_in)
     sys.exit(cli.main(sys.argv[1:]))
 """)
 MOMENTS = [("pooling 3", signal.SIGINT),  # inside the first experiment
@@ -108,7 +107,8 @@ def test_signals_at_any_moment_of_a_reproduction_end_it_and_leave_the_folder_who
     that matches its results."""
     from mnist1d_jax.lab.experiments import store
 
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__)))
+    tests = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join((os.path.dirname(tests), tests)))
     runs = []
     for i, (marker, signum) in enumerate(MOMENTS):
         out = tmp_path / f"run{i}"

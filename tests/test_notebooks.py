@@ -72,13 +72,16 @@ def execute(path):
 
 @pytest.fixture(scope="module")
 def executed(experiments_cache):
-    """Every notebook in its fast mode, two kernels at a time (each is mostly single-threaded
-    compilation, so two share the CI machine's two cores well), with the session's compilation
-    cache of the quick experiments (JAX reads `JAX_COMPILATION_CACHE_DIR` when it starts)."""
+    """Every notebook in its fast mode (the experiments at their smoke size), two kernels at a
+    time (each is mostly single-threaded compilation, so two share the CI machine's two cores
+    well), with the session's compilation cache, which keeps every program as the command line's
+    does (JAX reads its `JAX_*` variables when it starts)."""
     root = str(pathlib.Path(__file__).parent.parent)  # the kernels import this tree's package,
     env = {"MNIST1D_FAST": "1",  # not another copy installed elsewhere
            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
-           "JAX_COMPILATION_CACHE_DIR": str(experiments_cache)}
+           "JAX_COMPILATION_CACHE_DIR": str(experiments_cache),
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",  # as the command line's cache
+           "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
     saved = {k: os.environ.get(k) for k in (*env, "MPLBACKEND")}
     os.environ.update(env)
     os.environ.pop("MPLBACKEND", None)  # the kernel's own (inline) backend

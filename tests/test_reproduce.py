@@ -13,6 +13,7 @@ import pytest
 from conftest import Counted
 from mnist1d_jax import cli
 from mnist1d_jax.lab import experiments, reproduce
+from mnist1d_jax.lab.experiments.base import outcome
 from mnist1d_jax.outputs import PNG_SIGNATURE, REPRODUCTION_LOCK, TEMP_MARK
 
 
@@ -36,7 +37,8 @@ def test_a_new_folder_gets_report_results_and_figures(tmp_path, counted):
     report = (out / "report.md").read_text()
     assert "## Pooling: how much it helps, and when (`pooling`)" in report
     assert report.index("(`pooling`)") < report.index("(`lottery`)")
-    assert len(lines) == 2 and lines[0].startswith("pooling: 1.0 s on CPU; 1 of 1 claims hold")
+    assert len(lines) == 2
+    assert re.match(r"pooling: \d+\.\d s on CPU, \d+ cores; 1 of 1 claims hold$", lines[0])
 
 
 def test_results_in_the_folder_are_not_run_again_unless_forced(tmp_path, counted):
@@ -54,6 +56,73 @@ def test_results_in_the_folder_are_not_run_again_unless_forced(tmp_path, counted
         [0, 3]
 
 
+def test_changed_settings_reach_their_experiments_and_are_part_of_a_results_identity(
+        tmp_path, counted):
+    out = tmp_path / "run"
+    reproduce.reproduce(out, ["pooling", "lottery"], size="quick",
+                        changes={"seeds": 1, "lottery.rounds": 3}, log=None)
+    pooling, lottery = counted.settings
+    assert pooling == experiments.pooling.settings("quick", seeds=1)  # lottery has no seeds
+    assert lottery == experiments.lottery_tickets.settings("quick", rounds=3)
+    assert reproduce.reproduce(out, ["pooling"], size="quick", changes={"seeds": 1},
+                               log=None)["pooling"].changes == {"seeds": 1}
+    assert counted.calls == ["pooling", "lottery"]  # the same identity: not run again
+    with pytest.raises(ValueError, match=re.escape("pooling ran at size quick with seeds=1 from "
+                                                   "jax.random.key(0)")):
+        reproduce.reproduce(out, ["pooling"], size="quick", log=None)
+    with pytest.raises(ValueError, match=re.escape("lottery ran at size quick with rounds=3")):
+        reproduce.reproduce(out, ["lottery"], size="quick", changes={"rounds": 4}, log=None)
+    report = (out / "report.md").read_text()
+    assert "| `pooling` | quick with seeds=1 |" in report
+    assert counted.calls == ["pooling", "lottery"]
+
+
+@pytest.mark.parametrize("changes, error", [
+    ({"nonsense": 1}, "no experiment of this run has a setting 'nonsense'"),
+    ({"paper-table.seeds": 1}, "a change names 'paper-table', which this run does not include"),
+    ({"pooling.seeds": 0}, "pooling setting seeds must be in [1, 10,000,000]; got 0"),
+    ({"rounds": "3"}, "lottery setting rounds must be an integer; got '3'")])
+def test_a_bad_change_is_refused_before_anything_runs(tmp_path, counted, changes, error):
+    with pytest.raises((TypeError, ValueError), match=re.escape(error)):
+        reproduce.reproduce(tmp_path / "run", ["pooling", "lottery"], size="quick",
+                            changes=changes, log=None)
+    assert not counted.calls and not (tmp_path / "run").exists()
+
+
+def test_the_command_line_changes_settings_with_set(tmp_path, capsys, counted):
+    assert cli.main(["reproduce", "pooling", "--out", str(tmp_path / "r"), "--quick",
+                     "--set", "seeds=1", "--set", "pooling.sizes=[100, 200]"]) == 0
+    assert counted.settings == [experiments.pooling.settings("quick", seeds=1, sizes=[100, 200])]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["reproduce", "pooling", "--out", str(tmp_path / "s"), "--quick",
+                  "--set", "seeds"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1
+    assert "--set takes SETTING=VALUE or NAME.SETTING=VALUE" in err
+
+
+def test_a_registered_experiment_without_a_figure_is_reproduced_and_reported(tmp_path,
+                                                                             monkeypatch):
+    def run(key, settings, progress):
+        progress("draw", 0, 1)
+        return outcome([experiments.Number("n", [float(settings["seeds"])], None, "")],
+                       [experiments.Claim("c", True, "e")], {})
+
+    monkeypatch.setitem(experiments.EXPERIMENTS, "mine", None)  # removed again after the test
+    experiments.EXPERIMENTS.pop("mine")
+    experiments.register(experiments.Experiment(
+        "mine", "Mine", run, None, {"quick": {"seeds": 1}, "full": {"seeds": 4}}, {},
+        (None, "none")))
+    out = tmp_path / "run"
+    results = reproduce.reproduce(out, ["mine"], size="quick", changes={"seeds": 3}, log=None)
+    assert results["mine"].number("n").values == (3.0,)
+    assert written(out) == {"report.md", "results.json"}
+    assert "## Mine (`mine`)" in (out / "report.md").read_text() and \
+        "No figure." in (out / "report.md").read_text()
+    reproduce.reproduce(out, ["mine"], size="quick", changes={"seeds": 3}, log=None)  # resumed
+    assert written(out) == {"report.md", "results.json"}
+
+
 def test_a_missing_figure_is_drawn_again_from_the_stored_result(tmp_path, counted):
     out = tmp_path / "run"
     reproduce.reproduce(out, ["learning-rate"], size="quick", log=None)
@@ -67,9 +136,7 @@ def test_a_missing_figure_is_drawn_again_from_the_stored_result(tmp_path, counte
 def test_an_interrupted_run_keeps_every_finished_experiment_and_a_whole_report(tmp_path,
                                                                               monkeypatch):
     counter = Counted(fail={"lottery": KeyboardInterrupt()})
-    monkeypatch.setattr(reproduce, "RUN", {name: counter(name) for name in experiments.RUN})
-    monkeypatch.setattr(experiments.Result, "figure", lambda self: experiments.EXPERIMENTS[
-        "learning-rate"].draw(self))
+    counter.install(monkeypatch)
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         reproduce.reproduce(out, ["pooling", "lottery", "activation"], size="quick", log=None)
@@ -138,7 +205,7 @@ def test_the_command_line_refuses_unknown_names_in_one_line(tmp_path, capsys, co
 def test_the_command_line_runs_and_summarises(tmp_path, capsys, counted):
     assert cli.main(["reproduce", "lottery", "--out", str(tmp_path / "r"), "--quick"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("lottery: 1.0 s on CPU; 1 of 1 claims hold")
+    assert re.match(r"lottery: \d+\.\d s on CPU, \d+ cores; 1 of 1 claims hold$", out[0])
     assert out[-1].startswith(f"wrote {tmp_path / 'r' / 'report.md'}: 1 experiments, 1 of 1 "
                               f"claims hold")
 
@@ -149,15 +216,19 @@ SANE = {"%": (0.0, 100.0), "points": (-100.0, 100.0), "": (0.0, 10.0)}
 
 
 @pytest.mark.slow
-def test_the_quick_run_writes_a_complete_sane_report(tmp_path, experiments_cache):
-    """The command as a user runs it: every experiment at its quick size, in a fresh process
-    (with the compilation cache the notebooks' quick runs share)."""
-    out = tmp_path / "quick"
+def test_the_smoke_run_writes_a_complete_sane_report(tmp_path, experiments_cache):
+    """The command as a user runs it: every experiment at its quick size changed to its smoke
+    settings (`Experiment.smoke`, through `--set`), in a fresh process (with the compilation
+    cache the notebooks' fast runs share)."""
+    out = tmp_path / "smoke"
     env = {k: v for k, v in os.environ.items() if k != "MNIST1D_JAX_NO_CACHE"}
     env["XDG_CACHE_HOME"] = str(experiments_cache.parent.parent)
+    changes = [f"--set={name}.{setting}={json.dumps(value)}"
+               for name, experiment in experiments.EXPERIMENTS.items()
+               for setting, value in experiment.smoke.items()]
     done = subprocess.run([sys.executable, "-m", "mnist1d_jax", "reproduce", "--quick",
-                           "--out", str(out)], capture_output=True, text=True, timeout=900,
-                          env=env)
+                           "--out", str(out), *changes], capture_output=True, text=True,
+                          timeout=900, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     names = list(experiments.EXPERIMENTS)
     assert written(out) == {"report.md", "results.json"} | {f"{n}.png" for n in names}
@@ -167,6 +238,7 @@ def test_the_quick_run_writes_a_complete_sane_report(tmp_path, experiments_cache
     for name in names:
         result = experiments.Result.from_json(stored[name])
         assert result.size == "quick" and result.key == (0, 0) and result.wall_s > 0
+        assert result.changes == dict(experiments.EXPERIMENTS[name].smoke)
         assert result.numbers and result.claims
         for number in result.numbers:
             low, high = SANE[number.unit]
@@ -177,7 +249,7 @@ def test_the_quick_run_writes_a_complete_sane_report(tmp_path, experiments_cache
     assert report.count("\n## ") == len(names) and report.count("](") >= len(names)
     summary = [line for line in report.splitlines() if line.startswith("| `")]
     assert [line.split("`")[1] for line in summary] == names
-    assert all("| quick |" in line for line in summary)
+    assert all("| quick with " in line for line in summary)
     assert done.stdout.splitlines()[-1].startswith(f"wrote {out / 'report.md'}: 8 experiments")
 
 

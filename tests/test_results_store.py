@@ -16,6 +16,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from conftest import Counted
 
 from mnist1d_jax import cli, outputs
 from mnist1d_jax.lab import experiments, reproduce
@@ -165,7 +166,7 @@ def test_the_committed_full_reproduction_reads_and_fits_its_figures():
     assert list(results) == list(experiments.EXPERIMENTS) and not kept
     for name, result in results.items():
         assert result.size == "full" and result.versions == {}
-        assert arrays_problem(result.arrays, experiments.EXPERIMENTS[name].FIGURE_ARRAYS) == ""
+        assert arrays_problem(result.arrays, experiments.EXPERIMENTS[name].figure_arrays) == ""
 
 
 # reading is validation: every damage is one line naming the entry and the field
@@ -366,8 +367,7 @@ def test_an_ascii_locale_writes_the_report_in_utf8(tmp_path):
         from mnist1d_jax import cli
         from mnist1d_jax.lab import experiments, reproduce
         counter = Counted()
-        reproduce.RUN = {name: counter(name) for name in experiments.RUN}
-        experiments.Result.figure = lambda self: experiments.EXPERIMENTS["learning-rate"].draw(self)
+        counter.install()
         sys.exit(cli.main(sys.argv[1:]))
     """)
     env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONIOENCODING="",
@@ -391,8 +391,7 @@ def test_an_ascii_locale_writes_the_report_in_utf8(tmp_path):
 ])
 def test_a_figure_whose_arrays_do_not_fit_is_skipped_with_a_note(tmp_path, counted, monkeypatch,
                                                                  damage, why):
-    monkeypatch.setattr(experiments.Result, "figure",
-                        lambda self: experiments.EXPERIMENTS[self.name].draw(self))
+    Counted().install(monkeypatch)  # the learning-rate experiment's own figure
     out = tmp_path / "run"
     reproduce.reproduce(out, ["learning-rate"], size="quick", log=None)
     stored = _stored(out)

@@ -91,11 +91,17 @@ def init_params(key, channels: int = 25, hidden: int = 125, output: int = 16,
     return nnx.state(SimCLR(input_size, channels, hidden, output, rngs=nnx.Rngs(key)), nnx.Param)
 
 
+def _features(params: nnx.State, x) -> list:
+    return nnx.merge(model_graphdef(SimCLR), params).features(x)
+
+
+@jax.jit
 def features(params: nnx.State, x) -> list:
     """Every layer's features of x (n, F) (`models.SimCLR.features`): [conv1, conv2, conv3
     (flattened), projector hidden, projector output]; the encoder's output is the third (125
-    for F = 40)."""
-    return nnx.merge(model_graphdef(SimCLR), params).features(x)
+    for F = 40). Compiled once per shape of `x` (the training program inlines the model
+    itself)."""
+    return _features(params, x)
 
 
 def info_nce(z1, z2, tau: float = 0.5):
@@ -134,7 +140,7 @@ def _train_program(key, x, args, source, learning_rate, tau, *, views: str, epoc
         return pair
 
     def loss_fn(params, pair):  # both views through the model as one batch
-        z = features(params, pair)[-1]
+        z = _features(params, pair)[-1]
         return info_nce(z[:batch_size], z[batch_size:], tau)
 
     (params, _), (losses, _) = fit_steps(loss_fn, optimizer, batch_fn, params,

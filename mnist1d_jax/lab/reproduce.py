@@ -8,10 +8,10 @@ holds the folder's lock from its first read to its last write. Each file is writ
 after each experiment, figure first and report last: an interrupted run loses only the
 experiment in progress, and the report always describes whole experiments.
 
-Resumable: an experiment whose result of the same size and key is stored is not run again
-(unless `force`); a stored result's missing figure is drawn again from its arrays. A stored
-result of another size or key, or one this version cannot read, is never replaced unless `force`:
-the run is refused, before anything runs, with the experiments that stand in its way.
+Resumable: an experiment whose result of the same size, changes and key is stored is not run
+again (unless `force`); a stored result's missing figure is drawn again from its arrays. A stored
+result of another size, changes or key, or one this version cannot read, is never replaced unless
+`force`: the run is refused, before anything runs, with the experiments that stand in its way.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from ..args import MAX_SEED
 from ..checks import check_integer
 from ..extras import require
 from ..outputs import atomic_open
-from .experiments import EXPERIMENTS, RUN, Result
+from .experiments import EXPERIMENTS, Result, figure
 from .experiments.base import arrays_problem, key_data
 from .experiments.report import figure_name
-from .experiments.result import check_size, describe_key
+from .experiments.result import check_size, describe_key, describe_size, identity
 from .experiments.store import REPORT, Store, open_store
 
-__all__ = ["REPORT", "check_names", "reproduce"]
+__all__ = ["REPORT", "check_names", "plan_changes", "reproduce"]
 
 
 def check_names(names) -> list:
@@ -46,17 +46,43 @@ def check_names(names) -> list:
     return list(dict.fromkeys(names))
 
 
+def plan_changes(names: list, size: str, changes) -> dict:
+    """Each experiment's changed settings: `changes` maps "SETTING" (changed in every experiment
+    of `names` that has it; at least one must) or "NAME.SETTING" (in that one, which must be in
+    `names`) to a value. Returns name -> its checked changes (`Experiment.settings`)."""
+    planned: dict = {name: {} for name in names}
+    for field, value in (changes or {}).items():
+        name, _, setting = str(field).rpartition(".")
+        if name:
+            if name not in planned:
+                raise ValueError(f"a change names {name!r}, which this run does not include: "
+                                 f"it runs {', '.join(names)}")
+            targets = [name]
+        else:
+            targets = [n for n in names if setting in EXPERIMENTS[n].sizes["full"]]
+            if not targets:
+                raise ValueError(f"no experiment of this run has a setting {setting!r}")
+        for target in targets:
+            planned[target][setting] = value
+    for name in names:
+        planned[name] = EXPERIMENTS[name].changes(
+            size, EXPERIMENTS[name].settings(size, **planned[name]))
+    return planned
+
+
 def _write_figure(out: str, result: Result) -> None:
-    figure = result.figure()
+    if EXPERIMENTS[result.name].draw is None:  # an experiment without a figure
+        return
+    drawn = figure(result)
     with atomic_open(os.path.join(out, figure_name(result.name))) as handle:
-        figure.savefig(handle, format="png", dpi=100)
+        drawn.savefig(handle, format="png", dpi=100)
 
 
 def _redraw(store: Store, result: Result) -> str:
     """Draws a stored result's missing figure from its stored arrays; returns why it could not
     ("" when drawn). Arrays that passed validation may still not be what the figure needs (a
     result edited by hand, another version's arrays): that figure is skipped, not fatal."""
-    problem = arrays_problem(result.arrays, EXPERIMENTS[result.name].FIGURE_ARRAYS)
+    problem = arrays_problem(result.arrays, EXPERIMENTS[result.name].figure_arrays)
     if problem:
         return f"the stored result does not fit its figure: {problem}"
     try:
@@ -66,12 +92,15 @@ def _redraw(store: Store, result: Result) -> str:
     return ""
 
 
-def _check_conflicts(store: Store, names: list, size: str, key: tuple) -> None:
-    conflicts = [why for why in (store.conflict(name, size, key) for name in names) if why]
+def _check_conflicts(store: Store, identities: dict, size: str, key: tuple) -> None:
+    conflicts = [why for why in (store.conflict(name, identity)
+                                 for name, identity in identities.items()) if why]
     if conflicts:
+        changed = " (with the changes asked for)" if any(
+            changes != "{}" for _, changes, _ in identities.values()) else ""
         raise ValueError(f"{store.folder!r} holds results of another run ({'; '.join(conflicts)}); "
-                         f"this run is size {size} from {describe_key(key)}: --force replaces "
-                         f"them, or choose another folder")
+                         f"this run is size {size}{changed} from {describe_key(key)}: --force "
+                         f"replaces them, or choose another folder")
 
 
 def _no_bar(name: str):
@@ -82,13 +111,17 @@ def _no_check() -> None:
     return None
 
 
-def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool = False,
-              bar: Callable = _no_bar, log: Callable[[str], None] | None = print,
+def reproduce(out, names=None, *, seed: int = 0, size: str = "full", changes=None,
+              force: bool = False, bar: Callable = _no_bar,
+              log: Callable[[str], None] | None = print,
               check: Callable[[], None] = _no_check) -> dict:
     """Runs the experiments `names` (default all) from `jax.random.key(seed)` at `size` and
     writes them to the folder `out` (created if missing; its parent must exist).
 
     Args:
+      changes: settings changed from `size`: "SETTING" or "NAME.SETTING" -> value
+        (`plan_changes`; for example `{"seeds": 1, "pooling.steps": 120}`). Each result records
+        its changes and the report names them.
       force: run the named experiments even when their result is stored, replacing a stored
         result of another size or key (and one this version cannot read); without it such a
         result stops the run before anything runs.
@@ -111,20 +144,23 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool
     names = check_names(names)
     size = check_size(size)
     seed = check_integer(seed, "seed", 0, MAX_SEED)
+    planned = plan_changes(names, size, changes)
     key = jax.random.key(seed)
-    identity = key_data(key)
+    identities = {name: identity(size, planned[name], key_data(key)) for name in names}
     log = log or (lambda line: None)
     with open_store(out) as store:
         if not force:
-            _check_conflicts(store, names, size, identity)
+            _check_conflicts(store, identities, size, key_data(key))
         for name in names:
             check()
-            if store.holds(name, size, identity) and not force:
+            label = describe_size(size, planned[name])
+            if store.holds(name, identities[name]) and not force:
                 figure = os.path.join(store.folder, figure_name(name))
-                why = "" if os.path.exists(figure) else _redraw(store, store.results[name])
+                why = "" if os.path.exists(figure) or EXPERIMENTS[name].draw is None \
+                    else _redraw(store, store.results[name])
                 if why:
                     store.undrawn[name] = why
-                log(f"{name}: already in {out} ({size}, seed {seed}), not run again "
+                log(f"{name}: already in {out} ({label}, seed {seed}), not run again "
                     f"(--force reruns)" + (f"; figure not drawn: {why}" if why else ""))
                 continue
             with bar(name) as shown:
@@ -133,7 +169,7 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", force: bool
                     if shown is not None:
                         shown(stage, done, total)
 
-                result = RUN[name](key, size, progress=progress)
+                result = EXPERIMENTS[name](key, size, progress=progress, **planned[name])
             _write_figure(store.folder, result)
             store.put(result)
             held = sum(c.holds for c in result.claims)

@@ -1,11 +1,13 @@
-"""The reference's experiments, each one function of a key and a size ("quick" or "full")
-returning a `Result`: its numbers with their spread over seeds beside the reference's recorded
-ones, the headline claims they test, and its figure (`Result.figure()`, needs the plot extra).
-The notebooks call these functions; `mnist1d-jax reproduce` runs them all and writes a report.
+"""The reference's experiments, each a registered `Experiment`: called with a key and a size
+("quick", "full", or one of them with settings changed) it returns a `Result`: its numbers with
+their spread over seeds beside the reference's recorded ones, the headline claims they test, and
+the arrays of its figure (`figure(result)`, needs the plot extra). The notebooks call them;
+`mnist1d-jax reproduce` runs every registered experiment and writes a report.
 
     from mnist1d_jax.lab import experiments
     result = experiments.pooling(jax.random.key(0), "quick")
-    result.numbers, result.claims, result.figure()
+    result = experiments.pooling(jax.random.key(0), "full", seeds=10)  # a derived size
+    result.numbers, result.claims, experiments.figure(result)
 """
 
 from __future__ import annotations
@@ -15,27 +17,19 @@ from . import (activation as _activation, double_descent as _double_descent,
                metalearned_data as _metalearned_data, paper_table as _paper_table,
                pooling as _pooling, self_supervised as _self_supervised)
 from .base import Progress, Stages
+from .registry import EXPERIMENTS, Experiment, figure, register
 from .result import SIZES, Claim, Number, Result
 
-EXPERIMENTS = {module.NAME: module for module in (
-    _paper_table, _learning_rate, _activation, _double_descent, _pooling, _lottery_tickets,
-    _self_supervised, _metalearned_data)}
-"""Name -> module: its `NAME`, `TITLE`, `REFERENCE_TIME` (seconds or None, and where from),
-the experiment function and `draw(result)`; in the order of the paper and the notebooks."""
+paper_table = register(_paper_table.EXPERIMENT)
+learning_rate = register(_learning_rate.EXPERIMENT)
+activation = register(_activation.EXPERIMENT)
+double_descent = register(_double_descent.EXPERIMENT)
+pooling = register(_pooling.EXPERIMENT)
+lottery_tickets = register(_lottery_tickets.EXPERIMENT)
+self_supervised = register(_self_supervised.EXPERIMENT)
+metalearned_data = register(_metalearned_data.EXPERIMENT)
 
-paper_table = _paper_table.paper_table
-learning_rate = _learning_rate.learning_rate
-activation = _activation.activation
-double_descent = _double_descent.double_descent
-pooling = _pooling.pooling
-lottery_tickets = _lottery_tickets.lottery_tickets
-self_supervised = _self_supervised.self_supervised
-metalearned_data = _metalearned_data.metalearned_data
-
-RUN = {name: getattr(module, module.__name__.rsplit(".", 1)[1])
-       for name, module in EXPERIMENTS.items()}
-"""Name -> experiment function."""
-
-__all__ = ["EXPERIMENTS", "RUN", "SIZES", "Claim", "Number", "Progress", "Result", "Stages",
-           "activation", "double_descent", "learning_rate", "lottery_tickets",
-           "metalearned_data", "paper_table", "pooling", "self_supervised"]
+__all__ = ["EXPERIMENTS", "SIZES", "Claim", "Experiment", "Number", "Progress", "Result",
+           "Stages", "activation", "double_descent", "figure", "learning_rate",
+           "lottery_tickets", "metalearned_data", "paper_table", "pooling", "register",
+           "self_supervised"]

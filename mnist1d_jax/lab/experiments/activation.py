@@ -10,15 +10,10 @@ import numpy as np
 
 from ... import reference_dataset
 from .. import meta
-from .base import Stages, experiment, new_figure, outcome
+from .base import Stages, new_figure, outcome
+from .registry import Experiment
 from .result import Claim, Number
 
-NAME = "activation"
-TITLE = "Metalearning an activation function"
-REFERENCE_TIME = (480.0, "its notebook's log: 301 outer steps at about 1.6 s (GPU); ours runs "
-                         "40 outer steps")
-FIGURE_ARRAYS = {"outer_loss": 1, "x": 1, "learned": 1, "elu": 1, "relu": 1}
-"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 STANDARD = {"relu": jax.nn.relu, "swish": jax.nn.swish, "elu": jax.nn.elu,
             "softplus": jax.nn.softplus, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}
 REFERENCE_LEARNED = 68.4
@@ -28,25 +23,23 @@ SIZES = {"quick": dict(outer_steps=2, inner_steps=30, last=20, seeds=2, compared
                       compared=tuple(STANDARD))}
 
 
-@experiment
-def activation(key, size, progress):
+def run(key, settings, progress):
     """Learns the activation from `key`, then trains the MLP with it and with each standard
     activation from the same keys. Numbers: test accuracy per activation. Claim: the learned
     activation beats ELU (its starting point)."""
-    sizes = SIZES[size]
     data = {k: jnp.asarray(v) for k, v in reference_dataset(dtype="float32").items()
             if k in ("x", "y", "x_test", "y_test")}
     learn_key, test_key = jax.random.split(key)
     stages = Stages(progress, {"learning the activation": 3, "comparing": 1})
     with stages("learning the activation"):
         history = jax.block_until_ready(meta.learn_activation(
-            learn_key, data, outer_steps=sizes["outer_steps"], inner_steps=sizes["inner_steps"],
-            last=sizes["last"]))
-    keys = jax.random.split(test_key, sizes["seeds"])
-    candidates = {"learned": history.params} | {n: STANDARD[n] for n in sizes["compared"]}
+            learn_key, data, outer_steps=settings["outer_steps"],
+            inner_steps=settings["inner_steps"], last=settings["last"]))
+    keys = jax.random.split(test_key, settings["seeds"])
+    candidates = {"learned": history.params} | {n: STANDARD[n] for n in settings["compared"]}
     with stages("comparing"):
         scores = {name: np.asarray(meta.train_with_activation(
-            keys, function, data, steps=sizes["inner_steps"])[1])
+            keys, function, data, steps=settings["inner_steps"])[1])
             for name, function in candidates.items()}
     numbers = [Number(f"test accuracy, {name}", scores[name],
                       REFERENCE_LEARNED if name == "learned" else None) for name in candidates]
@@ -57,7 +50,7 @@ def activation(key, size, progress):
     arrays = {"outer_loss": history.outer_loss, "x": xs,
               "learned": meta.learned_activation(history.params, xs), "elu": jax.nn.elu(xs),
               "relu": jax.nn.relu(xs)}
-    return outcome(NAME, numbers, claims, arrays, params=history.params)
+    return outcome(numbers, claims, arrays, params=history.params)
 
 
 def draw(result):
@@ -74,3 +67,12 @@ def draw(result):
         ax.grid(alpha=0.3)
     figure.tight_layout()
     return figure
+
+
+EXPERIMENT = Experiment(
+    name="activation", title="Metalearning an activation function", run=run,
+    draw=draw, sizes=SIZES, choices={"compared": tuple(STANDARD)},
+    figure_arrays={"outer_loss": 1, "x": 1, "learned": 1, "elu": 1, "relu": 1},
+    reference_time=(480.0, "its notebook's log: 301 outer steps at about 1.6 s (GPU); ours runs "
+                    "40 outer steps"),
+    smoke=dict(seeds=1, outer_steps=1, inner_steps=10, last=10))

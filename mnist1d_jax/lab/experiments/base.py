@@ -1,5 +1,6 @@
-"""What every experiment shares: the entry point's checks and timing (`experiment`), progress
-by stages (`Stages`), seeds drawn from the experiment's key, and a figure made without pyplot."""
+"""What every experiment's run shares: progress by stages (`Stages`), seeds drawn from the
+experiment's key, what it returns (`Outcome`), where and by which versions it ran, and a figure
+made without pyplot."""
 
 from __future__ import annotations
 
@@ -9,16 +10,13 @@ import functools
 import importlib.metadata
 import io
 import os
-import time
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ...checks import check_key
 from ...extras import require
-from .result import Result, check_size
 
 Progress = Callable[[str, float, float], None]
 """`progress(stage, done, total)`: the stage running (or just finished) and the work done so far
@@ -89,25 +87,6 @@ def key_data(key) -> tuple:
     return tuple(int(k) for k in np.ravel(jax.random.key_data(key)))
 
 
-def experiment(run: Callable) -> Callable:
-    """Makes `run(key, size, progress) -> Result` the public
-    `f(key, size="full", *, progress=None)`: checks the key and the size first, and records the
-    key, the wall time (compilation included), the device and the versions on the result."""
-    @functools.wraps(run)
-    def wrapper(key, size: str = "full", *, progress: Progress | None = None) -> Result:
-        key = check_key(key)
-        size = check_size(size)
-        start = time.perf_counter()
-        result = run(key, size, progress)
-        result.wall_s = time.perf_counter() - start
-        result.device = device_name()
-        result.size = size
-        result.key = key_data(key)
-        result.versions = versions()
-        return result
-    return wrapper
-
-
 @functools.cache
 def _figure_class():
     """matplotlib's `Figure` with `_repr_png_`: a notebook shows it as an image without pyplot."""
@@ -165,7 +144,17 @@ def draw_band(ax, x, arrays: dict, prefix: str, *style, **line):
                     alpha=0.2)
 
 
-def outcome(name: str, numbers: list, claims: list, arrays: dict, **objects) -> Result:
-    """A `Result` before the wrapper of `experiment` fills in key, size, time and device."""
-    return Result(name, "full", (), numbers, claims,
-                  {k: np.asarray(v) for k, v in arrays.items()}, objects=objects)
+class Outcome(NamedTuple):
+    """What an experiment's run returns; its `Experiment` makes the `Result` of it, adding the
+    name, size, key, time, device and versions."""
+
+    numbers: list
+    claims: list
+    arrays: dict
+    objects: dict
+
+
+def outcome(numbers: list, claims: list, arrays: dict, **objects) -> Outcome:
+    """An `Outcome` with its arrays as NumPy arrays; `objects` what a notebook may use further
+    (not stored)."""
+    return Outcome(numbers, claims, {k: np.asarray(v) for k, v in arrays.items()}, objects)

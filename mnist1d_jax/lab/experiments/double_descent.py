@@ -11,14 +11,10 @@ import numpy as np
 
 from ... import get_dataset_args, reference_dataset
 from .. import sweep
-from .base import Stages, band, draw_band, experiment, new_figure, outcome
+from .base import Stages, band, draw_band, new_figure, outcome
+from .registry import Experiment
 from .result import Claim, Number
 
-NAME = "double-descent"
-TITLE = "Deep double descent"
-REFERENCE_TIME = (4260.0, "its notebook records 71 minutes (one seed per point)")
-FIGURE_ARRAYS = {"*": 1}
-"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 WIDTHS = np.unique(np.geomspace(2, 300, 20, dtype=int))
 CHANNELS = np.concatenate((np.arange(2, 30, 2), np.arange(30, 101, 5)))
 SWEEPS = {"mlp": (sweep.MLP_FAMILY, WIDTHS, 0.0), "mlp, noisy": (sweep.MLP_FAMILY, WIDTHS, 0.15),
@@ -47,16 +43,14 @@ def rise_and_fall(test) -> tuple:
     return first, first + int(np.argmax(test[first:]))
 
 
-@experiment
-def double_descent(key, size, progress):
+def run(key, settings, progress):
     """The three sweeps, every width and seed. Numbers per sweep: the first minimum of the mean
     test error, the peak after it and the last point (at the widths where the mean curve has
     them; the reference's from its curve). Claim: with label noise the peak stands above the
     first minimum (both sweeps)."""
-    sizes = SIZES[size]
     args = get_dataset_args(num_samples=16_000, train_split=0.25)
     data = reference_dataset(args, dtype="float32")
-    steps = sizes["epochs"] * data["x"].shape[0] // 100
+    steps = settings["epochs"] * data["x"].shape[0] // 100
     config = sweep.SweepConfig(optimizer="sgd", learning_rate=0.01, momentum=0.9,
                                batch_size=100, steps=steps, order="epochs",
                                chunk=max(steps // 4, 1))
@@ -66,13 +60,14 @@ def double_descent(key, size, progress):
     stages = Stages(progress, COSTS)
     numbers, claims, arrays, runs = [], [], {}, {}
     for name, (family, all_sizes, noise) in SWEEPS.items():
-        picks = sizes["channel_picks" if family is sweep.CNN_FAMILY else "picks"]
+        picks = settings["channel_picks" if family is sweep.CNN_FAMILY else "picks"]
         widths = all_sizes if picks is None else all_sizes[picks]
         with stages(name):
-            run = runs[name] = sweep.sweep(family, widths, data, seeds=range(sizes["seeds"]),
-                                           config=config, label_noise=noise, key=key,
-                                           waste=waste, progress=stages.within(name))
-        test = run["test_error"]
+            swept = runs[name] = sweep.sweep(family, widths, data,
+                                             seeds=range(settings["seeds"]), config=config,
+                                             label_noise=noise, key=key, waste=waste,
+                                             progress=stages.within(name))
+        test = swept["test_error"]
         first, peak = rise_and_fall(test.mean(1))
         reference = np.asarray(REFERENCE[name])[picks if picks is not None else slice(None)]
         ref_first, ref_peak = rise_and_fall(reference)
@@ -92,8 +87,8 @@ def double_descent(key, size, progress):
                                 f"then {test[-1].mean():.1f} at {widths[-1]}"))
         arrays |= {f"{name}/sizes": widths, f"{name}/reference": reference}
         for field in ("test_error", "train_error"):
-            arrays |= band(f"{name}/{field}", run[field], 1)
-    return outcome(NAME, numbers, claims, arrays, runs=runs)
+            arrays |= band(f"{name}/{field}", swept[field], 1)
+    return outcome(numbers, claims, arrays, runs=runs)
 
 
 def draw(result):
@@ -115,3 +110,12 @@ def draw(result):
     axes[0, 0].legend(fontsize=8)
     figure.tight_layout()
     return figure
+
+
+EXPERIMENT = Experiment(
+    name="double-descent", title="Deep double descent", run=run,
+    draw=draw, sizes=SIZES,
+    choices={"picks": range(len(WIDTHS)), "channel_picks": range(len(CHANNELS))},
+    figure_arrays={"*": 1},
+    reference_time=(4260.0, "its notebook records 71 minutes (one seed per point)"),
+    smoke=dict(seeds=1, picks=[0, 14], channel_picks=[0, 18]))

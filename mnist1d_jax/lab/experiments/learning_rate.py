@@ -9,14 +9,10 @@ import numpy as np
 
 from ... import reference_dataset
 from .. import meta
-from .base import Stages, experiment, new_figure, outcome
+from .base import Stages, new_figure, outcome
+from .registry import Experiment
 from .result import Claim, Number
 
-NAME = "learning-rate"
-TITLE = "Metalearning the learning rate"
-REFERENCE_TIME = (90.0, "its notebook's log: 50 outer steps at about 0.9 s, from each start (GPU)")
-FIGURE_ARRAYS = {"*/*": 1}
-"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 STARTS = (1.5, 0.15)
 REFERENCE_RATE = 0.62
 """Where the reference's runs settle (about 0.62 from both starts)."""
@@ -25,20 +21,18 @@ NEAR = 0.05
 SIZES = {"quick": dict(seeds=2, outer_steps=5), "full": dict(seeds=3, outer_steps=50)}
 
 
-@experiment
-def learning_rate(key, size, progress):
+def run(key, settings, progress):
     """Both starts, each from several keys (split from `key`). Numbers: the final learning rate
     from each start. Claim: both within `NEAR` of 0.62."""
-    sizes = SIZES[size]
     data = {k: v for k, v in reference_dataset(dtype="float32").items()
             if k in ("x", "y", "x_test", "y_test")}
-    keys = jax.random.split(key, sizes["seeds"])
+    keys = jax.random.split(key, settings["seeds"])
     stages = Stages(progress, {f"from {lr}": 1 for lr in STARTS})
     runs = {}
     for lr in STARTS:
         with stages(f"from {lr}"):
             runs[lr] = [jax.device_get(meta.learn_learning_rate(k, data, lr,
-                                                                outer_steps=sizes["outer_steps"]))
+                                                                outer_steps=settings["outer_steps"]))
                         for k in keys]
     final = {lr: np.array([run.learning_rate[-1] for run in runs[lr]]) for lr in STARTS}
     numbers = [Number(f"learning rate learned from {lr}", final[lr], REFERENCE_RATE, "")
@@ -50,7 +44,7 @@ def learning_rate(key, size, progress):
     for lr in STARTS:
         for field in ("learning_rate", "outer_loss", "final_inner_loss"):
             arrays[f"{lr}/{field}"] = np.mean([getattr(run, field) for run in runs[lr]], 0)
-    return outcome(NAME, numbers, claims, arrays, runs=runs)
+    return outcome(numbers, claims, arrays, runs=runs)
 
 
 def draw(result):
@@ -67,3 +61,12 @@ def draw(result):
     axes[0, 2].legend()
     figure.tight_layout()
     return figure
+
+
+EXPERIMENT = Experiment(
+    name="learning-rate", title="Metalearning the learning rate", run=run,
+    draw=draw, sizes=SIZES,
+    figure_arrays={"*/*": 1},
+    reference_time=(90.0, "its notebook's log: 50 outer steps at about 0.9 s, from each start "
+                          "(GPU)"),
+    smoke=dict(seeds=1, outer_steps=2))

@@ -9,33 +9,30 @@ import numpy as np
 
 from ... import reference_dataset
 from .. import lottery
-from .base import Stages, band, draw_band, experiment, new_figure, outcome
+from .base import Stages, band, draw_band, new_figure, outcome
+from .registry import Experiment
 from .result import Claim, Number
 
-NAME = "lottery"
-TITLE = "Lottery tickets"
-REFERENCE_TIME = (3600.0, "its notebook: \"takes ~1 hour\" (GPU)")
-FIGURE_ARRAYS = {"sparsities": 1, "at": 0, "first_layer_mask": 2, "*/*": 1}
-"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 REFERENCE = {"lottery ticket": (75.0, 72.9), "random ticket": (62.3, 62.1),
              "dense": (66.4, 65.4)}
 """The reference's max test accuracy (%) at sparsity 0.91 (dense: sparsity 0), trials 0 and 1."""
-SIZES = {"quick": dict(config=lottery.TicketConfig(total_steps=40, eval_every=20, hidden=32),
-                       rounds=12),
-         "full": dict(config=lottery.TicketConfig(), rounds=100)}
+SIZES = {"quick": dict(total_steps=40, eval_every=20, hidden=32, rounds=12),
+         "full": dict(total_steps=1501, eval_every=100, hidden=500, rounds=100)}
+"""Each round's training (`lottery.TicketConfig`: the full size is its default, the reference's)
+and the number of rounds."""
 
 
-@experiment
-def lottery_tickets(key, size, progress):
+def run(key, settings, progress):
     """Both methods and two trials from `key`. Numbers: the max test accuracy of a round's
     training at sparsity 0.91 for both tickets, and of the dense model (round 0), per trial.
     Claim: the lottery ticket beats the random ticket and the dense model."""
-    sizes = SIZES[size]
-    sparsities = np.linspace(0, 1, sizes["rounds"])
+    config = lottery.TicketConfig(total_steps=settings["total_steps"],
+                                  eval_every=settings["eval_every"], hidden=settings["hidden"])
+    sparsities = np.linspace(0, 1, settings["rounds"])
     data = reference_dataset(dtype="float32")
     stages = Stages(progress, {"search": 1})
     with stages("search"):
-        out = lottery.search(key, data, sparsities, trials=2, config=sizes["config"])
+        out = lottery.search(key, data, sparsities, trials=2, config=config)
     best = out["test_accuracy"].max(-1)  # (method, trial, round)
     at = out["keep"]
     ours = {"lottery ticket": best[0, :, at], "random ticket": best[1, :, at],
@@ -51,7 +48,7 @@ def lottery_tickets(key, size, progress):
               "first_layer_mask": out["first_layer_masks"][0, 0, at]}
     for m, method in enumerate(lottery.METHODS):
         arrays |= band(method, best[m], 0)
-    return outcome(NAME, numbers, claims, arrays, search=out, data=data, config=sizes["config"])
+    return outcome(numbers, claims, arrays, search=out, data=data, config=config)
 
 
 def draw(result):
@@ -75,3 +72,11 @@ def draw(result):
                    title=f"first layer of the lottery ticket at sparsity {sparsities[at]:.2f}")
     figure.tight_layout()
     return figure
+
+
+EXPERIMENT = Experiment(
+    name="lottery", title="Lottery tickets", run=run,
+    draw=draw, sizes=SIZES,
+    figure_arrays={"sparsities": 1, "at": 0, "first_layer_mask": 2, "*/*": 1},
+    reference_time=(3600.0, "its notebook: \"takes ~1 hour\" (GPU)"),
+    smoke=dict(rounds=4, total_steps=20, eval_every=10, hidden=16))

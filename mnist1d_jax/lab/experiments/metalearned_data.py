@@ -12,36 +12,30 @@ import numpy as np
 from ... import get_dataset_args, reference_dataset
 from ...args import SCALE_FIELDS
 from .. import meta
-from .base import Stages, experiment, new_figure, outcome
+from .base import Stages, new_figure, outcome
+from .registry import Experiment
 from .result import Claim, Number
 
-NAME = "metalearned-data"
-TITLE = "Metalearning the data (new)"
-REFERENCE_TIME = (None, "no reference experiment")
-FIGURE_ARRAYS = {"target_loss": 1, "scales": 2}
-"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 SIZES = {"quick": dict(seeds=2, outer_steps=3, inner_steps=20),
          "full": dict(seeds=2, outer_steps=40, inner_steps=200)}
 
 
-@experiment
-def metalearned_data(key, size, progress):
+def run(key, settings, progress):
     """From the default arguments, for several keys split from `key`. Numbers: each learned
     argument and the target loss at the first and last outer step. Claim: the loss on the test
     set falls (each outer step trains from a fresh key on fresh data: a noisy curve, so the
     claim compares means of a few steps)."""
-    sizes = SIZES[size]
     args = get_dataset_args()
     data = reference_dataset(dtype="float32")
     target = {"x": jnp.asarray(data["x_test"]), "y": jnp.asarray(data["y_test"])}
-    keys = jax.random.split(key, sizes["seeds"])
+    keys = jax.random.split(key, settings["seeds"])
     stages = Stages(progress, {f"run {i + 1}": 1 for i in range(len(keys))})
     runs = []
     for i, k in enumerate(keys):
         with stages(f"run {i + 1}"):
             runs.append(jax.device_get(meta.learn_augmentation(
-                k, args, target, outer_steps=sizes["outer_steps"],
-                inner_steps=sizes["inner_steps"])))
+                k, args, target, outer_steps=settings["outer_steps"],
+                inner_steps=settings["inner_steps"])))
     scales = np.stack([run.scales for run in runs])  # (seed, outer step, field)
     losses = np.stack([run.target_loss for run in runs])  # (seed, outer step)
     numbers = [Number(f"{field} learned", scales[:, -1, i], getattr(args, field), "")
@@ -54,7 +48,7 @@ def metalearned_data(key, size, progress):
                     f"arguments are learned (mean of the first {window} outer steps against the "
                     f"last {window})", last < first, f"{first:.3f} -> {last:.3f}")]
     arrays = {"target_loss": losses.mean(0), "scales": scales.mean(0)}
-    return outcome(NAME, numbers, claims, arrays, runs=runs)
+    return outcome(numbers, claims, arrays, runs=runs)
 
 
 def draw(result):
@@ -70,3 +64,11 @@ def draw(result):
         ax.grid(alpha=0.3)
     figure.tight_layout()
     return figure
+
+
+EXPERIMENT = Experiment(
+    name="metalearned-data", title="Metalearning the data (new)", run=run,
+    draw=draw, sizes=SIZES,
+    figure_arrays={"target_loss": 1, "scales": 2},
+    reference_time=(None, "no reference experiment"),
+    smoke=dict(seeds=1, outer_steps=2, inner_steps=10))

@@ -8,15 +8,10 @@ import numpy as np
 
 from ... import reference_dataset
 from .. import models, train
-from .base import Stages, band, draw_band, experiment, new_figure, outcome, seeds_from
+from .base import Stages, band, draw_band, new_figure, outcome, seeds_from
+from .registry import Experiment
 from .result import Claim, Number
 
-NAME = "paper-table"
-TITLE = "The paper's table: models on regular and position-shuffled MNIST-1D"
-REFERENCE_TIME = (624.0, "its PyTorch loop on a 2-core CPU: 104 s per seed and setting "
-                         "(benchmarks/paper_table.py), x 6")
-FIGURE_ARRAYS = {"eval_steps": 1, "*/*/*": 1}
-"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 SETTINGS = ("regular", "shuffled")
 SIZES = {"quick": dict(seeds=2, total_steps=200, eval_every=50),
          "full": dict(seeds=3, total_steps=6000, eval_every=250)}
@@ -26,20 +21,19 @@ SHUFFLE_HURTS = 5.0
 """Shuffling "hurts" a model that loses more than this (points); the others stay within it."""
 
 
-@experiment
-def paper_table(key, size, progress):
+def run(key, settings, progress):
     """Every model of `models.MODELS` on both settings, all seeds vmapped per pair.
 
     Numbers: final test accuracy per setting and model (reference: `train.PAPER`). Claims: the
     ordering CNN > GRU > MLP > logistic regression on regular data; shuffling costs the CNN and
     the GRU more than `SHUFFLE_HURTS` points and changes the others by less."""
-    sizes = SIZES[size]
-    config = train.TrainConfig(total_steps=sizes["total_steps"], eval_every=sizes["eval_every"])
+    config = train.TrainConfig(total_steps=settings["total_steps"],
+                               eval_every=settings["eval_every"])
     data = reference_dataset(dtype="float32")
     datasets = {"regular": data, "shuffled": train.shuffle_positions(data, seed=0)}
     stages = Stages(progress, {f"{s} {m}": COSTS[m] for s in SETTINGS for m in models.MODELS})
     stages.start(f"regular {next(iter(models.MODELS))}")
-    table = train.train_table(datasets, models.MODELS, seeds=seeds_from(key, sizes["seeds"]),
+    table = train.train_table(datasets, models.MODELS, seeds=seeds_from(key, settings["seeds"]),
                               config=config, log=lambda s, m, *_: stages.finish(f"{s} {m}"))
     final = {(s, m): np.asarray(table[s][m]["result"]["test_acc"])[:, -1]
              for s in SETTINGS for m in models.MODELS}
@@ -61,7 +55,7 @@ def paper_table(key, size, progress):
     arrays = {"eval_steps": config.eval_steps}
     for s, m in final:
         arrays |= band(f"{s}/{m}", table[s][m]["result"]["test_acc"], 0)
-    return outcome(NAME, numbers, claims, arrays, table=table, datasets=datasets)
+    return outcome(numbers, claims, arrays, table=table, datasets=datasets)
 
 
 def draw(result):
@@ -77,3 +71,13 @@ def draw(result):
     axes[0, 0].legend()
     figure.tight_layout()
     return figure
+
+
+EXPERIMENT = Experiment(
+    name="paper-table",
+    title="The paper's table: models on regular and position-shuffled MNIST-1D", run=run,
+    draw=draw, sizes=SIZES,
+    figure_arrays={"eval_steps": 1, "*/*/*": 1},
+    reference_time=(624.0, "its PyTorch loop on a 2-core CPU: 104 s per seed and setting "
+                    "(benchmarks/paper_table.py), x 6"),
+    smoke=dict(seeds=1, total_steps=100))

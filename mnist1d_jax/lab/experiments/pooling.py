@@ -10,15 +10,10 @@ import numpy as np
 
 from ... import get_dataset_args, reference_dataset
 from .. import sweep
-from .base import Stages, experiment, new_figure, outcome
+from .base import Stages, new_figure, outcome
+from .registry import Experiment
 from .result import Claim, Number
 
-NAME = "pooling"
-TITLE = "Pooling: how much it helps, and when"
-REFERENCE_TIME = (400.0, "its notebook's log: 30 runs of 6000 steps at about 2.2 s per 1000 "
-                         "(GPU)")
-FIGURE_ARRAYS = {"sizes": 1, "eval_steps": 1, "*/curve": 2, "*/mean": 1, "*/std": 1}
-"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 POOLED = ("max", "average", "l2")
 REFERENCE = {1000: (59.2, 57.4, 78.2, 78.0, 77.2), 2000: (82.0, 81.7, 89.2, 90.0, 89.9),
              5000: (91.9, 89.9, 94.5, 94.0, 95.3), 10000: (94.3, 91.3, 97.0, 96.0, 96.6),
@@ -49,29 +44,27 @@ def stacked_datasets(sizes) -> tuple:
     return stacked, n_train
 
 
-@experiment
-def pooling(key, size, progress):
+def run(key, settings, progress):
     """Every variant at every size and seed. Numbers: pooling's advantage (mean of max, average
     and L2 less no pooling) at each size, and each variant's accuracy at the smallest and largest
     size. Claim: the advantage shrinks from the smallest to the largest training set."""
-    sizes = SIZES[size]
     config = sweep.SweepConfig(optimizer="adam", learning_rate=1e-2, batch_size=100,
-                               steps=sizes["steps"], order="cyclic",
-                               eval_every=sizes["eval_every"], chunk=sizes["chunk"])
-    stacked, n_train = stacked_datasets(sizes["sizes"])
+                               steps=settings["steps"], order="cyclic",
+                               eval_every=settings["eval_every"], chunk=settings["chunk"])
+    stacked, n_train = stacked_datasets(settings["sizes"])
     stages = Stages(progress, {kind: 1 for kind in sweep.POOLING})
     accuracy, curves = {}, {}
     for kind in sweep.POOLING:
         with stages(kind):
-            run = sweep.sweep(sweep.pooling_family(kind), [20] * len(n_train), stacked,
-                              seeds=range(sizes["seeds"]), config=config, n_train=n_train,
-                              key=key, progress=stages.within(kind))
-        accuracy[kind] = 100 - run["test_error"]  # (size, seed)
-        curves[kind] = 100 - run["test_error_curve"].mean(1)  # (size, evaluation)
+            swept = sweep.sweep(sweep.pooling_family(kind), [20] * len(n_train), stacked,
+                                seeds=range(settings["seeds"]), config=config, n_train=n_train,
+                                key=key, progress=stages.within(kind))
+        accuracy[kind] = 100 - swept["test_error"]  # (size, seed)
+        curves[kind] = 100 - swept["test_error_curve"].mean(1)  # (size, evaluation)
     advantage = np.mean([accuracy[k] for k in POOLED], 0) - accuracy["none"]  # (size, seed)
     reference = {n: dict(zip(sweep.POOLING, REFERENCE[n])) for n in REFERENCE}
     ref_advantage = {n: np.mean([r[k] for k in POOLED]) - r["none"] for n, r in reference.items()}
-    shown = sizes["sizes"]
+    shown = settings["sizes"]
     numbers = [Number(f"pooling's advantage at {n} examples", advantage[i], ref_advantage.get(n),
                       "points") for i, n in enumerate(shown)]
     for i in (0, len(shown) - 1):
@@ -80,11 +73,11 @@ def pooling(key, size, progress):
     first, last = advantage[0].mean(), advantage[-1].mean()
     claims = [Claim("pooling's advantage shrinks with data", first > last,
                     f"{first:+.1f} points at {shown[0]} examples, {last:+.1f} at {shown[-1]}")]
-    arrays = {"sizes": np.asarray(shown), "eval_steps": run["eval_steps"]}
+    arrays = {"sizes": np.asarray(shown), "eval_steps": swept["eval_steps"]}
     for kind in sweep.POOLING:
         arrays |= {f"{kind}/curve": curves[kind], f"{kind}/mean": accuracy[kind].mean(1),
                    f"{kind}/std": accuracy[kind].std(1)}
-    return outcome(NAME, numbers, claims, arrays)
+    return outcome(numbers, claims, arrays)
 
 
 STYLES = {"none": "k-", "stride": "k--", "max": "r-", "average": "g-", "l2": "b-"}
@@ -112,3 +105,12 @@ def draw(result):
     last.grid(alpha=0.3)
     figure.tight_layout()
     return figure
+
+
+EXPERIMENT = Experiment(
+    name="pooling", title="Pooling: how much it helps, and when", run=run,
+    draw=draw, sizes=SIZES, choices={"sizes": range(10, 100_001)},
+    figure_arrays={"sizes": 1, "eval_steps": 1, "*/curve": 2, "*/mean": 1, "*/std": 1},
+    reference_time=(400.0, "its notebook's log: 30 runs of 6000 steps at about 2.2 s per 1000 "
+                    "(GPU)"),
+    smoke=dict(seeds=1, sizes=[100], steps=20, eval_every=10, chunk=20))

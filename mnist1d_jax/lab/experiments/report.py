@@ -8,24 +8,11 @@ cells)."""
 
 from __future__ import annotations
 
-import math
-import re
-
-from . import EXPERIMENTS
+from . import markdown
 from .base import versions
-from .result import Number, Result, describe_key
-
-_MARKUP = re.compile(r"([\\`*_{}\[\]#!|~])")
-_SPACE = re.compile(r"\s+")
-
-
-def escape(text: str) -> str:
-    """`text` as Markdown that renders it literally, on one line: white space (newlines
-    included) folded to single spaces, Markdown's punctuation backslash-escaped, `&`, `<` and `>`
-    as HTML entities."""
-    text = _SPACE.sub(" ", str(text)).strip()
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKUP.sub(r"\\\1", text)
+from .markdown import escape
+from .registry import EXPERIMENTS
+from .result import Result
 
 
 def _written_by(found: dict) -> str:
@@ -38,49 +25,20 @@ def figure_name(name: str) -> str:
     return f"{name}.png"
 
 
-def _seconds(seconds) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds:.0f} s" if seconds < 600 else f"{seconds / 60:.1f} min"
-
-
-def _value(value: float, unit: str) -> str:
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.3f}" if unit == "" else f"{value:.1f}"
-
-
-def _row(number: Number) -> str:
-    ours = _value(number.mean, number.unit)
-    if len(number.values) > 1:
-        ours += f" ± {_value(number.spread, number.unit)} ({len(number.values)} seeds)"
-    reference = "-" if number.reference is None else _value(number.reference, number.unit)
-    difference = "-" if number.difference is None else \
-        ("+" if number.difference >= 0 else "") + _value(number.difference, number.unit)
-    return f"| {escape(number.label)} | {ours} | {reference} | {difference} |"
-
-
-def numbers_and_claims(result: Result) -> str:
-    """Markdown: the numbers beside the reference's, then the claims and whether they hold."""
-    module = EXPERIMENTS[result.name]
-    seconds, source = module.REFERENCE_TIME
-    lines = [f"Size `{result.size}`, {describe_key(result.key)}; {_seconds(result.wall_s)} on "
-             f"{escape(result.device)} (compilation included). The reference: "
-             f"{_seconds(seconds)} ({source}).", "",
-             "| quantity | ours (mean ± std) | reference | difference |", "|---|---|---|---|"]
-    lines += [_row(number) for number in result.numbers]
-    lines += ["", "Claims:", ""]
-    lines += [f"- {'holds' if c.holds else '**does not hold**'}: {escape(c.text)} "
-              f"({escape(c.evidence)})" for c in result.claims]
-    return "\n".join(lines)
+def _reference_time(experiment) -> str:
+    seconds, source = experiment.reference_time
+    return f" The reference: {markdown.seconds(seconds)} ({source})."
 
 
 def section(result: Result, undrawn: str = "") -> str:
     """One experiment's part of the report; `undrawn`: why its figure is missing, if it is."""
+    experiment = EXPERIMENTS[result.name]
     figure = (f"Figure not drawn: {escape(undrawn)}" if undrawn
+              else "No figure." if experiment.draw is None
               else f"![{result.name}]({figure_name(result.name)})")
-    return "\n".join([f"## {EXPERIMENTS[result.name].TITLE} (`{result.name}`)", "",
-                      numbers_and_claims(result), "", figure, ""])
+    return "\n".join([f"## {experiment.title} (`{result.name}`)", "",
+                      markdown.numbers_and_claims(result, _reference_time(experiment)), "",
+                      figure, ""])
 
 
 def _provenance(ordered: list, kept) -> list:
@@ -118,14 +76,14 @@ def render(results: dict, kept=(), undrawn: dict | None = None) -> str:
     lines += ["| experiment | size | device | wall time | the reference's | claims holding |",
               "|---|---|---|---|---|---|"]
     for result in ordered:
-        reference = EXPERIMENTS[result.name].REFERENCE_TIME[0]
+        reference = EXPERIMENTS[result.name].reference_time[0]
         held = sum(c.holds for c in result.claims)
-        lines.append(f"| `{result.name}` | {result.size} | {escape(result.device)} | "
-                     f"{_seconds(result.wall_s)} | {_seconds(reference)} | "
+        lines.append(f"| `{result.name}` | {markdown.size(result)} | {escape(result.device)} | "
+                     f"{markdown.seconds(result.wall_s)} | {markdown.seconds(reference)} | "
                      f"{held} of {len(result.claims)} |")
     total = sum(r.wall_s for r in ordered)
     held = sum(c.holds for r in ordered for c in r.claims)
     claims = sum(len(r.claims) for r in ordered)
-    lines += [f"| total | | | {_seconds(total)} | | {held} of {claims} |", ""]
+    lines += [f"| total | | | {markdown.seconds(total)} | | {held} of {claims} |", ""]
     lines += [section(result, undrawn.get(result.name, "")) for result in ordered]
     return "\n".join(lines)

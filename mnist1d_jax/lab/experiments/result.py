@@ -17,9 +17,9 @@ SIZES = ("quick", "full")
 sane, not the paper's); `full`: the reference's settings."""
 
 
-SCHEMA = 2
-"""The version of a stored result's JSON layout: 2 records the versions that wrote it; 1 (no
-`schema` field) is the layout before it, still read."""
+SCHEMA = 3
+"""The version of a stored result's JSON layout: 3 records the changes to its size's settings;
+2 the versions that wrote it; 1 (no `schema` field) is the layout before them. All are read."""
 UNITS = ("%", "points", "")
 MAX_NUMBERS = 1_000
 """The most numbers, claims or values of one number a stored result may hold."""
@@ -31,6 +31,19 @@ def describe_key(key) -> str:
     else the data."""
     data = list(key)
     return f"jax.random.key({data[-1]})" if len(data) == 2 and data[0] == 0 else f"key data {data}"
+
+
+def describe_size(size: str, changes: dict) -> str:
+    """A size as the report names it: "quick", or "quick with seeds=1, steps=20"."""
+    if not changes:
+        return size
+    return f"{size} with " + ", ".join(f"{k}={v!r}" for k, v in changes.items())
+
+
+def identity(size: str, changes: dict, key) -> tuple:
+    """What tells two runs of an experiment apart: the size, its changes (as canonical JSON)
+    and the key's data."""
+    return size, schema.dumps(dict(sorted(changes.items()))), tuple(key)
 
 
 def check_size(size) -> str:
@@ -86,10 +99,13 @@ class Claim:
 class Result:
     """An experiment's outcome.
 
-    `key` is the data of the key it ran from (`jax.random.key_data`); `arrays` hold what the
-    figure draws (NumPy arrays by name); `versions` the mnist1d-jax and JAX versions that
-    computed it; `objects` what a notebook may use further (trained parameters, masks): not
-    stored. Compare results by their `to_json()`."""
+    `size` is "quick" or "full" and `changes` the settings changed from it (setting -> value;
+    empty for the size as defined); `key` is the data of the key it ran from
+    (`jax.random.key_data`); `arrays` hold what the figure draws (NumPy arrays by name);
+    `versions` the mnist1d-jax and JAX versions that computed it; `objects` what a notebook may
+    use further (trained parameters, masks): not stored. Plain data: its figure is drawn by the
+    experiment registered under its name (`experiments.figure(result)`). Compare results by
+    their `to_json()`."""
 
     name: str
     size: str
@@ -101,6 +117,12 @@ class Result:
     device: str = ""
     versions: dict = dataclasses.field(default_factory=dict)
     objects: dict = dataclasses.field(default_factory=dict, repr=False)
+    changes: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def identity(self) -> tuple:
+        """What a results store tells runs apart by (`identity`)."""
+        return identity(self.size, self.changes, self.key)
 
     def number(self, label: str) -> Number:
         """The number labelled `label`."""
@@ -111,20 +133,14 @@ class Result:
                        f"{[n.label for n in self.numbers]}")
 
     def _repr_markdown_(self) -> str:  # a notebook shows the numbers and claims as a table
-        from .report import numbers_and_claims
+        from .markdown import numbers_and_claims
 
         return numbers_and_claims(self)
 
-    def figure(self):
-        """The experiment's figure (a `matplotlib.figure.Figure`, made without pyplot: no
-        backend is chosen). Needs the plot extra."""
-        from . import EXPERIMENTS
-
-        return EXPERIMENTS[self.name].draw(self)
-
     def to_json(self) -> dict:
         """The result as strict JSON values (`schema.dumps` writes them)."""
-        return {"schema": SCHEMA, "name": self.name, "size": self.size, "key": list(self.key),
+        return {"schema": SCHEMA, "name": self.name, "size": self.size,
+                "changes": dict(self.changes), "key": list(self.key),
                 "wall_s": schema.real_to_json(self.wall_s), "device": self.device,
                 "versions": dict(self.versions),
                 "numbers": [{"label": n.label, "values": [schema.real_to_json(v) for v in n.values],
@@ -143,12 +159,17 @@ class Result:
         budget = schema.Budget() if budget is None else budget
         value = schema.fields(value, field, ("name", "size", "key", "wall_s", "device",
                                              "numbers", "claims", "arrays"),
-                              ("schema", "versions"))
+                              ("schema", "versions", "changes"))
         layout = schema.integer(value.get("schema", 1), f"{field}.schema", 1, SCHEMA)
         if layout >= 2 and "versions" not in value:
             raise schema.Invalid(f"{field} lacks 'versions'")
+        if layout >= 3 and "changes" not in value:
+            raise schema.Invalid(f"{field} lacks 'changes'")
         versions = schema.fields(value.get("versions", {}), f"{field}.versions", (),
                                  ("mnist1d-jax", "jax"))
+        changes = {schema.text(k, f"{field}.changes", 100): _setting(v, f"{field}.changes[{k!r}]")
+                   for k, v in schema.mapping(value.get("changes", {}),
+                                              f"{field}.changes").items()}
         size = schema.text(value["size"], f"{field}.size", 16)
         if size not in SIZES:
             raise schema.Invalid(f"{field}.size must be one of {SIZES}; got {size!r}")
@@ -166,7 +187,20 @@ class Result:
                    schema.real(value["wall_s"], f"{field}.wall_s", 0.0),
                    schema.text(value["device"], f"{field}.device", 200),
                    {k: schema.text(v, f"{field}.versions[{k!r}]", 100)
-                    for k, v in versions.items()})
+                    for k, v in versions.items()}, changes=changes)
+
+
+def _setting(value, field: str, nested: bool = False):
+    """A changed setting as stored: null, an integer, a number, a string, or a list of them
+    (`registry.Experiment.sizes`)."""
+    if isinstance(value, list) and not nested:
+        return [_setting(v, f"{field}[{i}]", True)
+                for i, v in enumerate(schema.items(value, field, 1, MAX_NUMBERS))]
+    if value is None or isinstance(value, str):
+        return value if value is None else schema.text(value, field, 100)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return schema.real(value, field)
 
 
 def _number(value, field: str) -> Number:

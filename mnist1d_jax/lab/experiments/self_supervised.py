@@ -12,15 +12,10 @@ import numpy as np
 from ... import reference_dataset
 from .. import contrastive
 from ..tsne import tsne
-from .base import Stages, experiment, new_figure, outcome
+from .base import Stages, new_figure, outcome
+from .registry import Experiment
 from .result import Claim, Number
 
-NAME = "self-supervised"
-TITLE = "Self-supervised learning (SimCLR) and t-SNE"
-REFERENCE_TIME = (140.0, "its notebook's log: 200 epochs at 0.3-0.4 s for each of its two "
-                         "runs (GPU)")
-FIGURE_ARRAYS = {"tsne/raw": 2, "tsne/encoder": 2, "tsne/labels": 1, "*/layers/*": 1}
-"""The arrays `draw` reads and their dimensions (`base.arrays_problem`)."""
 LAYERS = ("conv1", "conv2", "conv3", "projector 1", "projector 2")
 ENCODER = LAYERS[:3]
 REFERENCE = {"pixels, kNN": 59.6, "pixels, linear": 32.8, "augment, best encoder layer": 82.4,
@@ -42,11 +37,9 @@ def _probes(params, data) -> tuple:
     return linear, contrastive.knn_probe(train[-1], data["y"], test[-1], data["y_test"])
 
 
-@experiment
-def self_supervised(key, size, progress):
+def run(key, settings, progress):
     """Each kind of view (`contrastive.VIEWS`) for several seeds (keys split from `key`), every
     layer probed. Claim: the probe of the reference's SimCLR stands well above the pixels'."""
-    sizes = SIZES[size]
     data = reference_dataset(dtype="float32")
     stages = Stages(progress, {"pixel probes": 1} | {views: 4 for views in contrastive.VIEWS}
                     | {"t-SNE": 1})
@@ -56,14 +49,14 @@ def self_supervised(key, size, progress):
                   "pixels, linear": contrastive.linear_probe(data["x"], data["y"],
                                                              data["x_test"], data["y_test"])}
     numbers = [Number(name, value, REFERENCE[name]) for name, value in pixels.items()]
-    keys = jax.random.split(key, sizes["seeds"])
+    keys = jax.random.split(key, settings["seeds"])
     probes, trained = {}, {}
     for views in contrastive.VIEWS:
         with stages(views):
-            params, _ = contrastive.train(keys, data, views=views, epochs=sizes["epochs"])
+            params, _ = contrastive.train(keys, data, views=views, epochs=settings["epochs"])
             trained[views] = params
             probes[views] = [_probes(jax.tree.map(lambda leaf: leaf[i], params), data)
-                             for i in range(sizes["seeds"])]
+                             for i in range(settings["seeds"])]
         best = [max(linear[n] for n in ENCODER) for linear, _ in probes[views]]
         numbers += [
             Number(f"{views}, best encoder layer", best,
@@ -76,18 +69,18 @@ def self_supervised(key, size, progress):
                     f"{WELL_ABOVE:g} points above the pixels' linear probe",
                     simclr - pixels["pixels, linear"] > WELL_ABOVE,
                     f"{simclr:.1f} against {pixels['pixels, linear']:.1f}")]
-    rows = slice(0, sizes["tsne_rows"])
+    rows = slice(0, settings["tsne_rows"])
     with stages("t-SNE"):
         first = jax.tree.map(lambda leaf: leaf[0], trained["generator"])
         encoder = np.asarray(contrastive.features(first, data["x_test"])[2])
-        embedded = {"raw": tsne(data["x_test"][rows], iterations=sizes["tsne_iterations"]),
-                    "encoder": tsne(encoder[rows], iterations=sizes["tsne_iterations"])}
+        embedded = {"raw": tsne(data["x_test"][rows], iterations=settings["tsne_iterations"]),
+                    "encoder": tsne(encoder[rows], iterations=settings["tsne_iterations"])}
     arrays = {"tsne/raw": embedded["raw"], "tsne/encoder": embedded["encoder"],
               "tsne/labels": data["y_test"][rows]}
     for views in contrastive.VIEWS:
         layers = np.array([[linear[n] for n in LAYERS] for linear, _ in probes[views]])
         arrays |= {f"{views}/layers/mean": layers.mean(0), f"{views}/layers/std": layers.std(0)}
-    return outcome(NAME, numbers, claims, arrays, trained=trained, data=data)
+    return outcome(numbers, claims, arrays, trained=trained, data=data)
 
 
 def draw(result):
@@ -112,3 +105,12 @@ def draw(result):
         ax.set(title=title, xticks=[], yticks=[])
     figure.tight_layout()
     return figure
+
+
+EXPERIMENT = Experiment(
+    name="self-supervised", title="Self-supervised learning (SimCLR) and t-SNE", run=run,
+    draw=draw, sizes=SIZES,
+    figure_arrays={"tsne/raw": 2, "tsne/encoder": 2, "tsne/labels": 1, "*/layers/*": 1},
+    reference_time=(140.0, "its notebook's log: 200 epochs at 0.3-0.4 s for each of its two "
+                    "runs (GPU)"),
+    smoke=dict(seeds=1, tsne_rows=100, tsne_iterations=100))

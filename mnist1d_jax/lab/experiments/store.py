@@ -1,8 +1,8 @@
 """A reproduction folder's results store: the one reader and writer of its `results.json`.
 
 - **Identity.** Each experiment's result is stored under its name with its identity: the size
-  it ran at and the data of its key. A run asking for another identity never replaces a stored
-  result silently (`reproduce` refuses it unless forced).
+  it ran at, the settings it changed and the data of its key. A run asking for another identity
+  never replaces a stored result silently (`reproduce` refuses it unless forced).
 - **Kept.** Entries this version does not read (an experiment it does not know, or a result
   written in a newer layout) are written back untouched.
 - **Versions.** Each result records the mnist1d-jax and JAX versions that computed it; the report
@@ -25,7 +25,9 @@ from collections.abc import Iterator
 from ...outputs import (MAX_RESULTS_BYTES, REPRODUCTION_FORMAT, REPRODUCTION_LOCK,
                         REPRODUCTION_RESULTS, atomic_open, check_output, read_regular)
 from . import schema
-from .result import SCHEMA, Result, describe_key
+from .registry import EXPERIMENTS
+from .report import render
+from .result import SCHEMA, Result, describe_key, describe_size
 
 REPORT = "report.md"
 FILE_VERSION = 2
@@ -48,20 +50,22 @@ class Store:
         self.kept = kept
         self.undrawn: dict = {}
 
-    def conflict(self, name: str, size: str, key: tuple) -> str:
-        """Why a run of `name` at (`size`, `key`) would replace a stored result of another
-        identity ("" if nothing of another identity is stored under `name`)."""
+    def conflict(self, name: str, identity: tuple) -> str:
+        """Why a run of `name` of `identity` (`Result.identity`: size, changes, key) would
+        replace a stored result of another identity ("" if nothing of another identity is stored
+        under `name`)."""
         if name in self.kept:
             return (f"{name} was written by another version of mnist1d-jax, which this one "
                     f"cannot read")
         stored = self.results.get(name)
-        if stored is None or (stored.size, tuple(stored.key)) == (size, tuple(key)):
+        if stored is None or stored.identity == identity:
             return ""
-        return f"{name} ran at size {stored.size} from {describe_key(stored.key)}"
+        return (f"{name} ran at size {describe_size(stored.size, stored.changes)} from "
+                f"{describe_key(stored.key)}")
 
-    def holds(self, name: str, size: str, key: tuple) -> bool:
-        """Whether the result of `name` at (`size`, `key`) is stored."""
-        return name in self.results and not self.conflict(name, size, key)
+    def holds(self, name: str, identity: tuple) -> bool:
+        """Whether the result of `name` of `identity` is stored."""
+        return name in self.results and not self.conflict(name, identity)
 
     def put(self, result: Result) -> None:
         """Stores `result` under its name (replacing what stood there) and writes the folder."""
@@ -72,8 +76,6 @@ class Store:
 
     def write(self) -> None:
         """Writes `results.json`, then the report (each atomically, UTF-8)."""
-        from .report import render
-
         entries = {name: result.to_json() for name, result in self.results.items()}
         stored = {"format": REPRODUCTION_FORMAT, "version": FILE_VERSION,
                   "experiments": entries | self.kept}
@@ -90,8 +92,6 @@ def _write_text(path: str, text: str) -> None:
 def _recognised(name: str, entry) -> bool:
     """Whether this version reads the entry `name`: an experiment it knows, in a layout no newer
     than its own. (A malformed `schema` field counts as recognised, so that reading names it.)"""
-    from . import EXPERIMENTS
-
     layout = entry.get("schema", 1) if isinstance(entry, dict) else 1
     newer = isinstance(layout, int) and not isinstance(layout, bool) and layout > SCHEMA
     return name in EXPERIMENTS and not newer

@@ -1,0 +1,68 @@
+"""A result as Markdown, from the result alone (no registry): its size, key, time and device,
+its numbers beside the reference's, and its claims. The report (`report`) and a notebook's view
+of a `Result` both use it.
+
+Text that comes from a stored result (labels, claims, evidence, device names, changed settings)
+is escaped: it reads as written and never becomes markup (headings, links, images, HTML, table
+cells)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .result import Number, Result, describe_key, describe_size
+
+_MARKUP = re.compile(r"([\\`*_{}\[\]#!|~])")
+_SPACE = re.compile(r"\s+")
+
+
+def escape(text: str) -> str:
+    """`text` as Markdown that renders it literally, on one line: white space (newlines
+    included) folded to single spaces, Markdown's punctuation backslash-escaped, `&`, `<` and `>`
+    as HTML entities."""
+    text = _SPACE.sub(" ", str(text)).strip()
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKUP.sub(r"\\\1", text)
+
+
+def seconds(value) -> str:
+    """A duration as the report shows it ("-" for None)."""
+    if value is None:
+        return "-"
+    return f"{value:.0f} s" if value < 600 else f"{value / 60:.1f} min"
+
+
+def size(result: Result) -> str:
+    """The result's size and its changed settings, escaped."""
+    return escape(describe_size(result.size, result.changes))
+
+
+def _value(value: float, unit: str) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.3f}" if unit == "" else f"{value:.1f}"
+
+
+def _row(number: Number) -> str:
+    ours = _value(number.mean, number.unit)
+    if len(number.values) > 1:
+        ours += f" ± {_value(number.spread, number.unit)} ({len(number.values)} seeds)"
+    reference = "-" if number.reference is None else _value(number.reference, number.unit)
+    difference = "-" if number.difference is None else \
+        ("+" if number.difference >= 0 else "") + _value(number.difference, number.unit)
+    return f"| {escape(number.label)} | {ours} | {reference} | {difference} |"
+
+
+def numbers_and_claims(result: Result, reference: str = "") -> str:
+    """Markdown: where and how the result ran (with `reference`, a sentence on the reference's
+    time, appended), its numbers beside the reference's, then its claims and whether they
+    hold."""
+    lines = [f"Size {size(result)}, {describe_key(result.key)}; {seconds(result.wall_s)} on "
+             f"{escape(result.device)} (compilation included).{reference}", "",
+             "| quantity | ours (mean ± std) | reference | difference |", "|---|---|---|---|"]
+    lines += [_row(number) for number in result.numbers]
+    lines += ["", "Claims:", ""]
+    lines += [f"- {'holds' if c.holds else '**does not hold**'}: {escape(c.text)} "
+              f"({escape(c.evidence)})" for c in result.claims]
+    return "\n".join(lines)
