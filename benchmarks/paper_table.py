@@ -32,7 +32,7 @@ def one_seed_times(data, config) -> dict:
     which compiles each model in the background while the one before it trains; a model's time
     runs from the previous model's result to its own, so the times add up to the whole."""
     jax.clear_caches()  # a fair cold start: nothing compiled by earlier runs is reused
-    table = train.train_table({"regular": data}, models.MODELS, seeds=0, config=config)
+    table = train.train_table({"regular": data}, models.MODELS, jax.random.key(0), config=config)
     return {name: entry["wall_s"] for name, entry in table["regular"].items()}
 
 
@@ -89,8 +89,8 @@ def main(argv=None) -> dict:
 
     wall = one_seed_times(data, config)
     reference = None if options.no_torch else torch_times(data, options.steps)
-    table = train.train_table(datasets, models.MODELS, seeds=list(range(options.seeds)),
-                              config=config)
+    table = train.train_table(datasets, models.MODELS,
+                              jax.random.split(jax.random.key(0), options.seeds), config=config)
 
     rows, accuracies = [], {}
     for setting, entries in table.items():

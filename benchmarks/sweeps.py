@@ -64,8 +64,8 @@ def main(argv=None) -> dict:
     families = {"mlp": sweep.MLP_FAMILY, "cnn": sweep.CNN_FAMILY}
     results, rows = {}, []
     for kind, name, sizes, noise in SWEEPS:
-        ours = sweep.sweep(families[kind], sizes, data, seeds=seeds, config=config,
-                           label_noise=noise, progress=None)
+        ours = sweep.sweep(families[kind], sizes, data, jax.random.key(0), seeds=len(seeds),
+                           config=config, label_noise=noise, progress=None)
         # the labels each of our seeds trained on, for the reference loop too
         noisy = {seed: np.asarray(sweep.corrupt_labels(
             sweep.label_noise_key(jax.random.key(0), seed), data["y"], noise)) if noise

@@ -29,7 +29,7 @@ import numpy as np
 import optax
 from flax import nnx
 import mnist1d_jax
-from mnist1d_jax.lab import core, models, train
+from mnist1d_jax.lab import core, metrics, models, train
 print(f"on {jax.devices()[0].device_kind}")
 STEPS = 40 if FAST else 3000
 config = train.TrainConfig(total_steps=STEPS, eval_every=STEPS // 4)
@@ -48,7 +48,7 @@ data = mnist1d_jax.make_dataset(jax.random.key(0), args, templates=templates)
 print({k: v.shape for k, v in data.items() if k != "templates"}, "classes:",
       np.bincount(np.concatenate([data["y"], data["y_test"]])))
 cnn20 = functools.partial(models.CNN, num_classes=20)
-result = train.train(cnn20, data, seeds=[0, 1], config=config)
+result = train.train(cnn20, data, jax.random.split(jax.random.key(1), 2), config=config)
 print(f"CNN on 20 classes: test accuracy {np.asarray(result['test_acc'])[:, -1].mean():.1f}% "
       "(chance 5%)")
 fig, axes = plt.subplots(2, 10, figsize=(14, 3), sharey=True)
@@ -94,7 +94,7 @@ plt.title("logistic regression against correlated noise (one jit)"); plt.show()
 # %%
 base = mnist1d_jax.get_dataset_args(num_samples=1_000 if FAST else 4_000)
 train_data = mnist1d_jax.make_dataset(jax.random.key(2), base)
-model = train.train(models.CNN, train_data, seeds=0, config=config)
+model = train.train(models.CNN, train_data, jax.random.key(0), config=config)
 cnn = models.model_graphdef(models.CNN)
 shears = [0.0, 0.75, 1.5, 3.0]
 own, as_training = [], []
@@ -103,7 +103,7 @@ for shear in shears:
     for normalize, out in (("dataset", own), (base, as_training)):
         test = mnist1d_jax.make_dataset(jax.random.key(3), shifted, normalize=normalize)
         logits = nnx.merge(cnn, model["params"])(test["x_test"])
-        out.append(float(train.accuracy(logits, test["y_test"])))
+        out.append(float(metrics.accuracy(logits, test["y_test"])))
 plt.plot(shears, own, "o-", label="normalised by its own statistics")
 plt.plot(shears, as_training, "s-", label="normalised as the training set")
 plt.axvline(0.75, color="grey", lw=0.5); plt.xlabel("test shear_scale (training: 0.75)")
@@ -127,13 +127,13 @@ def curriculum_run(anneal: bool):
 
     def loss(p, xy):
         logits = nnx.merge(graphdef, p)(xy[0])
-        return train.cross_entropy(logits, xy[1])
+        return metrics.cross_entropy(logits, xy[1])
 
     (params, _), (losses, _) = jax.jit(lambda p: core.fit_steps(
         loss, optimizer, batch, p, optimizer.init(p), jnp.arange(STEPS)))(params)
     test = mnist1d_jax.make_dataset(jax.random.key(5), base)
     logits = nnx.merge(graphdef, params)(test["x_test"])
-    return float(train.accuracy(logits, test["y_test"])), losses
+    return float(metrics.accuracy(logits, test["y_test"])), losses
 
 
 for anneal in (False, True):
@@ -155,12 +155,12 @@ stream = mnist1d_jax.get_dataset_args()
 def template_loss(x, i):
     batch = mnist1d_jax.sample_batch(jax.random.fold_in(jax.random.key(6), i), stream, 256,
                                      templates={"x": x})
-    return train.cross_entropy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"])
+    return metrics.cross_entropy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"])
 
 
 def frozen_accuracy(x):
     batch = mnist1d_jax.sample_batch(jax.random.key(7), stream, 4000, templates={"x": x})
-    return float(train.accuracy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"]))
+    return float(metrics.accuracy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"]))
 
 
 start = jnp.asarray(mnist1d_jax.get_templates()["x"], jnp.float32)
@@ -185,6 +185,6 @@ b.set_title("learned templates"); plt.show()
 evaluation = mnist1d_jax.make_dataset(jax.random.key(7), base)
 for noise in (0.0, 0.4):
     run = train.train_on_stream(models.MLP, jax.random.key(8), base.replace(label_noise=noise),
-                                evaluation, seeds=0, config=config)
+                                evaluation, config=config)
     plt.plot(config.eval_steps, run["test_acc"], "o-", label=f"label noise {noise:.0%}")
 plt.xlabel("update"); plt.ylabel("clean test accuracy (%)"); plt.legend(); plt.show()

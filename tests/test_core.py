@@ -22,10 +22,67 @@ def test_the_schedule_names_the_updates_followed_by_an_evaluation():
     (dict(learning_rate=0.0), "learning_rate"), (dict(batch_size=0), "batch_size"),
     (dict(eval_every=-1), "eval_every"), (dict(total_steps=0), "total_steps"),
     (dict(eval_every=0), "eval_every"),  # the reference's loop always evaluates
+    (dict(optimizer="nadam"), "optimizer must be one of \\('adam', 'sgd'\\); got 'nadam'"),
 ])
 def test_the_base_checks_what_every_config_shares(kwargs, message):
     with pytest.raises(ValueError, match=message):
         core.LoopConfig(**kwargs)
+
+
+def test_one_optimizer_choice_written_out():
+    """SGD with momentum and Adam after PyTorch's L2 weight decay, stepped by hand against
+    `core.optimizer`, and every configuration's `transformation` is that choice."""
+    params, grads = jnp.array([1.0, -2.0]), jnp.array([0.5, 0.25])
+    sgd = core.optimizer("sgd", 0.1, momentum=0.9)
+    state = sgd.init(params)
+    first, state = sgd.update(grads, state, params)
+    second, _ = sgd.update(grads, state, params)
+    np.testing.assert_allclose(first, -0.1 * grads)
+    np.testing.assert_allclose(second, -0.1 * (0.9 * grads + grads))
+    adam = core.optimizer("adam", 0.01, weight_decay=0.5)
+    update, _ = adam.update(grads, adam.init(params), params)
+    plain = optax.adam(0.01)
+    expected, _ = plain.update(grads + 0.5 * params, plain.init(params), params)
+    np.testing.assert_allclose(update, expected)
+    from mnist1d_jax.lab import lottery, sweep, train
+
+    for config, name in ((train.TrainConfig(), "adam"), (sweep.SweepConfig(), "sgd"),
+                         (lottery.TicketConfig(optimizer="sgd"), "sgd")):
+        assert config.optimizer == name
+        made, _ = config.transformation().update(grads, config.transformation().init(params),
+                                                 params)
+        chosen = core.optimizer(name, config.learning_rate,
+                                momentum=getattr(config, "momentum", None),
+                                weight_decay=getattr(config, "weight_decay", None))
+        np.testing.assert_array_equal(made, chosen.update(grads, chosen.init(params), params)[0])
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        core.optimizer("rmsprop", 0.1)
+
+
+def test_weighted_metrics_equal_the_metrics_of_the_rows_weighed_one():
+    from mnist1d_jax.lab import metrics
+
+    logits = jax.random.normal(jax.random.key(0), (8, 3))
+    labels = jnp.array([0, 1, 2, 0, 1, 2, 0, 1])
+    weights = jnp.array([1, 1, 0, 1, 0, 1, 1, 0], jnp.float32)
+    kept = weights == 1
+    for name in ("cross_entropy", "accuracy", "error"):
+        metric = getattr(metrics, name)
+        np.testing.assert_allclose(metric(logits, labels, weights),
+                                   metric(logits[kept], labels[kept]), rtol=1e-6)
+    np.testing.assert_allclose(metrics.accuracy(logits, labels) + metrics.error(logits, labels),
+                               100.0)
+    right = jnp.argmax(logits, -1) == labels
+    np.testing.assert_allclose(metrics.accuracy(logits, labels), 100 * right.mean())
+
+
+def test_over_runs_vmaps_a_run_over_keys_with_shared_arguments():
+    keys = jax.random.split(jax.random.key(3), 4)
+    out = core.over_runs(lambda key, scale: jax.random.normal(key, (2,)) * scale, keys, 3.0)
+    assert out.shape == (4, 2)
+    np.testing.assert_allclose(out[2], jax.random.normal(keys[2], (2,)) * 3.0, rtol=1e-6)
+    np.testing.assert_array_equal(core.one_or_many(out, True), out[0])
+    assert core.one_or_many(out, False) is out
 
 
 def test_cyclic_rows_wrap_around_the_data():

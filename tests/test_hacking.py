@@ -380,11 +380,11 @@ def test_lab_models_that_do_not_fit_the_data_are_refused_in_one_line():
 
     long = mnist1d_jax.make_dataset(None, SMALL.replace(final_seq_length=80))
     with pytest.raises(ValueError, match="does not take signals of 80 points \\(input_size\\)"):
-        train.train(models.CNN, long)
+        train.train(models.CNN, long, jax.random.key(0))
     twenty = mnist1d_jax.make_dataset(None, SMALL, templates=SHAPES[20, 12])
     with pytest.raises(ValueError, match="not \\(2, 20\\): the data have 20 classes "
                                          "\\(num_classes\\)"):
-        train.train(models.MLP, twenty)
+        train.train(models.MLP, twenty, jax.random.key(0))
 
 
 @pytest.mark.slow
@@ -395,7 +395,7 @@ def test_the_lab_trains_on_twenty_classes():
     data = mnist1d_jax.make_dataset(jax.random.key(14), args, templates=SHAPES[20, 12])
     config = train.TrainConfig(total_steps=1000, eval_every=500)
     model = functools.partial(models.CNN, num_classes=20)
-    result = train.train(model, data, seeds=[0, 1], config=config)
+    result = train.train(model, data, jax.random.split(jax.random.key(0), 2), config=config)
     assert np.asarray(result["test_acc"])[:, -1].min() > 30  # chance is 5%
 
 
@@ -428,7 +428,7 @@ def test_sweeps_lottery_simclr_and_metalearning_take_three_classes():
     data = mnist1d_jax.make_dataset(jax.random.key(16), SMALL.replace(num_samples=300),
                                     templates=np.random.default_rng(3).normal(size=(3, 12)))
     config = sweep.SweepConfig(steps=20, chunk=20, batch_size=20, eval_every=20)
-    out = sweep.sweep(sweep.MLP_FAMILY, [4], data, seeds=[0], config=config,
+    out = sweep.sweep(sweep.MLP_FAMILY, [4], data, jax.random.key(0), seeds=1, config=config,
                       label_noise=0.2, progress=None)
     assert np.isfinite(out["test_error"]).all()
     search = lottery.search(jax.random.key(0), data, [0.0, 0.5], trials=1,

@@ -162,6 +162,6 @@ def test_a_threaded_sweep_stops_within_a_chunk_of_a_failure():
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        sweep.sweep(sweep.MLP_FAMILY, [3, 400], data, seeds=[0], config=config,
+        sweep.sweep(sweep.MLP_FAMILY, [3, 400], data, jax.random.key(0), seeds=1, config=config,
                     progress=progress, workers=2)
     assert len(lines) <= 3, lines

@@ -21,17 +21,18 @@ def one_line(error: BaseException) -> bool:
 
 
 def run_sweep(**kwargs):
-    arguments = dict(family=sweep.MLP_FAMILY, widths=[4], data=DATA, seeds=[0], config=QUICK,
-                     progress=None)
+    arguments = dict(family=sweep.MLP_FAMILY, widths=[4], data=DATA, key=jax.random.key(0),
+                     seeds=1, config=QUICK, progress=None)
     arguments.update(kwargs)
     return sweep.sweep(arguments.pop("family"), arguments.pop("widths"), arguments.pop("data"),
-                       **arguments)
+                       arguments.pop("key"), **arguments)
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(n_train=[2.5]), ValueError, "n_train must be integers"),
     (dict(n_train=[30.5]), ValueError, "n_train must be integers"),
-    (dict(seeds=[0, 1, 2**32 + 1]), ValueError, "seeds must be integers in \\[0, 4294967295\\]"),
+    (dict(seeds=[0, 1]), TypeError, "seeds must be an integer in \\[1, 2147483647\\]"),
+    (dict(seeds=0), ValueError, "seeds must be an integer in \\[1, 2147483647\\]"),
     (dict(widths=[10**6]), ValueError, "widths must be integers in \\[1, 65536\\]"),
     (dict(label_noise=math.nan), ValueError, "label_noise"),
     (dict(data={**DATA, "y": np.where(DATA["y"] == 0, 37, DATA["y"])}), ValueError,
@@ -123,11 +124,11 @@ def test_contrastive_training_refuses_with_one_line(kwargs, error, message):
 
 def test_training_refuses_bad_data_and_configs():
     with pytest.raises(ValueError, match="labels outside"):
-        train.train(lambda rngs: None, {**DATA, "y": DATA["y"] + 10})
+        train.train(lambda rngs: None, {**DATA, "y": DATA["y"] + 10}, jax.random.key(0))
     with pytest.raises(TypeError, match="config must be a train.TrainConfig"):
-        train.train(lambda rngs: None, DATA, config=sweep.SweepConfig())
+        train.train(lambda rngs: None, DATA, jax.random.key(0), config=sweep.SweepConfig())
     with pytest.raises(ValueError, match="datasets\\['regular'\\]"):
-        train.train_table({"regular": {**DATA, "x": DATA["x"][:, None]}}, {})
+        train.train_table({"regular": {**DATA, "x": DATA["x"][:, None]}}, {}, jax.random.key(0))
 
 
 @pytest.mark.parametrize("call, error, message", [

@@ -39,7 +39,8 @@ def test_an_explicit_mesh_becomes_the_same_devices_with_automatic_axes():
 def _trainers(data):
     return {
         "sweep": lambda mesh: sweep.sweep(
-            sweep.MLP_FAMILY, [4, 8], data, seeds=[0], progress=None, mesh=mesh,
+            sweep.MLP_FAMILY, [4, 8], data, jax.random.key(0), seeds=1, progress=None,
+            mesh=mesh,
             config=sweep.SweepConfig(steps=20, chunk=10, batch_size=50, eval_every=10)),
         "lottery": lambda mesh: lottery.search(
             jax.random.key(0), data, [0.0, 0.5], trials=1, mesh=mesh,

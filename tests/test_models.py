@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 import mnist1d_jax
-from mnist1d_jax.lab import layers, models, train
+from mnist1d_jax.lab import layers, metrics, models, train
 
 
 @pytest.mark.parametrize("name, count", [("linear", 410), ("mlp", 15210), ("cnn", 5210),
@@ -84,7 +84,7 @@ SHORT = train.TrainConfig(total_steps=300, eval_every=100)
 
 @pytest.mark.slow
 def test_a_short_run_learns_and_returns_the_reference_curves(data):
-    result = train.train(models.MLP, data, seeds=0, config=SHORT)
+    result = train.train(models.MLP, data, jax.random.key(0), config=SHORT)
     assert result["train_loss"].shape == (301,)
     for key in ("test_loss", "train_acc", "test_acc"):
         assert result[key].shape == (4,)
@@ -92,23 +92,24 @@ def test_a_short_run_learns_and_returns_the_reference_curves(data):
     assert result["train_loss"][-20:].mean() < result["train_loss"][:5].mean() - 0.5
     assert result["test_acc"][-1] > 35 and result["train_acc"][-1] > result["train_acc"][0]
     model = nnx.merge(nnx.graphdef(models.MLP(rngs=nnx.Rngs(0))), result["params"])
-    np.testing.assert_allclose(train.accuracy(model(jnp.asarray(data["x_test"])),
-                                              data["y_test"]), result["test_acc"][-1])
+    np.testing.assert_allclose(metrics.accuracy(model(jnp.asarray(data["x_test"])),
+                                                data["y_test"]), result["test_acc"][-1])
 
 
 @pytest.mark.slow
-def test_seeds_are_independent_and_vmapped_runs_equal_single_runs(data):
-    both = train.train(models.CNN, data, seeds=[0, 1], config=SHORT)
-    single = train.train(models.CNN, data, seeds=1, config=SHORT)
+def test_keys_are_independent_and_vmapped_runs_equal_single_runs(data):
+    keys = jax.random.split(jax.random.key(0), 2)
+    both = train.train(models.CNN, data, keys, config=SHORT)
+    single = train.train(models.CNN, data, keys[1], config=SHORT)
     # Batched and unbatched matrix products round differently and Adam amplifies the difference:
-    # over the first 30 steps the runs agree to 4e-7 (seeds 0-3, AVX-512 and SSE4.2 code), after
+    # over the first 30 steps the runs agree to 4e-7 (keys 0-3, AVX-512 and SSE4.2 code), after
     # 60-280 steps by only 2e-4, and their final accuracies differ by up to 1.5 points.
     np.testing.assert_allclose(both["train_loss"][1, :30], single["train_loss"][:30],
                                rtol=1e-5, atol=1e-5)
     assert abs(float(both["test_acc"][1, -1] - single["test_acc"][-1])) < 4
     assert not np.allclose(both["train_loss"][0], both["train_loss"][1])
     assert (both["test_acc"][:, -1] > 40).all()
-    again = train.train(models.CNN, data, seeds=[0, 1], config=SHORT)
+    again = train.train(models.CNN, data, keys, config=SHORT)
     np.testing.assert_array_equal(both["train_loss"], again["train_loss"])
 
 
@@ -117,7 +118,11 @@ def test_training_on_a_fresh_stream_learns(data):
     args = mnist1d_jax.get_dataset_args()
     result = train.train_on_stream(models.MLP, jax.random.key(0), args,
                                    {"x_test": data["x_test"], "y_test": data["y_test"]},
-                                   seeds=[0, 1], config=SHORT)
+                                   config=SHORT)
+    assert result["train_loss"].shape == (301,)
+    result = train.train_on_stream(models.MLP, jax.random.split(jax.random.key(0), 2), args,
+                                   {"x_test": data["x_test"], "y_test": data["y_test"]},
+                                   config=SHORT)
     assert result["train_loss"].shape == (2, 301) and "train_acc" not in result
     assert (result["test_acc"][:, -1] > 35).all()
     assert not np.allclose(result["train_loss"][0], result["train_loss"][1])
@@ -126,7 +131,7 @@ def test_training_on_a_fresh_stream_learns(data):
 @pytest.mark.slow
 def test_gru_trains(data):
     config = train.TrainConfig(total_steps=150, eval_every=150)
-    result = train.train(models.GRU, data, seeds=0, config=config)
+    result = train.train(models.GRU, data, jax.random.key(0), config=config)
     assert result["train_loss"][-10:].mean() < result["train_loss"][:5].mean() - 0.2
 
 
@@ -148,33 +153,35 @@ def test_bad_training_settings_are_named(kwargs, message):
         train.TrainConfig(**kwargs)
 
 
-@pytest.mark.parametrize("seeds", [[], [[0, 1]], [-1], [0.5]])
-def test_bad_seeds_are_named(data, seeds):
-    with pytest.raises(ValueError, match="seeds"):
-        train.train(models.Linear, data, seeds=seeds, config=SHORT)
+@pytest.mark.parametrize("key", [0, [0, 1], jax.random.split(jax.random.key(0), (2, 2)),
+                                 jax.numpy.zeros((0,), jax.random.key(0).dtype)])
+def test_bad_keys_are_named(data, key):
+    with pytest.raises(TypeError, match="key must be a JAX key"):
+        train.train(models.Linear, data, key, config=SHORT)
 
 
 def test_missing_data_and_bad_models_are_named(data):
     with pytest.raises(ValueError, match="x_test"):
-        train.train(models.Linear, {"x": data["x"], "y": data["y"]}, config=SHORT)
+        train.train(models.Linear, {"x": data["x"], "y": data["y"]}, jax.random.key(0),
+                    config=SHORT)
     with pytest.raises(TypeError, match="model_fn"):
-        train.train("cnn", data, config=SHORT)
+        train.train("cnn", data, jax.random.key(0), config=SHORT)
 
 
 @pytest.mark.slow
 def test_model_factories_with_other_sizes_train(data):
     wide = functools.partial(models.MLP, hidden_size=32)
-    result = train.train(wide, data, seeds=0, config=SHORT)
+    result = train.train(wide, data, jax.random.key(0), config=SHORT)
     assert result["params"]["linear1"]["kernel"][...].shape == (40, 32)
 
 
 @pytest.mark.slow
 def test_train_table_reports_each_pair_by_default(data, capsys):
-    table = train.train_table({"regular": data}, {"linear": models.Linear}, seeds=[0, 1],
-                              config=SHORT)
+    table = train.train_table({"regular": data}, {"linear": models.Linear},
+                              jax.random.split(jax.random.key(0), 2), config=SHORT)
     final = np.asarray(table["regular"]["linear"]["result"]["test_acc"])[:, -1]
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [f"regular / linear: test accuracy {final.mean():.1f}% (mean of 2 seeds), "
+    assert lines == [f"regular / linear: test accuracy {final.mean():.1f}% (mean of 2 runs), "
                      f"{table['regular']['linear']['wall_s']:.1f} s"]
 
 
@@ -183,7 +190,8 @@ def test_train_table_compiles_ahead_and_equals_separate_runs(data):
     datasets = {"regular": data, "shuffled": train.shuffle_positions(data, seed=0)}
     model_fns = {"linear": models.Linear, "mlp": models.MLP}
     logged = []
-    table = train.train_table(datasets, model_fns, seeds=[0, 1], config=SHORT,
+    keys = jax.random.split(jax.random.key(0), 2)
+    table = train.train_table(datasets, model_fns, keys, config=SHORT,
                               log=lambda setting, name, result, seconds: logged.append(
                                   (setting, name, seconds)))
     assert [(s, n) for s, n, _ in logged] == [("regular", "linear"), ("regular", "mlp"),
@@ -191,7 +199,7 @@ def test_train_table_compiles_ahead_and_equals_separate_runs(data):
     assert all(seconds > 0 for _, _, seconds in logged)
     for setting, rows in table.items():
         for name, entry in rows.items():
-            alone = train.train(model_fns[name], datasets[setting], seeds=[0, 1], config=SHORT)
+            alone = train.train(model_fns[name], datasets[setting], keys, config=SHORT)
             np.testing.assert_allclose(entry["result"]["test_acc"], alone["test_acc"])
             np.testing.assert_allclose(entry["result"]["train_loss"], alone["train_loss"],
                                        rtol=1e-6)
@@ -202,6 +210,6 @@ def test_train_table_compiles_ahead_and_equals_separate_runs(data):
         return models.Linear(**kwargs)
 
     with pytest.raises(TypeError, match="model_fn"):  # before anything is traced or compiled
-        train.train_table(datasets, {"linear": counting_linear, "bad": "cnn"}, seeds=0,
-                          config=SHORT)
+        train.train_table(datasets, {"linear": counting_linear, "bad": "cnn"},
+                          jax.random.key(0), config=SHORT)
     assert built == []

@@ -80,16 +80,16 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
 
 @pytest.mark.slow
 def test_a_sweep_equals_separate_runs(data, capsys):
-    together = sw.sweep(sw.MLP_FAMILY, [3, 16], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
-                        waste=100.0)
+    together = sw.sweep(sw.MLP_FAMILY, [3, 16], data, jax.random.key(0), seeds=2, config=SHORT,
+                        label_noise=0.15, waste=100.0)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[-1].startswith("mlp widths 3-16 (2 x 2 seeds): update 60")
-    alone = sw.sweep(sw.MLP_FAMILY, [3], data, seeds=[1], config=SHORT, label_noise=0.15,
-                     progress=None)  # the narrow model in a bucket of its own
+    alone = sw.sweep(sw.MLP_FAMILY, [3], data, jax.random.key(0), seeds=1, config=SHORT,
+                     label_noise=0.15, progress=None)  # the narrow model in a bucket of its own
     for name in ("train_error", "test_error", "train_loss", "test_loss"):
-        np.testing.assert_allclose(together[name][0, 1], alone[name][0, 0], rtol=1e-3,
+        np.testing.assert_allclose(together[name][0, 0], alone[name][0, 0], rtol=1e-3,
                                    atol=0.11, err_msg=name)
-    np.testing.assert_allclose(together["test_error_curve"][0, 1],
+    np.testing.assert_allclose(together["test_error_curve"][0, 0],
                                alone["test_error_curve"][0, 0], atol=0.11)
     assert together["test_error_curve"].shape == (2, 2, 3)
     assert together["eval_steps"].tolist() == [0, 30, 60]
@@ -102,10 +102,11 @@ def test_training_set_size_is_traced_and_equals_truncated_data(data):
     stacked = {k: np.stack([v, v]) for k, v in data.items()}
     config = sw.SweepConfig(steps=40, chunk=40, batch_size=50, optimizer="adam",
                             learning_rate=1e-2, order="cyclic")
-    both = sw.sweep(sw.CNN_FAMILY, [4, 4], stacked, seeds=[0], config=config, n_train=[200, 600],
-                    progress=None)
+    both = sw.sweep(sw.CNN_FAMILY, [4, 4], stacked, jax.random.key(0), seeds=1, config=config,
+                    n_train=[200, 600], progress=None)
     small = {**data, "x": data["x"][:200], "y": data["y"][:200]}
-    alone = sw.sweep(sw.CNN_FAMILY, [4], small, seeds=[0], config=config, progress=None)
+    alone = sw.sweep(sw.CNN_FAMILY, [4], small, jax.random.key(0), seeds=1, config=config,
+                     progress=None)
     np.testing.assert_allclose(both["test_loss"][0], alone["test_loss"][0], rtol=1e-4)
     np.testing.assert_allclose(both["train_loss"][0], alone["train_loss"][0], rtol=1e-4)
     assert both["test_loss"][0, 0] != both["test_loss"][1, 0]
@@ -142,21 +143,22 @@ def test_buckets_bound_the_padded_compute():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(widths=[]), "widths must be"), (dict(widths=[0]), "widths must be"),
-    (dict(seeds=[-1]), "seeds must be"), (dict(label_noise=1.5), "label_noise"),
+    (dict(seeds=0), "seeds must be"), (dict(label_noise=1.5), "label_noise"),
     (dict(n_train=[10_000]), "n_train must"),
 ])
 def test_bad_sweep_arguments(data, kwargs, message):
-    arguments = {"widths": [4], "seeds": [0], "config": SHORT, "progress": None, **kwargs}
+    arguments = {"widths": [4], "seeds": 1, "config": SHORT, "progress": None, **kwargs}
     widths = arguments.pop("widths")
     with pytest.raises(ValueError, match=message):
-        sw.sweep(sw.MLP_FAMILY, widths, data, **arguments)
+        sw.sweep(sw.MLP_FAMILY, widths, data, jax.random.key(0), **arguments)
 
 
 def test_bad_family_and_config_types(data):
     with pytest.raises(TypeError, match="family must be a sweep.Family"):
-        sw.sweep("mlp", [4], data, seeds=[0], config=SHORT, progress=None)
+        sw.sweep("mlp", [4], data, jax.random.key(0), seeds=1, config=SHORT, progress=None)
     with pytest.raises(TypeError, match="config must be a sweep.SweepConfig"):
-        sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config={"steps": 10}, progress=None)
+        sw.sweep(sw.MLP_FAMILY, [4], data, jax.random.key(0), seeds=1, config={"steps": 10},
+                 progress=None)
 
 
 def test_bad_config():
@@ -195,8 +197,8 @@ def test_model_keys_and_labels_are_jaxs_derivation(data):
 
 @pytest.mark.slow
 def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
-    runs = [sw.sweep(sw.MLP_FAMILY, [3, 40, 70], data, seeds=[0, 1], config=SHORT, label_noise=0.15,
-                     progress=None, workers=workers) for workers in (1, 3)]
+    runs = [sw.sweep(sw.MLP_FAMILY, [3, 40, 70], data, jax.random.key(0), seeds=2, config=SHORT,
+                     label_noise=0.15, progress=None, workers=workers) for workers in (1, 3)]
     for name in ("train_error", "test_error", "train_loss", "test_loss", "test_error_curve"):
         np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)
 
@@ -205,15 +207,16 @@ def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
 def test_a_sweep_needs_one_threefry_key(data):
     for key in (0, jax.random.split(jax.random.key(0), 2)):
         with pytest.raises(TypeError, match="key must be a single JAX PRNG key"):
-            sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config=SHORT, key=key, progress=None)
+            sw.sweep(sw.MLP_FAMILY, [4], data, key, seeds=1, config=SHORT, progress=None)
     with pytest.raises(TypeError, match="key must be a threefry JAX key"):
-        sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config=SHORT, key=jax.random.key(0, impl="rbg"),
+        sw.sweep(sw.MLP_FAMILY, [4], data, jax.random.key(0, impl="rbg"), seeds=1, config=SHORT,
                  progress=None)
-    legacy, typed = (sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config=SHORT, key=key,
+    legacy, typed = (sw.sweep(sw.MLP_FAMILY, [4], data, key, seeds=1, config=SHORT,
                               progress=None) for key in (jax.random.PRNGKey(7), jax.random.key(7)))
     np.testing.assert_array_equal(legacy["test_error_curve"], typed["test_error_curve"])
     with pytest.raises(ValueError, match="workers must be a positive integer"):
-        sw.sweep(sw.MLP_FAMILY, [4], data, seeds=[0], config=SHORT, workers=0, progress=None)
+        sw.sweep(sw.MLP_FAMILY, [4], data, jax.random.key(0), seeds=1, config=SHORT, workers=0,
+                 progress=None)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
@@ -235,9 +238,11 @@ def test_a_diverging_model_leaves_every_other_curve_intact_and_aligned(data):
     rate of 1e3; every other model's curve, one column per `eval_steps`, equals its curve in a
     sweep without it."""
     config = SHORT.replace(eval_every=10)
-    with_divergent = sw.sweep(sw.MLP_FAMILY, [8, 8, 16], data, seeds=[0, 1], progress=None,
+    with_divergent = sw.sweep(sw.MLP_FAMILY, [8, 8, 16], data, jax.random.key(0), seeds=2,
+                              progress=None,
                               config=config.replace(learning_rate=[1e3, 0.01, 0.01]))
-    without = sw.sweep(sw.MLP_FAMILY, [8, 16], data, seeds=[0, 1], progress=None, config=config)
+    without = sw.sweep(sw.MLP_FAMILY, [8, 16], data, jax.random.key(0), seeds=2, progress=None,
+                       config=config)
     assert (with_divergent["train_loss"][0] > 100).all()  # it did diverge (chance: 2.3)
     curve = with_divergent["test_error_curve"]
     assert curve.shape == (3, 2, 7) and with_divergent["eval_steps"].tolist() == list(
@@ -245,6 +250,6 @@ def test_a_diverging_model_leaves_every_other_curve_intact_and_aligned(data):
     np.testing.assert_array_equal(curve[..., -1], with_divergent["test_error"])
     np.testing.assert_allclose(curve[1:], without["test_error_curve"], atol=0.11)
     assert np.isfinite(curve[1:]).all()
-    halfway = sw.sweep(sw.MLP_FAMILY, [8, 16], data, seeds=[0, 1], progress=None,
+    halfway = sw.sweep(sw.MLP_FAMILY, [8, 16], data, jax.random.key(0), seeds=2, progress=None,
                        config=config.replace(steps=30))  # the same first 30 updates
     np.testing.assert_allclose(curve[1:, :, 3], halfway["test_error"], atol=0.9)  # one example

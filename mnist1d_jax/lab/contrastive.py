@@ -33,8 +33,8 @@ from ..checks import check_integer
 from ..draws import draw
 from .. import recipe
 from ..templates import check_templates
-from . import cpu, runs
-from .core import batch_rows, fit_steps
+from . import core, cpu, runs
+from .core import batch_rows, fit_steps, one_or_many, over_runs
 from .inputs import (check_counts, check_data, check_hyperparameter, check_keys,
                      check_learning_rate)
 from .models import SimCLR, model_graphdef
@@ -123,7 +123,7 @@ def _train_program(key, x, args, source, learning_rate, tau, *, views: str, epoc
                    batch_size: int, maxshift: int):
     k_init, k_run = jax.random.split(key)
     params = init_params(k_init, input_size=x.shape[1])
-    optimizer = optax.adam(learning_rate)
+    optimizer = core.optimizer("adam", learning_rate)
     per_epoch = x.shape[0] // batch_size
     k_steps = jax.random.fold_in(k_run, 2**31)
 
@@ -151,8 +151,8 @@ def _train_program(key, x, args, source, learning_rate, tau, *, views: str, epoc
 @functools.partial(jit_seedless, static_argnames=_STATIC)
 def _train_runs(keys, x, args, source, learning_rate, tau, **static):
     """`_train_program` for every key of keys (R,), `vmap`ped: one program for a mesh."""
-    return jax.vmap(lambda k: _train_program.__wrapped__(k, x, args, source, learning_rate, tau,
-                                                         **static))(keys)
+    return over_runs(lambda k: _train_program.__wrapped__(k, x, args, source, learning_rate,
+                                                          tau, **static), keys)
 
 
 def train(key, data: dict, *, views: str = "augment", args=None, templates=None,
@@ -196,7 +196,7 @@ def train(key, data: dict, *, views: str = "augment", args=None, templates=None,
                                       runs.place(x, mesh, False), args, source, *rates,
                                       **static))
         out = jax.tree.map(lambda leaf: leaf[:len(keys)], out)
-        return jax.tree.map(lambda leaf: leaf[0], out) if single else out
+        return one_or_many(out, single)
     program = cpu.compile_lowered(_train_program.lower(keys[0], x, args, source, *rates,
                                                        **static))
     results = cpu.run_all(lambda k, stop: jax.device_get(program(k, x, args, source, *rates)),

@@ -1,8 +1,9 @@
 """The lab's one training core: a configuration base (`RunConfig`: its checks, its traced
-hyperparameters and the evaluation schedule), the one batching function (`batch_rows`) and the
-one step builder (`fit_steps`).
+hyperparameters, its optimizer and the evaluation schedule), the one choice of optimizer
+(`optimizer`), the one batching function (`batch_rows`), the one step builder (`fit_steps`) and
+the one way to run several runs side by side (`over_runs`).
 
-`train`, `sweep`, `lottery` and `contrastive` each bring only their loss, their optimizer and
+`train`, `sweep`, `lottery` and `contrastive` each bring only their loss and
 what is their own (masks and rounds, views, buckets); the updates are the same `lax.scan` here:
 a batch by `batch_rows`, the gradient of the loss, the optimizer's update, and, after the
 updates the schedule names, an evaluation compiled once under a `lax.cond`.
@@ -24,8 +25,27 @@ from ..draws import index_permutation
 from ..pytrees import register_split_dataclass
 from .inputs import MAX_COUNT, check_counts, check_learning_rate
 
-__all__ = ["RunConfig", "LoopConfig", "ORDERS", "Schedule", "traced_config", "batch_rows",
-           "fit_steps"]
+__all__ = ["LoopConfig", "OPTIMIZERS", "ORDERS", "RunConfig", "Schedule", "batch_rows",
+           "fit_steps", "one_or_many", "optimizer", "over_runs", "traced_config"]
+
+OPTIMIZERS = ("adam", "sgd")
+"""The optimizers a configuration may name."""
+
+
+def optimizer(name: str, learning_rate, *, momentum=None,
+              weight_decay=None) -> optax.GradientTransformation:
+    """The lab's one choice of optimizer: "adam" (`optax.adam`, PyTorch's defaults) or "sgd"
+    (`optax.sgd`, with `momentum` where given: 0 gives plain SGD's updates exactly), at the
+    rates given (each may be traced); with `weight_decay`, PyTorch's L2 term (`weight_decay *
+    params` added to the gradient before the update, `optax.add_decayed_weights`)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
+    chosen = optax.adam(learning_rate) if name == "adam" else \
+        optax.sgd(learning_rate, momentum=momentum)
+    if weight_decay is None:
+        return chosen
+    return optax.chain(optax.add_decayed_weights(weight_decay), chosen)
+
 
 ORDERS = ("cyclic", "epochs")
 """Batch orders: "cyclic" (rows `step * batch_size` onwards, wrapping: the reference's
@@ -53,6 +73,8 @@ class RunConfig:
 
     Attributes:
       learning_rate: the optimizer's step size, in (0, `inputs.MAX_LEARNING_RATE`]. Traced.
+      optimizer: one of `OPTIMIZERS` ("adam" unless a subclass says otherwise); with the
+        subclass's traced `momentum` and `weight_decay` where it has them (`transformation`).
       batch_size: examples per update.
       eval_every: an evaluation every this many updates (0: none during training, where a
         subclass allows it).
@@ -67,6 +89,7 @@ class RunConfig:
     """Whether a traced field may hold one value per configuration (a sweep's)."""
 
     learning_rate: float = 1e-2
+    optimizer: str = "adam"
     batch_size: int = 100
     eval_every: int = 250
     order = "cyclic"
@@ -74,6 +97,8 @@ class RunConfig:
     def __post_init__(self):
         self._set("learning_rate", check_learning_rate(
             self.learning_rate, per_configuration=self.PER_CONFIGURATION))
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
         check_counts(batch_size=self.batch_size)
         check_integer(self.eval_every, "eval_every", 0, MAX_COUNT)
         if self.order not in ORDERS:
@@ -86,6 +111,13 @@ class RunConfig:
     def replace(self, **changes):
         """A copy with some fields changed, validated (a traced field may be a tracer)."""
         return dataclasses.replace(self, **changes)
+
+    def transformation(self) -> optax.GradientTransformation:
+        """This configuration's optimizer (`optimizer`) at its (possibly traced) rates: its
+        learning rate, and its `momentum` and `weight_decay` where its class has them."""
+        return optimizer(self.optimizer, self.learning_rate,
+                         momentum=getattr(self, "momentum", None),
+                         weight_decay=getattr(self, "weight_decay", None))
 
     def schedule(self, count: int) -> Schedule | None:
         """The evaluations of a compiled call of `count` updates (positions within the call;
@@ -195,3 +227,15 @@ def fit_steps(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_
     (params, opt_state, records), losses = jax.lax.scan(
         step, (params, opt_state, records), (jnp.arange(len(steps)), steps))
     return (params, opt_state), (losses, records)
+
+
+def over_runs(run: Callable, keys, *shared):
+    """`run(key, *shared)` for every key of `keys` (S,), `vmap`ped into one program: the lab's
+    one way to run several runs side by side (`shared`, such as data and rates, is broadcast).
+    Every leaf of the result has a leading axis S."""
+    return jax.vmap(run, (0,) + (None,) * len(shared))(keys, *shared)
+
+
+def one_or_many(tree, single: bool):
+    """`tree`'s first run when the caller gave one key (`inputs.check_keys`), else all of it."""
+    return jax.tree.map(lambda leaf: leaf[0], tree) if single else tree

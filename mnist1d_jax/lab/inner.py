@@ -13,7 +13,7 @@ from flax import nnx
 
 from .core import batch_rows
 from .models import FeedForward, model_graphdef, state_with
-from .train import cross_entropy
+from .metrics import cross_entropy
 
 __all__ = ["init_mlp", "mlp", "layer_arrays", "cyclic_batch", "inner_sgd", "with_slope",
            "mlp_loss_and_grad"]

@@ -20,7 +20,6 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from ..checks import check_integer, check_key, check_real
@@ -28,7 +27,7 @@ from . import runs
 from .core import LoopConfig, fit_steps, traced_config
 from .inputs import check_counts, check_data, data_classes
 from .models import MLP, model_graphdef, state_with
-from .train import accuracy, cross_entropy
+from .metrics import accuracy, cross_entropy
 
 METHODS = ("magnitude", "random")
 
@@ -94,7 +93,7 @@ def train_round(params, masks, data: dict, config: TicketConfig):
     """Trains `params * masks` (Adam from a fresh state). Returns the trained parameters (pruned
     ones stay exactly 0: they get no gradient), the test accuracy (E,) after
     `config.eval_steps`, and the last training loss."""
-    optimizer = optax.adam(config.learning_rate)
+    optimizer = config.transformation()
     x, y = data["x"], data["y"]
 
     def loss_fn(p, rows):

@@ -25,10 +25,12 @@ from ..checks import check_integer, check_key, check_real
 from ..dataset import sample_batch
 from .activation import (GAIN, ActivationParams, _value_and_slope, inner_rmsprop,
                          learned_activation, learned_activation_and_slope)
+from . import core
+from .core import one_or_many, over_runs
 from .inner import init_mlp, inner_sgd, layer_arrays, mlp, mlp_loss_and_grad, with_slope
 from ..templates import check_templates
 from .inputs import check_counts, check_data, check_keys, check_learning_rate, data_classes
-from .train import accuracy, cross_entropy
+from .metrics import accuracy, cross_entropy
 
 __all__ = ["init_mlp", "mlp", "layer_arrays", "inner_sgd", "learn_learning_rate", "with_slope",
            "mlp_loss_and_grad", "ActivationParams", "learned_activation",
@@ -84,8 +86,8 @@ def _train_with_activation(key, activation, data: dict, steps: int, batch_size: 
 def _train_runs(keys, learned, data, function, steps: int, batch_size: int, hidden: int,
                 classes: int):
     activation = learned if function is None else function
-    return jax.vmap(lambda k: _train_with_activation(k, activation, data, steps, batch_size,
-                                                     hidden, classes))(keys)
+    return over_runs(lambda k: _train_with_activation(k, activation, data, steps, batch_size,
+                                                      hidden, classes), keys)
 
 
 def train_with_activation(key, activation, data: dict, *, steps: int = 301,
@@ -111,8 +113,8 @@ def train_with_activation(key, activation, data: dict, *, steps: int = 301,
     else:
         raise TypeError(f"activation must be an elementwise function or meta.ActivationParams; "
                         f"got {activation!r}")
-    losses, accuracies = _train_runs(keys, learned, data, function, **counts, classes=classes)
-    return (losses[0], accuracies[0]) if single else (losses, accuracies)
+    return one_or_many(_train_runs(keys, learned, data, function, **counts, classes=classes),
+                       single)
 
 
 class ActivationHistory(NamedTuple):
@@ -130,7 +132,7 @@ def _learn_activation(key, data: dict, *, outer_steps: int, inner_steps: int, la
                       classes: int = NUM_CLASSES) -> ActivationHistory:
     key_g, key_inner = jax.random.split(key)
     params = ActivationParams(init_mlp(key_g, (1, 100, 1)))
-    optimizer = optax.chain(optax.clip(clip), optax.sgd(outer_learning_rate))
+    optimizer = optax.chain(optax.clip(clip), core.optimizer("sgd", outer_learning_rate))
 
     def outer(carry, i):
         params, state = carry
@@ -170,7 +172,7 @@ def _learn_augmentation(key, args, target: dict, templates, *, outer_steps: int,
         scaled = args.replace(**dict(zip(SCALE_FIELDS, jnp.exp(log_scales))))
         params = init_mlp(jax.random.fold_in(key, 2 * i),
                           (target["x"].shape[-1], hidden, classes))
-        inner = optax.adam(learning_rate)
+        inner = core.optimizer("adam", learning_rate)
         stream = jax.random.fold_in(key, 2 * i + 1)
 
         def step(carry, j):
@@ -185,7 +187,7 @@ def _learn_augmentation(key, args, target: dict, templates, *, outer_steps: int,
         (params, _), _ = jax.lax.scan(step, (params, inner.init(params)), jnp.arange(inner_steps))
         return cross_entropy(mlp(params, target["x"], jax.nn.relu), target["y"])
 
-    outer = optax.adam(outer_learning_rate)
+    outer = core.optimizer("adam", outer_learning_rate)
 
     def outer_step(carry, i):
         log_scales, state = carry

@@ -32,7 +32,7 @@ from ..draws import noisy_labels
 from . import cpu, host_keys, runs
 from .buckets import buckets
 from .families import CNN_FAMILY, MLP_FAMILY, OVERHEAD_WIDTH, POOLING, Family, pooling_family
-from .inputs import check_data, check_integers, check_real, check_seeds, data_classes
+from .inputs import check_counts, check_data, check_integers, check_real, data_classes
 from .layers import Width
 from .sweep_program import (METRICS, SweepConfig, _compile_bucket, _Model, _State,
                             _train_bucket)
@@ -128,9 +128,9 @@ def _check_sweep_memory(family: Family, widths: np.ndarray, seeds: int, waste: f
                  "train fewer or narrower models at a time")
 
 
-def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
+def sweep(family: Family, widths: Sequence[int], data: dict, key, *, seeds: int = 3,
           config: SweepConfig = SweepConfig(), label_noise: float = 0.0,
-          n_train: Sequence[int] | None = None, key=None, waste: float = 1.0,
+          n_train: Sequence[int] | None = None, waste: float = 1.0,
           progress: Callable[[str], None] | None = print, workers: int | None = None,
           mesh=None) -> dict:
     """Trains `family` at every width in `widths` for every seed, bucket by bucket.
@@ -143,9 +143,10 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         (its C classes: `inputs.data_classes`, the rows of `templates` where given);
         or, when `x` is 3-D, one dataset per configuration: (C, N, F), (C, N), (C, M, F), (C, M)
         (pad training sets of different sizes to the largest N and give `n_train`).
-      seeds: (S,) seeds; a model's initialisation and batch order come from (key, seed, width,
-        n_train), its label noise from (key, seed): the same configuration gives the same run in
-        any sweep.
+      key: a threefry JAX key, `jax.random.key` or `jax.random.PRNGKey`.
+      seeds: S, the runs of each configuration (seeds 0..S-1); a model's initialisation and
+        batch order come from (key, seed, width, n_train), its label noise from (key, seed): the
+        same configuration gives the same run in any sweep.
       config: the training settings (`SweepConfig`); its traced rates (`learning_rate`,
         `momentum`) are each a number or (C,) values, one per configuration, and every value
         shares the compiled program: a learning rate x width grid is `widths` and
@@ -155,8 +156,6 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         test labels are never touched.
       n_train: (C,) training-set sizes: configuration `c` trains on its first `n_train[c]` rows
         (traced: every size shares a compiled program). Default: all N rows.
-      key: a threefry JAX key, `jax.random.key` or `jax.random.PRNGKey` (default
-        `jax.random.key(0)`).
       waste: at most this factor of padded compute per bucket (`buckets`).
       progress: called with one line after every compiled chunk of updates (`None`: silent);
         from the thread that trains the bucket. What it raises stops the sweep: that bucket at
@@ -180,7 +179,8 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
     if not isinstance(config, SweepConfig):
         raise TypeError(f"config must be a sweep.SweepConfig; got {config!r}")
     widths = check_integers(widths, "widths", 1, MAX_WIDTH)
-    seeds = check_seeds(seeds, scalar=False)
+    key = check_key(key)
+    seeds = np.arange(check_counts(seeds=seeds)["seeds"])
     label_noise = check_real(label_noise, "label_noise", 0.0, 1.0)
     waste = check_real(waste, "waste", 1.0, 1e6)
     workers = cpu.workers() if workers is None else check_positive_int(workers, "workers")
@@ -204,7 +204,6 @@ def sweep(family: Family, widths: Sequence[int], data: dict, *, seeds=(0, 1, 2),
         raise ValueError(f"stacked data hold {data['x'].shape[0]} datasets for {len(widths)} "
                          "widths")
     rates = config.per_configuration(len(widths))  # a learning rate (...) per configuration
-    key = jax.random.key(0) if key is None else check_key(key)
     _check_sweep_memory(family, widths, len(seeds), waste)
     start_time = time.perf_counter()
     model_keys, words = _model_keys(key, seeds, widths, sizes)

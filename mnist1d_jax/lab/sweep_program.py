@@ -13,12 +13,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from . import cpu, runs
 from .core import RunConfig, Schedule, fit_steps, traced_config
 from .inputs import check_counts, check_hyperparameter
+from .metrics import cross_entropy, error
 
 
 @traced_config
@@ -57,8 +57,6 @@ class SweepConfig(RunConfig):
         self._set("momentum", check_hyperparameter(
             self.momentum, "momentum", 0.0, 1.0, high_open=True,
             per_configuration=self.PER_CONFIGURATION))
-        if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.eval_every and self.chunk % self.eval_every:
             raise ValueError(f"eval_every must be 0 or divide chunk={self.chunk}; got "
                              f"{self.eval_every}")
@@ -69,13 +67,6 @@ class SweepConfig(RunConfig):
         0 (`_run` evaluates after the last update)."""
         return Schedule(self.eval_every - 1, self.eval_every, count // self.eval_every) \
             if self.eval_every else None
-
-    def transformation(self) -> optax.GradientTransformation:
-        """Adam, or SGD with momentum (a momentum of 0 gives plain SGD's updates exactly), at
-        this configuration's (possibly traced) rates."""
-        if self.optimizer == "adam":
-            return optax.adam(self.learning_rate)
-        return optax.sgd(self.learning_rate, momentum=self.momentum)
 
     def per_configuration(self, count: int) -> SweepConfig:
         """This configuration with every traced field as a float32 array (count,): a number
@@ -129,10 +120,7 @@ class _Model(NamedTuple):
 def _errors(graphdef, params, width, x, y, valid):
     """Error (%) and mean cross-entropy over the rows where `valid` is 1."""
     logits = nnx.merge(graphdef, params, width)(x)
-    wrong = (jnp.argmax(logits, -1) != y).astype(jnp.float32)
-    losses = optax.softmax_cross_entropy_with_integer_labels(logits, y)
-    count = valid.sum()
-    return 100 * (wrong * valid).sum() / count, (losses * valid).sum() / count
+    return error(logits, y, valid), cross_entropy(logits, y, valid)
 
 
 def _test_metrics(graphdef, params, model: _Model):
@@ -151,8 +139,7 @@ def _updates(state: _State, start, model: _Model, graphdef, count: int):
     def loss_fn(params, batch):
         rows, weights = batch
         logits = nnx.merge(graphdef, params, model.width)(model.data["x"][rows])
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits, state.y[rows])
-        return (losses * weights).sum() / weights.sum()
+        return cross_entropy(logits, state.y[rows], weights)
 
     def batch_fn(step):
         return config.batch(step, model.n_train, model.key, largest=model.data["y"].shape[-1])

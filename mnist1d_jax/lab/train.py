@@ -1,14 +1,13 @@
-"""Training compiled as a whole: optax Adam, a `lax.scan` over steps, `vmap` over seeds.
+"""Training compiled as a whole: optax Adam, a `lax.scan` over steps, `vmap` over runs.
 
 The reference's loop (`notebooks/train.py` of greydanus/mnist1d): Adam, learning rate 1e-2, batches
 of 100 taken cyclically through the training set, steps 0..6000, and an evaluation (test loss,
-train and test accuracy) after the steps 0, 250, 500, ... Here the whole run, for k seeds at once,
+train and test accuracy) after the steps 0, 250, 500, ... Here the whole run, for k keys at once,
 is one jitted call:
 
-    from flax import nnx
     from mnist1d_jax.lab import models, train
-    result = train.train(models.CNN, data, seeds=[0, 1, 2])
-    result["test_acc"][:, -1]          # final test accuracy (percent) of each seed
+    result = train.train(models.CNN, data, jax.random.split(jax.random.key(0), 3))
+    result["test_acc"][:, -1]          # final test accuracy (percent) of each run
 
 `train_on_stream` trains on fresh examples from `sample_batch` instead of a fixed training set.
 """
@@ -24,19 +23,18 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 from ..args import as_args, jit_seedless
-from ..checks import check_key
 from ..dataset import sample_batch
-from .core import LoopConfig, fit_steps, traced_config
+from .core import LoopConfig, fit_steps, one_or_many, over_runs, traced_config
 from ..templates import check_templates
-from .inputs import (check_data, check_hyperparameter, check_model_fits, check_seeds,
+from .metrics import accuracy, cross_entropy
+from .inputs import (check_data, check_hyperparameter, check_keys, check_model_fits,
                      data_classes)
 
-__all__ = ["TrainConfig", "train", "train_on_stream", "train_table", "print_pair",
-           "shuffle_positions", "accuracy", "PAPER"]
+__all__ = ["PAPER", "STREAM", "TrainConfig", "print_pair", "shuffle_positions", "train",
+           "train_on_stream", "train_table"]
 
 
 @traced_config
@@ -47,7 +45,8 @@ class TrainConfig(LoopConfig):
     them; the step counts and sizes are static.
 
     Attributes:
-      learning_rate: Adam's step size (> 0). Traced.
+      learning_rate: the optimizer's step size (> 0). Traced.
+      optimizer: "adam" (the reference's) or "sgd" (`core.optimizer`).
       batch_size: examples per step.
       eval_every: evaluate after steps 0, eval_every, 2 eval_every, ...; divides total_steps.
       Batches are the reference's, cyclic (`core.batch_rows`).
@@ -68,21 +67,6 @@ class TrainConfig(LoopConfig):
         self._set("weight_decay", check_hyperparameter(self.weight_decay, "weight_decay", 0.0,
                                                        1e3))
 
-    def optimizer(self) -> optax.GradientTransformation:
-        """Adam as PyTorch's (weight decay as an L2 term in the gradient)."""
-        return optax.chain(optax.add_decayed_weights(self.weight_decay),
-                           optax.adam(self.learning_rate))
-
-
-def accuracy(logits, labels):
-    """Percentage of rows whose arg-max equals the label. logits (n, C), labels (n,) -> ()."""
-    return 100 * jnp.mean(jnp.argmax(logits, -1) == labels)
-
-
-def cross_entropy(logits, labels):
-    """Mean softmax cross-entropy, as `torch.nn.CrossEntropyLoss`."""
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
-
 
 def shuffle_positions(data: dict, seed: int = 0) -> dict:
     """A copy of `data` whose signals' positions are permuted by one fixed random permutation
@@ -93,10 +77,11 @@ def shuffle_positions(data: dict, seed: int = 0) -> dict:
             "x_test": np.asarray(data["x_test"])[:, permutation]}
 
 
-def _fit(model_fn, config: TrainConfig, batch_fn: Callable, eval_data: dict, seed):
-    """One seed's run. `batch_fn(step, seed) -> (x, y)`. Returns the curves and final state."""
-    graphdef, params = nnx.split(model_fn(rngs=nnx.Rngs(jax.random.key(seed))))
-    optimizer = config.optimizer()
+def _fit(model_fn, config: TrainConfig, batch_fn: Callable, eval_data: dict, key):
+    """One run from `key` (its initial weights). `batch_fn(step, key) -> (x, y)`. Returns the
+    curves and final state."""
+    graphdef, params = nnx.split(model_fn(rngs=nnx.Rngs(key)))
+    optimizer = config.transformation()
 
     def loss_fn(params, batch):
         x, y = batch
@@ -119,32 +104,26 @@ def _fit(model_fn, config: TrainConfig, batch_fn: Callable, eval_data: dict, see
     # are each compiled once; the curves hold exactly the evaluations at `eval_steps`.
     updates = config.total_steps + 1
     (params, _), (losses, curves) = fit_steps(
-        loss_fn, optimizer, lambda step: batch_fn(step, seed), params, optimizer.init(params),
+        loss_fn, optimizer, lambda step: batch_fn(step, key), params, optimizer.init(params),
         jnp.arange(updates), evaluate=evaluate, schedule=config.schedule(updates))
     return {"train_loss": losses, **curves, "params": params}
 
 
-def _over_seeds(run, seeds):
-    """`run(seed)` for one seed, or vmapped over a (k,) array of seeds."""
-    seeds = jnp.asarray(seeds, jnp.uint32)
-    return run(seeds) if seeds.ndim == 0 else jax.vmap(run)(seeds)
-
-
 @functools.partial(jax.jit, static_argnames=("model_fn",))
-def _train(model_fn, config, data, seeds):
-    def batch_fn(step, seed):
+def _train(model_fn, config, data, keys):
+    def batch_fn(step, key):
         rows, _ = config.batch(step, data["x"].shape[0])
         return data["x"][rows], data["y"][rows]
-    return _over_seeds(lambda s: _fit(model_fn, config, batch_fn, data, s), seeds)
+    return over_runs(lambda k: _fit(model_fn, config, batch_fn, data, k), keys)
 
 
 @functools.partial(jit_seedless, static_argnames=("model_fn",))
-def _train_on_stream(model_fn, config, key, args, data, seeds, templates):
-    def batch_fn(step, seed):
-        batch = sample_batch(jax.random.fold_in(jax.random.fold_in(key, seed), step), args,
+def _train_on_stream(model_fn, config, keys, args, data, templates):
+    def batch_fn(step, key):  # the stream: fold_in(key, STREAM), then the step
+        batch = sample_batch(jax.random.fold_in(jax.random.fold_in(key, STREAM), step), args,
                              config.batch_size, templates=templates)
         return batch["x"], batch["y"]
-    return _over_seeds(lambda s: _fit(model_fn, config, batch_fn, data, s), seeds)
+    return over_runs(lambda k: _fit(model_fn, config, batch_fn, data, k), keys)
 
 
 def _check_config(config):
@@ -160,8 +139,8 @@ def _check_model_fn(model_fn):
     return model_fn
 
 
-def train(model_fn, data: dict, seeds=0, config: TrainConfig = TrainConfig()) -> dict:
-    """Train `model_fn(rngs=nnx.Rngs(seed))` on `data`'s training set, the whole run compiled.
+def train(model_fn, data: dict, key, config: TrainConfig = TrainConfig()) -> dict:
+    """Train `model_fn(rngs=nnx.Rngs(key))` on `data`'s training set, the whole run compiled.
 
     Args:
       model_fn: a model class or factory, e.g. `models.CNN` or `functools.partial(models.MLP,
@@ -172,39 +151,46 @@ def train(model_fn, data: dict, seeds=0, config: TrainConfig = TrainConfig()) ->
       data: a dict with `x` (n, F), `y` (n,), `x_test` (m, F), `y_test` (m,) and, as
         `make_dataset` gives them, `templates` (their rows are the C classes; without them
         `inputs.data_classes`).
-      seeds: an int, or a (k,) sequence of ints trained in one vmapped call.
+      key: a JAX key (the initial weights; the batches are the reference's, cyclic), or a 1-D
+        array of k keys (`jax.random.split(key, k)`): k runs in one vmapped call.
       config: `TrainConfig` (the reference's settings by default).
 
     Returns:
-      dict (with a leading (k,) axis when `seeds` is a sequence): `train_loss` (T + 1,) per step,
+      dict (with a leading (k,) axis when `key` holds k keys): `train_loss` (T + 1,) per step,
       and at `config.eval_steps` (E,): `test_loss`, `train_acc`, `test_acc` (percent); `params`
       the final `nnx.State` (`nnx.merge(nnx.graphdef(model), params)` rebuilds the model).
     """
-    seeds = check_seeds(seeds)
+    keys, single = check_keys(key)
     config = _check_config(config)
     classes = data_classes(data)
     data = check_data(data)
     check_model_fits(_check_model_fn(model_fn), data["x"].shape[1], classes)
-    return _train(model_fn, config, data, seeds)
+    return one_or_many(_train(model_fn, config, data, keys), single)
 
 
-def train_on_stream(model_fn, key, args, data: dict, seeds=0,
-                    config: TrainConfig = TrainConfig(), *, templates=None) -> dict:
+STREAM = 2**32 - 1
+"""What `train_on_stream` folds into a run's key for its batches (the key itself initialises
+the weights)."""
+
+
+def train_on_stream(model_fn, key, args, data: dict, config: TrainConfig = TrainConfig(), *,
+                    templates=None) -> dict:
     """Like `train`, but every step's batch is fresh: `sample_batch` drawn inside the compiled
-    step from `fold_in(fold_in(key, seed), step)` with dataset arguments `args` (label noise,
-    traced scales and all) and `templates` (default the reference's ten).
+    step from `fold_in(fold_in(key, STREAM), step)` with dataset arguments `args` (label noise,
+    traced scales and all) and `templates` (default the reference's ten); `key` (or each of a
+    1-D array of keys: one run each) also initialises the weights.
 
     `data` supplies the evaluation sets: `x_test`, `y_test` (and `x`, `y` for a train accuracy,
     if given). Returns the same curves as `train`.
     """
-    seeds = check_seeds(seeds)
+    keys, single = check_keys(key)
     config = _check_config(config)
-    keys = ("x", "y", "x_test", "y_test") if "x" in data else ("x_test", "y_test")
+    fields = ("x", "y", "x_test", "y_test") if "x" in data else ("x_test", "y_test")
     args = as_args(args)
     checked_templates = check_templates(templates)
     classes = len(checked_templates["x"])
     templates = None if templates is None else {k: checked_templates[k] for k in ("x", "t")}
-    checked = check_data(data, keys)
+    checked = check_data(data, fields)
     if data_classes(data) > classes:
         raise ValueError(f"data hold labels of {data_classes(data)} classes, but the stream's "
                          f"templates have {classes}")
@@ -212,7 +198,7 @@ def train_on_stream(model_fn, key, args, data: dict, seeds=0,
         raise ValueError(f"data['x_test'] has {checked['x_test'].shape[1]} points but "
                          f"args.final_seq_length is {args.final_seq_length}")
     check_model_fits(_check_model_fn(model_fn), args.final_seq_length, classes)
-    return _train_on_stream(model_fn, config, check_key(key), args, checked, seeds, templates)
+    return one_or_many(_train_on_stream(model_fn, config, keys, args, checked, templates), single)
 
 
 PAPER = {"regular": {"linear": 32, "mlp": 68, "cnn": 94, "gru": 91},
@@ -222,16 +208,16 @@ PAPER = {"regular": {"linear": 32, "mlp": 68, "cnn": 94, "gru": 91},
 
 def print_pair(setting: str, model: str, result: dict, seconds: float) -> None:
     """`train_table`'s default report: one line per (dataset, model) pair as it finishes, with
-    the final test accuracy (mean over seeds) and the pair's wall time."""
+    the final test accuracy (mean over runs) and the pair's wall time."""
     final = np.asarray(result["test_acc"])[..., -1]
     print(f"{setting} / {model}: test accuracy {final.mean():.1f}% (mean of {final.size} "
-          f"seed{'s' if final.size > 1 else ''}), {seconds:.1f} s", flush=True)
+          f"run{'s' if final.size > 1 else ''}), {seconds:.1f} s", flush=True)
 
 
-def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
-                config: TrainConfig = TrainConfig(),
+def train_table(datasets: dict, model_fns: dict, key, config: TrainConfig = TrainConfig(),
                 log: Callable | None = print_pair) -> dict:
-    """Train every model on every dataset, all seeds in one call per pair.
+    """Train every model on every dataset, all runs in one call per pair (each pair from the
+    same keys).
 
     The pairs run in order; a background thread compiles each pair while the pairs before it
     train (XLA compilation releases the GIL), so compilation mostly overlaps training.
@@ -239,7 +225,7 @@ def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
     Args:
       datasets: name -> data dict, e.g. `{"regular": data, "shuffled": shuffle_positions(data)}`.
       model_fns: name -> model class, e.g. `models.MODELS`.
-      seeds, config: as for `train`.
+      key, config: as for `train` (a 1-D array of k keys: k runs of each pair).
       log: `log(setting, model, result, seconds)`, called after each pair; by default
         `print_pair` prints a line per pair; `None` is silent.
 
@@ -248,7 +234,7 @@ def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
       from the end of the previous pair to this pair's result (waiting for its compilation, if it
       is not ready yet, and training): the `wall_s` add up to the whole table's time.
     """
-    seeds = check_seeds(seeds)  # every input is checked before anything compiles
+    keys, single = check_keys(key)  # every input is checked before anything compiles
     config = _check_config(config)
     model_fns = {name: _check_model_fn(fn) for name, fn in model_fns.items()}
     arrays = {setting: check_data(data, name=f"datasets[{setting!r}]")
@@ -257,12 +243,13 @@ def train_table(datasets: dict, model_fns: dict, seeds=(0, 1, 2),
     table = {setting: {} for setting in datasets}
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
-        compiled = [compiler.submit(lambda fn, data: _train.lower(fn, config, data, seeds).compile(),
+        compiled = [compiler.submit(lambda fn, data: _train.lower(fn, config, data, keys).compile(),
                                     model_fns[name], arrays[setting])
                     for setting, name in pairs]
         start = time.perf_counter()
         for (setting, name), run in zip(pairs, compiled):
-            result = jax.block_until_ready(run.result()(config, arrays[setting], seeds))
+            result = one_or_many(jax.block_until_ready(run.result()(config, arrays[setting],
+                                                                     keys)), single)
             now = time.perf_counter()
             seconds, start = now - start, now
             table[setting][name] = {"result": result, "wall_s": seconds}

@@ -1,6 +1,5 @@
-"""What every experiment's run shares: progress by stages (`Stages`), seeds drawn from the
-experiment's key, what it returns (`Outcome`), where and by which versions it ran, and a figure
-made without pyplot."""
+"""What every experiment's run shares: progress by stages (`Stages`), what it returns
+(`Outcome`), where and by which versions it ran, and a figure made without pyplot."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ import os
 from typing import Callable, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ...extras import require
@@ -75,11 +73,6 @@ def versions() -> dict:
     except importlib.metadata.PackageNotFoundError:
         ours = "from source"
     return {"mnist1d-jax": ours, "jax": jax.__version__}
-
-
-def seeds_from(key, count: int) -> np.ndarray:
-    """(count,) uint32 seeds drawn from `key`, for the lab functions that take integer seeds."""
-    return np.asarray(jax.random.bits(key, (count,), jnp.uint32))
 
 
 def key_data(key) -> tuple:

@@ -63,9 +63,9 @@ def run(key, settings, progress):
         picks = settings["channel_picks" if family is sweep.CNN_FAMILY else "picks"]
         widths = all_sizes if picks is None else all_sizes[picks]
         with stages(name):
-            swept = runs[name] = sweep.sweep(family, widths, data,
-                                             seeds=range(settings["seeds"]), config=config,
-                                             label_noise=noise, key=key, waste=waste,
+            swept = runs[name] = sweep.sweep(family, widths, data, key,
+                                             seeds=settings["seeds"], config=config,
+                                             label_noise=noise, waste=waste,
                                              progress=stages.within(name))
         test = swept["test_error"]
         first, peak = rise_and_fall(test.mean(1))

@@ -4,11 +4,12 @@ copy whose positions are shuffled by one fixed permutation."""
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 
 from ... import reference_dataset
 from .. import models, train
-from .base import Stages, band, draw_band, new_figure, outcome, seeds_from
+from .base import Stages, band, draw_band, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number
 
@@ -33,7 +34,7 @@ def run(key, settings, progress):
     datasets = {"regular": data, "shuffled": train.shuffle_positions(data, seed=0)}
     stages = Stages(progress, {f"{s} {m}": COSTS[m] for s in SETTINGS for m in models.MODELS})
     stages.start(f"regular {next(iter(models.MODELS))}")
-    table = train.train_table(datasets, models.MODELS, seeds=seeds_from(key, settings["seeds"]),
+    table = train.train_table(datasets, models.MODELS, jax.random.split(key, settings["seeds"]),
                               config=config, log=lambda s, m, *_: stages.finish(f"{s} {m}"))
     final = {(s, m): np.asarray(table[s][m]["result"]["test_acc"])[:, -1]
              for s in SETTINGS for m in models.MODELS}

@@ -56,9 +56,9 @@ def run(key, settings, progress):
     accuracy, curves = {}, {}
     for kind in sweep.POOLING:
         with stages(kind):
-            swept = sweep.sweep(sweep.pooling_family(kind), [20] * len(n_train), stacked,
-                                seeds=range(settings["seeds"]), config=config, n_train=n_train,
-                                key=key, progress=stages.within(kind))
+            swept = sweep.sweep(sweep.pooling_family(kind), [20] * len(n_train), stacked, key,
+                                seeds=settings["seeds"], config=config, n_train=n_train,
+                                progress=stages.within(kind))
         accuracy[kind] = 100 - swept["test_error"]  # (size, seed)
         curves[kind] = 100 - swept["test_error_curve"].mean(1)  # (size, evaluation)
     advantage = np.mean([accuracy[k] for k in POOLED], 0) - accuracy["none"]  # (size, seed)
