@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
                "reference_loop_s": theirs_s, "speedup": theirs_s / ours_s,
                "per_epoch_s": {"mnist1d_jax": ours_s / options.epochs / options.seeds,
                                "reference_loop": theirs_s / options.epochs / options.seeds},
-               "final_loss": {"mnist1d_jax": [float(l[-1]) for l in ours],
+               "final_loss": {"mnist1d_jax": [float(losses[-1]) for losses in ours],
                               "reference_loop": [run["losses"][-1] for run in theirs]}}
     return report_against_reference(
         f"{options.seeds} seed(s) x {options.epochs} epochs x 40 batches", ours_s, theirs_s,

@@ -4,8 +4,8 @@ The floor is the same random draws (one `fold_in` and one `uniform` call per exa
 the conversion to normals) generated alone, jitted, in the same run. `--to-disk N` also writes N
 examples in chunks and reports the time and the peak memory growth.
 
-    python benchmarks/throughput.py [--sizes 1e3 1e4 1e5 1e6] [--impl threefry2x32|philox4x32|rbg|unsafe_rbg]
-                                    [--to-disk N] [--json PATH]
+    python benchmarks/throughput.py [--sizes 1e3 1e4 1e5 1e6]
+        [--impl threefry2x32|philox4x32|rbg|unsafe_rbg] [--to-disk N] [--json PATH]
 """
 
 from __future__ import annotations

@@ -275,8 +275,8 @@ def _plot_command(namespace) -> None:
         raise ValueError(f"--out must be a .png file, got {namespace.out!r}")
     check_count(namespace.per_class, "per_class", MAX_PER_CLASS)
     check_output(namespace.out, ".png")
-    from .plot import plot_overview, save_figure  # needs the plot extra: one line if missing
     from .dataset import make_dataset
+    from .plot import plot_overview, save_figure  # needs the plot extra: one line if missing
 
     defaults = DatasetArgs().as_dict()
     changed = [f"{k}={v}" for k, v in args.as_dict().items() if v != defaults[k]]

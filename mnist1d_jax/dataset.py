@@ -11,10 +11,23 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import recipe, stats, transforms
-from .args import (MAX_NUM_SAMPLES, DatasetArgs, as_args, check_classes, check_dilation_table,
-                   jit_seedless)
-from .checks import (check_count, check_dtype, check_key, check_memory, check_sharding,
-                     is_traced, platform)
+from .args import (
+    MAX_NUM_SAMPLES,
+    DatasetArgs,
+    as_args,
+    check_classes,
+    check_dilation_table,
+    jit_seedless,
+)
+from .checks import (
+    check_count,
+    check_dtype,
+    check_key,
+    check_memory,
+    check_sharding,
+    is_traced,
+    platform,
+)
 from .templates import check_concrete, check_templates
 
 

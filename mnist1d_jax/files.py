@@ -17,12 +17,18 @@ import stat
 
 import numpy as np
 
-from .outputs import (FOLDER_FORMAT, FOLDER_META, atomic_folder, atomic_open, check_input,
-                      check_output, read_regular)
+from .outputs import (
+    FOLDER_FORMAT,
+    FOLDER_META,
+    atomic_folder,
+    atomic_open,
+    check_input,
+    check_output,
+    read_regular,
+)
 from .templates import MAX_CLASSES, MAX_TEMPLATE_POINTS, check_templates
 from .unpickle import check_expanded_size, safe_unpickle
-from .validate import (DATA_KEYS, TEMPLATE_KEYS, check_dataset, recorded_args,
-                       recorded_normalization)
+from .validate import DATA_KEYS, TEMPLATE_KEYS, check_dataset, recorded_args, recorded_normalization
 
 FORMATS = (".pkl", ".npz")
 FOLDER_FILES = frozenset({f"{k}.npy" for k in DATA_KEYS}

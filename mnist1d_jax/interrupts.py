@@ -48,7 +48,7 @@ class Deferred:
         if self.received is not None:
             raise Interrupted(self.received)
 
-    def __enter__(self) -> "Deferred":
+    def __enter__(self) -> Deferred:
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 if signal.getsignal(signum) is not signal.SIG_IGN:

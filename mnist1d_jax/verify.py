@@ -27,8 +27,10 @@ PUBLISHED = {  # name: (canonical dtype, shape, SHA-256 of the canonical bytes)
     "t": ("<f8", (40,), "84b830bf54825bb3e0bc2f4152a3ec900578a3494e3ff53f1b3c7adacb69620b"),
     "templates_x": ("<f8", (10, 12),
                     "9a9af77384d2dd8a49699d4b38acd88ca1ebe36d21c0544a046e236f7e5c6872"),
-    "templates_t": ("<f8", (12,), "6d4deb0533705109beb1111e23f335af5e3bfb23a087410ae48479b36dde9f29"),
-    "templates_y": ("<i8", (10,), "23c379d6c0f22ef64cdef873fd530df1f1419b4a3935e9323d5f1d82ca697b6a"),
+    "templates_t": ("<f8", (12,),
+                    "6d4deb0533705109beb1111e23f335af5e3bfb23a087410ae48479b36dde9f29"),
+    "templates_y": ("<i8", (10,),
+                    "23c379d6c0f22ef64cdef873fd530df1f1419b4a3935e9323d5f1d82ca697b6a"),
 }
 """The published file (sha256 e95257676e9fb045...6aa5 of greydanus/mnist1d's mnist1d_data.pkl)."""
 
@@ -43,7 +45,8 @@ DEFAULT_TOLERANCE = 1e-12
 
 def digest(array, dtype: str) -> str:
     """SHA-256 (hex) of `array`'s values as `dtype`, C order."""
-    return hashlib.sha256(np.ascontiguousarray(np.asarray(array), dtype=dtype).tobytes()).hexdigest()
+    values = np.ascontiguousarray(np.asarray(array), dtype=dtype)
+    return hashlib.sha256(values.tobytes()).hexdigest()
 
 
 def check_tolerance(tolerance) -> float:

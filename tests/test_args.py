@@ -110,7 +110,8 @@ def test_bad_arguments_raise_naming_the_argument(overrides, error, message):
 def test_errors_name_the_allowed_range():
     with pytest.raises(ValueError, match=r"train_split must be a float in \(0, 1\)"):
         mnist1d_jax.get_dataset_args(train_split=2)
-    with pytest.raises(ValueError, match=r"num_samples must be an integer in \[2, 2147483647\], got 1"):
+    with pytest.raises(ValueError,
+                       match=r"num_samples must be an integer in \[2, 2147483647\], got 1"):
         mnist1d_jax.get_dataset_args(num_samples=1)
 
 

@@ -152,7 +152,8 @@ def test_plot_writes_a_png(tmp_path):
     (["info", "missing.pkl"], "no dataset at"),
     (["info", "file.txt"], "path must end in"),
     (["plot", "--out", "f.jpg"], "--out must be a .png file"),
-    (["generate", "--out", "d", "--chunk-size", "0"], "chunk_size must be an integer in [1, 16777216]"),
+    (["generate", "--out", "d", "--chunk-size", "0"],
+     "chunk_size must be an integer in [1, 16777216]"),
     (["plot", "--out", "f.png", "--per-class", "0"], "per_class must be an integer in [1, 20]"),
 ])
 def test_bad_commands(tmp_path, monkeypatch, capsys, argv, message):

@@ -72,7 +72,8 @@ def _expected(overrides):
                                      ["generate", "--reference", "--out", "d.pkl"],
                                      ["generate", "--out", "folder"],
                                      ["plot", "--out", "f.png"]])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(line=command_lines())
 def test_every_flag_value_reaches_the_generator(command, line, tmp_path, monkeypatch, capsys):
     argv, overrides = line

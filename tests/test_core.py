@@ -81,6 +81,8 @@ def test_over_runs_vmaps_a_run_over_keys_with_shared_arguments():
     out = core.over_runs(lambda key, scale: jax.random.normal(key, (2,)) * scale, keys, 3.0)
     assert out.shape == (4, 2)
     np.testing.assert_allclose(out[2], jax.random.normal(keys[2], (2,)) * 3.0, rtol=1e-6)
+    alone = core.over_runs(lambda key, scale: jax.random.normal(key, (2,)) * scale, keys[2], 3.0)
+    np.testing.assert_array_equal(alone, jax.random.normal(keys[2], (2,)) * 3.0)  # not batched
     np.testing.assert_array_equal(core.one_or_many(out, True), out[0])
     assert core.one_or_many(out, False) is out
 

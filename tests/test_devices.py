@@ -1,5 +1,5 @@
 """Runs across devices and hosts: sweeps, lottery searches and SimCLR seeds spread over 8
-simulated CPU devices (a mesh from `jax.make_mesh`, and a 2 x 4 `Mesh`), and sweeps and lottery
+simulated CPU devices (meshes from `jax.make_mesh`: 8 devices, and 2 x 4), and sweeps and lottery
 searches over two processes of 4 devices each joined by `jax.distributed` (SimCLR places its keys
 and gathers its results through the same `runs` functions as the lottery), give the one-device
 results to float rounding (each
@@ -64,14 +64,12 @@ def script(devices: int, body: str, distributed: bool = False) -> str:
 
 ONE_PROCESS = """
 flat = jax.make_mesh((8,), ("runs",))  # Explicit axes, as jax.make_mesh makes them by default
-grid = Mesh(np.array(jax.devices()).reshape(2, 4), ("a", "b"))
+grid = jax.make_mesh((2, 4), ("a", "b"))
 stacked = {k: np.stack([v, v, v]) for k, v in data.items()}
 print(json.dumps({
     "devices": jax.device_count(),
-    "mlp, 3 widths on 8 devices": compare(flat, sweep.MLP_FAMILY, [3, 9, 40], data,
-                                          label_noise=0.1),
-    "cnn, per-configuration data on a 2 x 4 mesh": compare(
-        grid, sweep.CNN_FAMILY, [4, 4, 6], stacked, n_train=[100, 300, 300]),
+    "cnn, per-configuration data and label noise on a 2 x 4 mesh": compare(
+        grid, sweep.CNN_FAMILY, [4, 4, 6], stacked, n_train=[100, 300, 300], label_noise=0.1),
     "lottery, 2 methods x 3 trials on 8 devices": {"all": compare_lottery(flat)},
     "simclr, 3 seeds on 8 devices and on one": {"all": compare_simclr(flat, 1)},
 }))
@@ -107,6 +105,7 @@ def test_runs_over_two_processes_equal_one_device():
 def test_a_mesh_must_be_a_mesh():
     import jax
     import numpy as np
+
     from mnist1d_jax.lab import lottery, runs, sweep
 
     data = {"x": np.zeros((20, 40), np.float32), "y": np.zeros(20, np.int32),

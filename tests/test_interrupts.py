@@ -146,8 +146,9 @@ def test_signals_at_any_moment_of_a_reproduction_end_it_and_leave_the_folder_who
 def test_a_threaded_sweep_stops_within_a_chunk_of_a_failure():
     """Two buckets train side by side; the progress of the first raises at its first chunk:
     the other bucket stops at its next chunk instead of running its 20."""
-    import mnist1d_jax
     import jax
+
+    import mnist1d_jax
     from mnist1d_jax.lab import sweep
 
     d = mnist1d_jax.make_dataset(jax.random.key(0), mnist1d_jax.get_dataset_args(

@@ -92,7 +92,6 @@ def test_honest_pickles_of_every_protocol_load(tmp_path, small, protocol):
 
 def test_published_and_reference_package_files_load(tmp_path, small, reference_pickle):
     import mnist1d.data
-
     from conftest import published_pickle_path, reference_args
 
     published = files.load(published_pickle_path())
@@ -209,7 +208,8 @@ def test_truncated_or_incomplete_folders(tmp_path, small):
 
 def test_a_folder_where_a_file_is_expected(tmp_path, capsys):
     os.mkdir(tmp_path / "d.pkl")
-    with pytest.raises(ValueError, match="d.pkl' is not a readable MNIST-1D dataset: it is a folder"):
+    with pytest.raises(ValueError,
+                       match="d.pkl' is not a readable MNIST-1D dataset: it is a folder"):
         files.load(tmp_path / "d.pkl")
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["info", str(tmp_path / "d.pkl")])
@@ -309,7 +309,8 @@ def test_cli_refuses_before_generating(tmp_path, monkeypatch, capsys):
     (tmp_path / "code" / "a.py").write_text("x = 1\n")
     for out, message in (("code", "refusing to replace 'code'"),
                          (".", "refusing to write '.'"),
-                         ("missing/d.pkl", "cannot write 'missing/d.pkl': folder .* does not exist")):
+                         ("missing/d.pkl",
+                          "cannot write 'missing/d.pkl': folder .* does not exist")):
         with pytest.raises(SystemExit) as exit_info:
             cli.main(["generate", "--out", out])
         err = capsys.readouterr().err

@@ -14,15 +14,15 @@ SMALL = mnist1d_jax.get_dataset_args(num_samples=60, seed=3)
 
 
 def dataset_objective(scales):
-    data = mnist1d_jax.make_dataset(jax.random.key(0), SMALL.replace(**dict(zip(SCALE_FIELDS, scales))),
-                                    dtype="float64")
+    args = SMALL.replace(**dict(zip(SCALE_FIELDS, scales)))
+    data = mnist1d_jax.make_dataset(jax.random.key(0), args, dtype="float64")
     weights = jnp.sin(jnp.arange(data["x"].size, dtype=jnp.float64)).reshape(data["x"].shape)
     return jnp.sum(weights * data["x"]) + jnp.sum(jnp.cos(data["x_test"])) + jnp.sum(data["t"])
 
 
 def stream_objective(scales):
-    batch = mnist1d_jax.sample_batch(jax.random.key(1), SMALL.replace(**dict(zip(SCALE_FIELDS, scales))), 64,
-                                     dtype="float64")
+    args = SMALL.replace(**dict(zip(SCALE_FIELDS, scales)))
+    batch = mnist1d_jax.sample_batch(jax.random.key(1), args, 64, dtype="float64")
     return jnp.sum(jnp.tanh(batch["x"]) * jnp.cos(jnp.arange(40.0)))
 
 
@@ -108,7 +108,7 @@ def test_learned_activation_slope_and_its_hand_written_vjp_match_autodiff():
     fast = meta.learned_activation_and_slope(params, x)
     for got, expected in zip(fast, autodiff_pair(params.g, x)):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-    got = jax.vjp(lambda l, v: meta.learned_activation_and_slope(meta.ActivationParams(l), v),
+    got = jax.vjp(lambda g, v: meta.learned_activation_and_slope(meta.ActivationParams(g), v),
                   params.g, x)[1](cotangents)
     expected = jax.vjp(autodiff_pair, params.g, x)[1](cotangents)
     for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):

@@ -24,7 +24,8 @@ def test_parameter_counts_and_shapes_match_the_reference(name, count):
 
 @pytest.mark.slow
 def test_sizes_are_keyword_arguments():
-    assert models.count_params(models.MLP(hidden_size=10, rngs=nnx.Rngs(0))) == 40 * 10 + 10 + 110 + 110
+    mlp = models.MLP(hidden_size=10, rngs=nnx.Rngs(0))
+    assert models.count_params(mlp) == 40 * 10 + 10 + 110 + 110
     assert models.count_params(models.GRU(bidirectional=False, rngs=nnx.Rngs(0))) == 162 + 2410
     assert models.CNN(channels=4, rngs=nnx.Rngs(0))(jnp.ones((2, 40))).shape == (2, 10)
 

@@ -21,7 +21,8 @@ def hf(monkeypatch, tmp_path):
 def test_the_published_dataset_reads_back_through_datasets(reference_pickle, tmp_path, hf,
                                                           capsys):
     out = tmp_path / "mnist1d"
-    assert cli.main(["export", "--format", "parquet", str(out), "--from", str(published_pickle_path())]) == 0
+    assert cli.main(["export", "--format", "parquet", str(out), "--from",
+                     str(published_pickle_path())]) == 0
     files = {split: str(out / split_file(split)) for split in ("train", "test")}
     loaded = hf("parquet", data_files=files)
     features = loaded["train"].features

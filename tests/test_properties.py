@@ -1,8 +1,8 @@
 """Property tests: any valid arguments give finite arrays of the promised shapes and dtypes."""
 
-import pytest
 import jax
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

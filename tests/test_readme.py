@@ -3,23 +3,27 @@
 Every ```python block is checked statically: each name it reads is imported or assigned in the
 same block (or is a builtin); a block that imports an optional extra's library says so in a
 comment on its first line; a block ends by printing what it computed. The quick blocks are also
-run, each in a new interpreter; a block preceded by `<!-- readme-snippet: static (why) -->` is only
-checked statically.
+run, each alone: in a namespace of its own (nothing of another block is visible to it), in one
+interpreter that the test session keeps for them (each new interpreter would spend seconds
+importing JAX again); a block preceded by `<!-- readme-snippet: static (why) -->` is only checked
+statically.
 """
 
 import ast
 import builtins
+import json
 import pathlib
 import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(r"(<!-- readme-snippet: static \((?P<why>[^)]*)\) -->\n)?```python\n(?P<code>.*?)```",
-                   re.S)
+BLOCK = re.compile(r"(<!-- readme-snippet: static \((?P<why>[^)]*)\) -->\n)?```python\n"
+                   r"(?P<code>.*?)```", re.S)
 
 
 def snippets() -> list[tuple[str, str, str | None]]:
@@ -106,9 +110,39 @@ def test_snippet_ends_by_printing(where, code, why):
 RUN = [(where, code) for where, code, why in snippets() if why is None]
 
 
+RUNNER = textwrap.dedent("""
+    import contextlib, io, json, sys, traceback
+    for line in sys.stdin:
+        code = json.loads(line)
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                exec(compile(code, "<snippet>", "exec"), {"__name__": "__main__"})
+            reply = {"ok": True, "output": out.getvalue()[-3000:]}
+        except BaseException:
+            reply = {"ok": False, "output": (out.getvalue() + traceback.format_exc())[-3000:]}
+        print(json.dumps(reply), flush=True)
+""")
+
+
+@pytest.fixture(scope="module")
+def runner():
+    """One interpreter that runs each snippet it is sent in a fresh namespace."""
+    process = subprocess.Popen([sys.executable, "-c", RUNNER], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        yield process
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("where, code", RUN, ids=[where for where, _ in RUN])
-def test_snippet_runs_alone(where, code):
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, f"{where}:\n{done.stderr[-3000:]}"
+def test_snippet_runs_alone(where, code, runner):
+    runner.stdin.write(json.dumps(code) + "\n")
+    runner.stdin.flush()
+    reply = runner.stdout.readline()
+    assert reply, f"{where}: the snippets' interpreter ended"
+    reply = json.loads(reply)
+    assert reply["ok"], f"{where}:\n{reply['output']}"

@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import Counted
+
 from mnist1d_jax import cli
 from mnist1d_jax.lab import experiments, reproduce
 from mnist1d_jax.lab.experiments.base import outcome

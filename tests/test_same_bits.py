@@ -67,7 +67,7 @@ def test_a_jitted_part_of_a_dataset_is_the_same_bits_as_the_whole(args):
     key = jax.random.key(0)
     whole = mnist1d_jax.make_dataset(key, args)
     for name in ("x", "x_test", "t", "y"):
-        part = jax.jit(lambda k: mnist1d_jax.make_dataset(k, args)[name])(key)
+        part = jax.jit(lambda k, name=name: mnist1d_jax.make_dataset(k, args)[name])(key)
         np.testing.assert_array_equal(part, whole[name], err_msg=name)
     batch = mnist1d_jax.sample_batch(key, args, 1000)
     np.testing.assert_array_equal(jax.jit(lambda k: mnist1d_jax.sample_batch(k, args, 1000)["x"])
@@ -80,7 +80,7 @@ def test_vmap_over_keys_gives_the_bits_of_separate_calls():
     batched = jax.vmap(lambda k: mnist1d_jax.sample_batch(k, ARGS[1], 256))(keys)
     for i in range(4):
         single = mnist1d_jax.sample_batch(keys[i], ARGS[1], 256)
-        assert _same(jax.tree.map(lambda v: v[i], batched), single), i
+        assert _same(jax.tree.map(lambda v, i=i: v[i], batched), single), i
 
 
 @settings(max_examples=15, deadline=None)

@@ -173,7 +173,8 @@ def get_dataset_args_small():
 
 
 def test_to_pickle_replaces_what_it_wrote_and_round_trips_plain_values(tmp_path):
-    values = {"set": {1, 2}, "frozenset": frozenset({3}), "complex": 1 + 2j, "range": range(2, 9, 3),
+    values = {"set": {1, 2}, "frozenset": frozenset({3}), "complex": 1 + 2j,
+              "range": range(2, 9, 3),
               "bytearray": bytearray(b"ab\x00"), "slice": slice(1, None, 2), "bytes": b"\x01",
               "nested": [(1.5, None, True), {"a": np.float32(2.5)}], "array": np.arange(4.0)}
     path = tmp_path / "results.pkl"
@@ -298,7 +299,8 @@ def test_out_of_memory_under_a_memory_limit_is_one_line(tmp_path, command):
 
     done = subprocess.run([sys.executable, "-m", "mnist1d_jax", *command, "--num-samples",
                            "2000000"], preexec_fn=limit, capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path, env={**os.environ, "MNIST1D_JAX_NO_CACHE": "1"})
+                          timeout=300, cwd=tmp_path,
+                          env={**os.environ, "MNIST1D_JAX_NO_CACHE": "1"})
     assert done.returncode == 1, done.stderr[-2000:]
     assert done.stderr.startswith(f"mnist1d-jax {command[0]}: error: out of memory")
     assert len(done.stderr.splitlines()) == 1 and sorted(os.listdir(tmp_path)) == []

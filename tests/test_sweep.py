@@ -68,7 +68,8 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
         state = jax.tree.map(lambda a: a[0, 0], state)
         m = sw._Model(jax.tree.map(lambda a: a[0], width), jnp.int32(600), jax.random.key(2),
                       {k: jnp.asarray(v) for k, v in data.items()}, SHORT)
-        state, _ = jax.jit(lambda s: sweep_program._updates(s, 0, m, graphdef, 60))(state)
+        state, _ = jax.jit(lambda s, m=m, graphdef=graphdef: sweep_program._updates(
+            s, 0, m, graphdef, 60))(state)
         model[max_width] = [layer["kernel"][...] for layer in state.params["layers"].values()]
     (w1, w2, w3), narrow = model[20], model[6]
     assert float(jnp.abs(w1[:, 6:]).max()) == 0.0
@@ -136,7 +137,8 @@ def test_buckets_bound_the_padded_compute():
     floor = sw.MLP_FAMILY.cost(32)
     for group in groups:
         top = max(sw.MLP_FAMILY.cost(widths[group[0]]), floor)
-        assert top * len(group) <= 2.0 * sum(max(sw.MLP_FAMILY.cost(widths[i]), floor) for i in group)
+        costs = [max(sw.MLP_FAMILY.cost(widths[i]), floor) for i in group]
+        assert top * len(group) <= 2.0 * sum(costs)
     assert len(groups) < len(widths)
     assert set(range(8)) <= set(groups[-1])  # every width <= 32 in one group: overhead-bound
 

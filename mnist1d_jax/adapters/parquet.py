@@ -14,8 +14,8 @@ import os
 import numpy as np
 
 from ..extras import require
-from ..validate import check_dataset
 from ..outputs import EXPORT_CARD, EXPORT_MARK, EXPORT_SPLITS, atomic_folder, check_output
+from ..validate import check_dataset
 
 require("parquet", "mnist1d_jax.adapters.parquet", "pyarrow")
 

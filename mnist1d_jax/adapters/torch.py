@@ -23,8 +23,8 @@ from ..args import DatasetArgs, as_args
 from ..checks import check_count
 from ..dataset import make_dataset, sample_rows, stream_choices
 from ..extras import require
-from ..validate import check_dataset
 from ..reference import get_dataset, reference_dataset
+from ..validate import check_dataset
 from ._keys import key_data, wrap
 
 require("torch", "mnist1d_jax.adapters.torch", "torch")

@@ -9,8 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import transforms
-from ..args import SCALE_FIELDS
-from ..args import as_args
+from ..args import SCALE_FIELDS, as_args
 from ..reference import draw_numpy
 from ..templates import MAX_TEMPLATE_POINTS
 

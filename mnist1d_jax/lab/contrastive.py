@@ -28,15 +28,14 @@ import numpy as np
 import optax
 from flax import nnx
 
+from .. import recipe
 from ..args import as_args, jit_seedless
 from ..checks import check_integer
 from ..draws import draw
-from .. import recipe
 from ..templates import check_templates
 from . import core, cpu, runs
 from .core import batch_rows, fit_steps, one_or_many, over_runs
-from .inputs import (check_counts, check_data, check_hyperparameter, check_keys,
-                     check_learning_rate)
+from .inputs import check_counts, check_data, check_hyperparameter, check_keys, check_learning_rate
 from .models import SimCLR, model_graphdef
 
 VIEWS = ("augment", "generator", "both")

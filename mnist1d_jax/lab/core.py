@@ -232,7 +232,10 @@ def fit_steps(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_
 def over_runs(run: Callable, keys, *shared):
     """`run(key, *shared)` for every key of `keys` (S,), `vmap`ped into one program: the lab's
     one way to run several runs side by side (`shared`, such as data and rates, is broadcast).
-    Every leaf of the result has a leading axis S."""
+    Every leaf of the result has a leading axis S. A single key (shape ()) is one plain run,
+    not a batch of one (whose batched products would round differently)."""
+    if jnp.ndim(keys) == 0:
+        return run(keys, *shared)
     return jax.vmap(run, (0,) + (None,) * len(shared))(keys, *shared)
 
 

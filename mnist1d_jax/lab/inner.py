@@ -12,8 +12,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from .core import batch_rows
-from .models import FeedForward, model_graphdef, state_with
 from .metrics import cross_entropy
+from .models import FeedForward, model_graphdef, state_with
 
 __all__ = ["init_mlp", "mlp", "layer_arrays", "cyclic_batch", "inner_sgd", "with_slope",
            "mlp_loss_and_grad"]

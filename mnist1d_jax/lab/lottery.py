@@ -26,8 +26,8 @@ from ..checks import check_integer, check_key, check_real
 from . import runs
 from .core import LoopConfig, fit_steps, traced_config
 from .inputs import check_counts, check_data, data_classes
-from .models import MLP, model_graphdef, state_with
 from .metrics import accuracy, cross_entropy
+from .models import MLP, model_graphdef, state_with
 
 METHODS = ("magnitude", "random")
 

@@ -23,12 +23,18 @@ import optax
 from ..args import NUM_CLASSES, SCALE_FIELDS, as_args, jit_seedless
 from ..checks import check_integer, check_key, check_real
 from ..dataset import sample_batch
-from .activation import (GAIN, ActivationParams, _value_and_slope, inner_rmsprop,
-                         learned_activation, learned_activation_and_slope)
+from ..templates import check_templates
 from . import core
+from .activation import (
+    GAIN,
+    ActivationParams,
+    _value_and_slope,
+    inner_rmsprop,
+    learned_activation,
+    learned_activation_and_slope,
+)
 from .core import one_or_many, over_runs
 from .inner import init_mlp, inner_sgd, layer_arrays, mlp, mlp_loss_and_grad, with_slope
-from ..templates import check_templates
 from .inputs import check_counts, check_data, check_keys, check_learning_rate, data_classes
 from .metrics import accuracy, cross_entropy
 

@@ -25,8 +25,16 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from .layers import (Conv1d, Dense, GRUCell, Width, conv_output_length, mask_units, run_gru,
-                     unit_mask)
+from .layers import (
+    Conv1d,
+    Dense,
+    GRUCell,
+    Width,
+    conv_output_length,
+    mask_units,
+    run_gru,
+    unit_mask,
+)
 
 __all__ = ["Linear", "MLP", "CNN", "GRU", "FeedForward", "ConvStack", "PoolingCNN", "SimCLR",
            "POOLING", "MODELS", "count_params", "model_graphdef", "state_with"]

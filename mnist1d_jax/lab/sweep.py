@@ -34,8 +34,7 @@ from .buckets import buckets
 from .families import CNN_FAMILY, MLP_FAMILY, OVERHEAD_WIDTH, POOLING, Family, pooling_family
 from .inputs import check_counts, check_data, check_integers, check_real, data_classes
 from .layers import Width
-from .sweep_program import (METRICS, SweepConfig, _compile_bucket, _Model, _State,
-                            _train_bucket)
+from .sweep_program import METRICS, SweepConfig, _compile_bucket, _Model, _State, _train_bucket
 
 __all__ = ["sweep", "SweepConfig", "Family", "MLP_FAMILY", "CNN_FAMILY", "POOLING",
            "pooling_family", "buckets", "corrupt_labels", "label_noise_key", "METRICS",
@@ -220,8 +219,8 @@ def sweep(family: Family, widths: Sequence[int], data: dict, key, *, seeds: int 
         graphdef, state, width = _initial_state(family, config, words[padded], widths[padded],
                                                 max_width, data["x"].shape[-1], classes, labels)
         model = _Model(width, jnp.asarray(sizes[padded]), model_keys[padded],
-                       jax.tree.map(lambda a: a[padded], data) if stacked else data,
-                       jax.tree.map(lambda a: a[padded], rates))
+                       jax.tree.map(lambda a, rows=padded: a[rows], data) if stacked else data,
+                       jax.tree.map(lambda a, rows=padded: a[rows], rates))
         plans.append((group, padded, max_width, model, state, graphdef))
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     try:

@@ -27,11 +27,10 @@ from flax import nnx
 
 from ..args import as_args, jit_seedless
 from ..dataset import sample_batch
-from .core import LoopConfig, fit_steps, one_or_many, over_runs, traced_config
 from ..templates import check_templates
+from .core import LoopConfig, fit_steps, over_runs, traced_config
+from .inputs import check_data, check_hyperparameter, check_keys, check_model_fits, data_classes
 from .metrics import accuracy, cross_entropy
-from .inputs import (check_data, check_hyperparameter, check_keys, check_model_fits,
-                     data_classes)
 
 __all__ = ["PAPER", "STREAM", "TrainConfig", "print_pair", "shuffle_positions", "train",
            "train_on_stream", "train_table"]
@@ -126,6 +125,12 @@ def _train_on_stream(model_fn, config, keys, args, data, templates):
     return over_runs(lambda k: _fit(model_fn, config, batch_fn, data, k), keys)
 
 
+def _run_keys(key):
+    """One typed key (shape ()) for one run, or the (k,) keys of k runs (`inputs.check_keys`)."""
+    keys, single = check_keys(key)
+    return keys[0] if single else keys
+
+
 def _check_config(config):
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a train.TrainConfig; got {config!r}")
@@ -160,12 +165,12 @@ def train(model_fn, data: dict, key, config: TrainConfig = TrainConfig()) -> dic
       and at `config.eval_steps` (E,): `test_loss`, `train_acc`, `test_acc` (percent); `params`
       the final `nnx.State` (`nnx.merge(nnx.graphdef(model), params)` rebuilds the model).
     """
-    keys, single = check_keys(key)
+    keys = _run_keys(key)
     config = _check_config(config)
     classes = data_classes(data)
     data = check_data(data)
     check_model_fits(_check_model_fn(model_fn), data["x"].shape[1], classes)
-    return one_or_many(_train(model_fn, config, data, keys), single)
+    return _train(model_fn, config, data, keys)
 
 
 STREAM = 2**32 - 1
@@ -183,7 +188,7 @@ def train_on_stream(model_fn, key, args, data: dict, config: TrainConfig = Train
     `data` supplies the evaluation sets: `x_test`, `y_test` (and `x`, `y` for a train accuracy,
     if given). Returns the same curves as `train`.
     """
-    keys, single = check_keys(key)
+    keys = _run_keys(key)
     config = _check_config(config)
     fields = ("x", "y", "x_test", "y_test") if "x" in data else ("x_test", "y_test")
     args = as_args(args)
@@ -198,7 +203,7 @@ def train_on_stream(model_fn, key, args, data: dict, config: TrainConfig = Train
         raise ValueError(f"data['x_test'] has {checked['x_test'].shape[1]} points but "
                          f"args.final_seq_length is {args.final_seq_length}")
     check_model_fits(_check_model_fn(model_fn), args.final_seq_length, classes)
-    return one_or_many(_train_on_stream(model_fn, config, keys, args, checked, templates), single)
+    return _train_on_stream(model_fn, config, keys, args, checked, templates)
 
 
 PAPER = {"regular": {"linear": 32, "mlp": 68, "cnn": 94, "gru": 91},
@@ -234,7 +239,7 @@ def train_table(datasets: dict, model_fns: dict, key, config: TrainConfig = Trai
       from the end of the previous pair to this pair's result (waiting for its compilation, if it
       is not ready yet, and training): the `wall_s` add up to the whole table's time.
     """
-    keys, single = check_keys(key)  # every input is checked before anything compiles
+    keys = _run_keys(key)  # every input is checked before anything compiles
     config = _check_config(config)
     model_fns = {name: _check_model_fn(fn) for name, fn in model_fns.items()}
     arrays = {setting: check_data(data, name=f"datasets[{setting!r}]")
@@ -248,8 +253,7 @@ def train_table(datasets: dict, model_fns: dict, key, config: TrainConfig = Trai
                     for setting, name in pairs]
         start = time.perf_counter()
         for (setting, name), run in zip(pairs, compiled):
-            result = one_or_many(jax.block_until_ready(run.result()(config, arrays[setting],
-                                                                     keys)), single)
+            result = jax.block_until_ready(run.result()(config, arrays[setting], keys))
             now = time.perf_counter()
             seconds, start = now - start, now
             table[setting][name] = {"result": result, "wall_s": seconds}

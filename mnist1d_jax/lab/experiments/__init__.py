@@ -12,10 +12,14 @@ the arrays of its figure (`figure(result)`, needs the plot extra). The notebooks
 
 from __future__ import annotations
 
-from . import (activation as _activation, double_descent as _double_descent,
-               learning_rate as _learning_rate, lottery_tickets as _lottery_tickets,
-               metalearned_data as _metalearned_data, paper_table as _paper_table,
-               pooling as _pooling, self_supervised as _self_supervised)
+from . import activation as _activation
+from . import double_descent as _double_descent
+from . import learning_rate as _learning_rate
+from . import lottery_tickets as _lottery_tickets
+from . import metalearned_data as _metalearned_data
+from . import paper_table as _paper_table
+from . import pooling as _pooling
+from . import self_supervised as _self_supervised
 from .base import Progress, Stages
 from .registry import EXPERIMENTS, Experiment, figure, register
 from .result import SIZES, Claim, Number, Result

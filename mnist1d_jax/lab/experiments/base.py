@@ -9,7 +9,8 @@ import functools
 import importlib.metadata
 import io
 import os
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import numpy as np

@@ -152,7 +152,7 @@ class Result:
 
     @classmethod
     def from_json(cls, value, field: str = "result",
-                  budget: schema.Budget | None = None) -> "Result":
+                  budget: schema.Budget | None = None) -> Result:
         """The result `to_json` gave, validated field by field (`schema`): `ValueError`
         (`schema.Invalid`) naming `field` and the part that is wrong, before any array is made
         beyond `budget`'s elements."""

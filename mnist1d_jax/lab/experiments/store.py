@@ -22,8 +22,15 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from ...outputs import (MAX_RESULTS_BYTES, REPRODUCTION_FORMAT, REPRODUCTION_LOCK,
-                        REPRODUCTION_RESULTS, atomic_open, check_output, read_regular)
+from ...outputs import (
+    MAX_RESULTS_BYTES,
+    REPRODUCTION_FORMAT,
+    REPRODUCTION_LOCK,
+    REPRODUCTION_RESULTS,
+    atomic_open,
+    check_output,
+    read_regular,
+)
 from . import schema
 from .registry import EXPERIMENTS
 from .report import render
