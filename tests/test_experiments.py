@@ -27,6 +27,21 @@ def made_up(name="learning-rate", size="quick") -> Result:
                   arrays, wall_s=12.5, device="CPU, 2 cores")
 
 
+def test_a_result_is_plain_data_that_imports_nothing_of_the_registry():
+    """`result.py` imports at module level only the schema and the seed bound: nothing that
+    knows experiments (the registry, the report), so that nothing there imports it back."""
+    import ast
+    import inspect
+
+    from mnist1d_jax.lab.experiments import result
+
+    tree = ast.parse(inspect.getsource(result))
+    imported = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
+    assert imported == {"__future__", "args", None}, imported  # `from . import schema`
+    assert {alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+            and node.module is None for alias in node.names} == {"schema"}
+
+
 def test_a_number_has_mean_spread_and_difference():
     number = Number("x", [1.0, 3.0], 1.5)
     assert (number.mean, number.spread, number.difference) == (2.0, 1.0, 0.5)

@@ -28,8 +28,9 @@ from ..extras import require
 from ..outputs import atomic_open
 from .experiments import EXPERIMENTS, Result, figure
 from .experiments.base import arrays_problem, key_data
+from .experiments.markdown import describe_key, describe_size
 from .experiments.report import figure_name
-from .experiments.result import check_size, describe_key, describe_size, identity
+from .experiments.result import check_size, identity
 from .experiments.store import REPORT, Store, open_store
 
 __all__ = ["REPORT", "check_names", "plan_changes", "reproduce"]

@@ -10,8 +10,25 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
-from .result import Number, Result, describe_key, describe_size
+if TYPE_CHECKING:  # the result module imports this one when a notebook shows a result
+    from .result import Number, Result
+
+
+def describe_key(key) -> str:
+    """A stored key's data as a reader knows it: `jax.random.key(N)` for the keys that call makes,
+    else the data."""
+    data = list(key)
+    return f"jax.random.key({data[-1]})" if len(data) == 2 and data[0] == 0 else f"key data {data}"
+
+
+def describe_size(size: str, changes: dict) -> str:
+    """A size as the report names it: "quick", or "quick with seeds=1, steps=20"."""
+    if not changes:
+        return size
+    return f"{size} with " + ", ".join(f"{k}={v!r}" for k, v in changes.items())
+
 
 _MARKUP = re.compile(r"([\\`*_{}\[\]#!|~])")
 _SPACE = re.compile(r"\s+")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 
 from ...checks import check_key, is_integer
 from .base import Outcome, Progress, device_name, key_data, versions
-from .result import SIZES, Result, check_size, describe_size
+from .result import SIZES, Result, check_size
 
 MAX_SETTING = 10_000_000
 """The largest integer setting (a count of seeds, steps, rows...) a change may ask for."""
@@ -181,4 +181,4 @@ def figure(result: Result):
     return EXPERIMENTS[result.name].draw(result)
 
 
-__all__ = ["EXPERIMENTS", "Experiment", "describe_size", "figure", "register"]
+__all__ = ["EXPERIMENTS", "Experiment", "figure", "register"]

@@ -26,20 +26,6 @@ MAX_NUMBERS = 1_000
 MAX_KEY_WORDS = 8
 
 
-def describe_key(key) -> str:
-    """A stored key's data as a reader knows it: `jax.random.key(N)` for the keys that call makes,
-    else the data."""
-    data = list(key)
-    return f"jax.random.key({data[-1]})" if len(data) == 2 and data[0] == 0 else f"key data {data}"
-
-
-def describe_size(size: str, changes: dict) -> str:
-    """A size as the report names it: "quick", or "quick with seeds=1, steps=20"."""
-    if not changes:
-        return size
-    return f"{size} with " + ", ".join(f"{k}={v!r}" for k, v in changes.items())
-
-
 def identity(size: str, changes: dict, key) -> tuple:
     """What tells two runs of an experiment apart: the size, its changes (as canonical JSON)
     and the key's data."""

@@ -32,9 +32,10 @@ from ...outputs import (
     read_regular,
 )
 from . import schema
+from .markdown import describe_key, describe_size
 from .registry import EXPERIMENTS
 from .report import render
-from .result import SCHEMA, Result, describe_key, describe_size
+from .result import SCHEMA, Result
 
 REPORT = "report.md"
 FILE_VERSION = 2
