@@ -23,6 +23,13 @@ def _no_compilation_cache(monkeypatch):
 PUBLISHED_URL = "https://github.com/greydanus/mnist1d/raw/master/mnist1d_data.pkl"
 
 
+FAST_XLA_FLAGS = "--xla_backend_optimization_level=0"
+"""How the processes that run the experiments at their smoke size compile (the notebooks'
+kernels and the smoke reproduction): with XLA's cheapest backend optimisation, since a few steps
+of training take less time than optimising their programs. The smoke numbers are only checked
+to be sane."""
+
+
 @pytest.fixture(scope="session")
 def experiments_cache(tmp_path_factory) -> pathlib.Path:
     """A JAX compilation cache shared by the processes that run the experiments at their quick

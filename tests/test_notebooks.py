@@ -9,6 +9,7 @@ import pathlib
 import jupytext
 import nbformat
 import pytest
+from conftest import FAST_XLA_FLAGS
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((pathlib.Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
@@ -79,14 +80,16 @@ finish together."""
 def executed(experiments_cache):
     """Every notebook in its fast mode (the experiments at their smoke size), two kernels at a
     time (each is mostly single-threaded compilation, so two share the CI machine's two cores
-    well), with the session's compilation cache, which keeps every program as the command line's
-    does (JAX reads its `JAX_*` variables when it starts)."""
+    well), compiled as `FAST_XLA_FLAGS` says, with the session's compilation cache, which keeps
+    every program as the command line's does (JAX and XLA read their variables when they
+    start)."""
     root = str(pathlib.Path(__file__).parent.parent)  # the kernels import this tree's package,
     env = {"MNIST1D_FAST": "1",  # not another copy installed elsewhere
            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
            "JAX_COMPILATION_CACHE_DIR": str(experiments_cache),
            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",  # as the command line's cache
-           "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+           "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+           "XLA_FLAGS": FAST_XLA_FLAGS}
     saved = {k: os.environ.get(k) for k in (*env, "MPLBACKEND")}
     os.environ.update(env)
     os.environ.pop("MPLBACKEND", None)  # the kernel's own (inline) backend

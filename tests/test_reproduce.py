@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import Counted
+from conftest import FAST_XLA_FLAGS, Counted
 
 from mnist1d_jax import cli
 from mnist1d_jax.lab import experiments, reproduce
@@ -218,11 +218,12 @@ SANE = {"%": (0.0, 100.0), "points": (-100.0, 100.0), "": (0.0, 10.0)}
 @pytest.mark.slow
 def test_the_smoke_run_writes_a_complete_sane_report(tmp_path, experiments_cache):
     """The command as a user runs it: every experiment at its quick size changed to its smoke
-    settings (`Experiment.smoke`, through `--set`), in a fresh process (with the compilation
-    cache the notebooks' fast runs share)."""
+    settings (`Experiment.smoke`, through `--set`), in a fresh process (compiled as the
+    notebooks' fast runs are, with the compilation cache they share)."""
     out = tmp_path / "smoke"
     env = {k: v for k, v in os.environ.items() if k != "MNIST1D_JAX_NO_CACHE"}
     env["XDG_CACHE_HOME"] = str(experiments_cache.parent.parent)
+    env["XLA_FLAGS"] = FAST_XLA_FLAGS  # as the notebooks' kernels: their programs are cached
     changes = [f"--set={name}.{setting}={json.dumps(value)}"
                for name, experiment in experiments.EXPERIMENTS.items()
                for setting, value in experiment.smoke.items()]
