@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..args import MAX_SEED, NUM_CLASSES
+from ..args import NUM_CLASSES
 from ..checks import check_integer, check_key, check_real, is_integer, is_traced
 
 MAX_LEARNING_RATE = 1e3
@@ -55,11 +55,8 @@ def check_counts(**counts) -> dict:
     return {name: check_integer(value, name, 1, MAX_COUNT) for name, value in counts.items()}
 
 
-def check_integers(values, name: str, low: int, high: int, *, scalar: bool = False) -> np.ndarray:
-    """A non-empty 1-D sequence of integers in [low, high] (a single one too, when `scalar`), as
-    an int64 array ((k,), or () for a scalar)."""
-    if scalar and is_integer(values):
-        return np.asarray(check_integer(values, name, low, high), np.int64)
+def check_integers(values, name: str, low: int, high: int) -> np.ndarray:
+    """A non-empty 1-D sequence of integers in [low, high], as a (k,) int64 array."""
     array = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence of integers in [{low}, {high}]"
@@ -69,11 +66,6 @@ def check_integers(values, name: str, low: int, high: int, *, scalar: bool = Fal
             raise ValueError(f"{name} must be integers in [{low}, {high}]; {name}[{position}] is "
                              f"{value!r}")
     return np.asarray(array.tolist(), np.int64)
-
-
-def check_seeds(seeds, name: str = "seeds", *, scalar: bool = True) -> np.ndarray:
-    """Seeds: integers in [0, `MAX_SEED`], one or a non-empty 1-D sequence."""
-    return check_integers(seeds, name, 0, MAX_SEED, scalar=scalar)
 
 
 def data_classes(data) -> int:

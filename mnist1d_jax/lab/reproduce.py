@@ -81,8 +81,11 @@ def _write_figure(out: str, result: Result) -> None:
 
 def _redraw(store: Store, result: Result) -> str:
     """Draws a stored result's missing figure from its stored arrays; returns why it could not
-    ("" when drawn). Arrays that passed validation may still not be what the figure needs (a
-    result edited by hand, another version's arrays): that figure is skipped, not fatal."""
+    ("" when drawn, or when its experiment draws none). Arrays that passed validation may still
+    not be what the figure needs (a result edited by hand, another version's arrays): that figure
+    is skipped, not fatal."""
+    if EXPERIMENTS[result.name].draw is None:
+        return ""
     problem = arrays_problem(result.arrays, EXPERIMENTS[result.name].figure_arrays)
     if problem:
         return f"the stored result does not fit its figure: {problem}"
@@ -93,12 +96,12 @@ def _redraw(store: Store, result: Result) -> str:
     return ""
 
 
-def _check_conflicts(store: Store, identities: dict, size: str, key: tuple) -> None:
+def _check_conflicts(store: Store, identities: dict, size: str, key: tuple,
+                     changed: bool) -> None:
     conflicts = [why for why in (store.conflict(name, identity)
                                  for name, identity in identities.items()) if why]
     if conflicts:
-        changed = " (with the changes asked for)" if any(
-            changes != "{}" for _, changes, _ in identities.values()) else ""
+        changed = " (with the changes asked for)" if changed else ""
         raise ValueError(f"{store.folder!r} holds results of another run ({'; '.join(conflicts)}); "
                          f"this run is size {size}{changed} from {describe_key(key)}: --force "
                          f"replaces them, or choose another folder")
@@ -151,14 +154,13 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", changes=Non
     log = log or (lambda line: None)
     with open_store(out) as store:
         if not force:
-            _check_conflicts(store, identities, size, key_data(key))
+            _check_conflicts(store, identities, size, key_data(key), any(planned.values()))
         for name in names:
             check()
             label = describe_size(size, planned[name])
             if store.holds(name, identities[name]) and not force:
-                figure = os.path.join(store.folder, figure_name(name))
-                why = "" if os.path.exists(figure) or EXPERIMENTS[name].draw is None \
-                    else _redraw(store, store.results[name])
+                png = os.path.join(store.folder, figure_name(name))
+                why = "" if os.path.exists(png) else _redraw(store, store.results[name])
                 if why:
                     store.undrawn[name] = why
                 log(f"{name}: already in {out} ({label}, seed {seed}), not run again "

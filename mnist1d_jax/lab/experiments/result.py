@@ -182,10 +182,10 @@ def _setting(value, field: str, nested: bool = False):
     if isinstance(value, list) and not nested:
         return [_setting(v, f"{field}[{i}]", True)
                 for i, v in enumerate(schema.items(value, field, 1, MAX_NUMBERS))]
-    if value is None or isinstance(value, str):
-        return value if value is None else schema.text(value, field, 100)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if value is None or isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return schema.text(value, field, 100)
     return schema.real(value, field)
 
 
