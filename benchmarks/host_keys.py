@@ -20,11 +20,11 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from common import json_path, median_time, print_table, write_json  # noqa: E402
 
-from mnist1d_jax.lab import sweep  # noqa: E402
+from mnist1d_jax.lab import sweeps  # noqa: E402
 
 
 def jax_derivation(key, seeds, widths, sizes):
-    """`sweep._model_keys` as JAX computes it: fold_in of seed, width and size, then 8 x 4 bits."""
+    """`sweeps._model_keys` as JAX computes it: fold_in of seed, width and size, then 8 x 4 bits."""
     def one(seed, width, size):
         model = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, seed), width), size)
         return jax.random.key_data(model), jax.random.bits(jax.random.fold_in(model, 2**31),
@@ -49,9 +49,9 @@ def main(argv=None) -> dict:
     jax_first = time.perf_counter() - start
     jax_warm = median_time(lambda: derive(key, seeds, widths, sizes))
     start = time.perf_counter()
-    host_result = sweep._model_keys(key, seeds, widths, sizes)
+    host_result = sweeps._model_keys(key, seeds, widths, sizes)
     host_first = time.perf_counter() - start
-    host_warm = median_time(lambda: sweep._model_keys(key, seeds, widths, sizes))
+    host_warm = median_time(lambda: sweeps._model_keys(key, seeds, widths, sizes))
     same = bool(np.array_equal(np.asarray(keys), host_result[0])
                 and np.array_equal(np.asarray(words), host_result[1]))
 

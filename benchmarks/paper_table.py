@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import json_path, print_table, write_json  # noqa: E402
 
 import mnist1d_jax  # noqa: E402
-from mnist1d_jax.lab import models, train  # noqa: E402
+from mnist1d_jax.lab import nn, training  # noqa: E402
 
 
 def one_seed_times(data, config) -> dict:
@@ -32,7 +32,7 @@ def one_seed_times(data, config) -> dict:
     which compiles each model in the background while the one before it trains; a model's time
     runs from the previous model's result to its own, so the times add up to the whole."""
     jax.clear_caches()  # a fair cold start: nothing compiled by earlier runs is reused
-    table = train.train_table({"regular": data}, models.MODELS, jax.random.key(0), config=config)
+    table = training.train_table({"regular": data}, nn.MODELS, jax.random.key(0), config=config)
     return {name: entry["wall_s"] for name, entry in table["regular"].items()}
 
 
@@ -43,7 +43,7 @@ def torch_times(data, steps: int) -> dict | None:
     except ImportError:
         return None
     return {name: torch_reference.time_model(name, data, total_steps=steps)
-            for name in models.MODELS}
+            for name in nn.MODELS}
 
 
 def plot_curves(table: dict, config, path: str) -> None:
@@ -81,15 +81,15 @@ def main(argv=None) -> dict:
     options = parser.parse_args(argv)
     if options.seeds < 1:
         parser.error(f"--seeds must be >= 1; got {options.seeds}")
-    config = train.TrainConfig(total_steps=options.steps,
+    config = training.TrainConfig(total_steps=options.steps,
                                eval_every=min(250, options.steps))
 
     data = mnist1d_jax.reference_dataset(dtype="float32")
-    datasets = {"regular": data, "shuffled": train.shuffle_positions(data, seed=0)}
+    datasets = {"regular": data, "shuffled": training.shuffle_positions(data, seed=0)}
 
     wall = one_seed_times(data, config)
     reference = None if options.no_torch else torch_times(data, options.steps)
-    table = train.train_table(datasets, models.MODELS,
+    table = training.train_table(datasets, nn.MODELS,
                               jax.random.split(jax.random.key(0), options.seeds), config=config)
 
     rows, accuracies = [], {}
@@ -99,12 +99,12 @@ def main(argv=None) -> dict:
             final = np.asarray(entry["result"]["test_acc"])[:, -1]
             accuracies[setting][name] = float(final.mean())
             rows.append((setting, name, f"{final.mean():.1f} +- {final.std():.1f}",
-                         f"{train.PAPER[setting][name]}", f"{entry['wall_s']:.1f}"))
+                         f"{training.PAPER[setting][name]}", f"{entry['wall_s']:.1f}"))
     print(f"\nfinal test accuracy (%), {options.seeds} seeds, {options.steps} steps")
     print_table(rows, ("positions", "model", "mnist1d_jax", "paper", f"{options.seeds}-seed s"))
 
     timing_rows = []
-    for name in models.MODELS:
+    for name in nn.MODELS:
         torch_s = reference[name]["wall_s"] if reference else None
         timing_rows.append((name, f"{wall[name]:.1f}", "" if torch_s is None else f"{torch_s:.1f}",
                             "" if torch_s is None else f"{torch_s / wall[name]:.1f}x"))

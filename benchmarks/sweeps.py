@@ -1,4 +1,4 @@
-"""Deep-double-descent sweeps, reduced: `mnist1d_jax.lab.sweep` against the reference's PyTorch
+"""Deep-double-descent sweeps, reduced: `mnist1d_jax.lab.sweeps` against the reference's PyTorch
 loop (its `fit_model`, restated in `torch_double_descent.py`), same CPU, same run, same work.
 
 The same models and settings as the notebook (4000 training examples, SGD 0.01 with momentum 0.9,
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from common import parse_counts, print_table, write_json  # noqa: E402
 
 import mnist1d_jax  # noqa: E402
-from mnist1d_jax.lab import sweep  # noqa: E402
+from mnist1d_jax.lab import sweeps  # noqa: E402
 
 MLP_WIDTHS = [2, 9, 27, 61, 135, 300]
 CNN_CHANNELS = [2, 10, 30, 60, 100]
@@ -60,15 +60,15 @@ def main(argv=None) -> dict:
             .items() if k in ("x", "y", "x_test", "y_test")}
     seeds = list(range(options.seeds))
     steps = options.epochs * len(data["y"]) // 100
-    config = sweep.SweepConfig(steps=steps, chunk=steps)
-    families = {"mlp": sweep.MLP_FAMILY, "cnn": sweep.CNN_FAMILY}
+    config = sweeps.SweepConfig(steps=steps, chunk=steps)
+    families = {"mlp": sweeps.MLP_FAMILY, "cnn": sweeps.CNN_FAMILY}
     results, rows = {}, []
     for kind, name, sizes, noise in SWEEPS:
-        ours = sweep.sweep(families[kind], sizes, data, jax.random.key(0), seeds=len(seeds),
+        ours = sweeps.sweep(families[kind], sizes, data, jax.random.key(0), seeds=len(seeds),
                            config=config, label_noise=noise, progress=None)
         # the labels each of our seeds trained on, for the reference loop too
-        noisy = {seed: np.asarray(sweep.corrupt_labels(
-            sweep.label_noise_key(jax.random.key(0), seed), data["y"], noise)) if noise
+        noisy = {seed: np.asarray(sweeps.corrupt_labels(
+            sweeps.label_noise_key(jax.random.key(0), seed), data["y"], noise)) if noise
             else data["y"] for seed in seeds}
         theirs = torch_sweep(kind, sizes, data, noisy, seeds, options.epochs)
         results[name] = {"sizes": sizes, "seeds": len(seeds), "updates_per_model": steps,

@@ -1,6 +1,6 @@
 """The reference's double-descent models and training loop (greydanus/mnist1d
 `notebooks/deep-double-descent.ipynb`: `get_model`, `get_model_cnn`, `fit_model`), restated here
-only to time them beside `mnist1d_jax.lab.sweep` in the same run (`sweeps.py`).
+only to time them beside `mnist1d_jax.lab.sweeps` in the same run (`sweeps.py`).
 
 PyTorch is never a dependency of the package: install it to run this (`pip install torch`; the
 CPU build is enough).

@@ -307,7 +307,7 @@ def _reproduce_command(namespace) -> None:
     from .extras import require
 
     require("lab", "mnist1d-jax reproduce", "flax", "optax", "filelock")  # before the lab's own
-    from .lab.reproduce import REPORT, reproduce  # which checks plot, names, folder first
+    from .lab.experiments import REPORT, reproduce  # which checks plot, names, folder first
     from .progress import Bar
 
     start = time.perf_counter()

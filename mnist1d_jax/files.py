@@ -4,11 +4,14 @@
   `allow_pickle=False`), refuses what is not a regular file or folder, and bounds what a pickle's
   containers expand to by the file's size. Everything loaded is checked (`validate`); a bad file
   is a `ValueError` naming it and the problem.
-- Writing passes `outputs.check_output` and is atomic (see `outputs`).
+- Writing passes `outputs.check_output` and is atomic (see `outputs`). This module owns the
+  output kinds `.pkl`, `.npz` and `folder`: an existing path is replaced by one only if `load`
+  reads it as such (a folder: only if it holds this package's files and nothing else).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -18,19 +21,21 @@ import stat
 import numpy as np
 
 from .outputs import (
-    FOLDER_FORMAT,
-    FOLDER_META,
+    Kind,
     atomic_folder,
     atomic_open,
     check_input,
     check_output,
     read_regular,
+    register_kind,
 )
 from .templates import MAX_CLASSES, MAX_TEMPLATE_POINTS, check_templates
 from .unpickle import check_expanded_size, safe_unpickle
 from .validate import DATA_KEYS, TEMPLATE_KEYS, check_dataset, recorded_args, recorded_normalization
 
 FORMATS = (".pkl", ".npz")
+FOLDER_META = "mnist1d_jax.json"
+FOLDER_FORMAT = "mnist1d-jax dataset folder"
 FOLDER_FILES = frozenset({f"{k}.npy" for k in DATA_KEYS}
                          | {f"templates_{k}.npy" for k in TEMPLATE_KEYS} | {FOLDER_META})
 
@@ -217,3 +222,38 @@ def load_templates(path) -> dict:
         if given not in message:
             message = f"{given!r} holds no readable template set: {message}"
         raise ValueError(message) from None
+
+
+def _our_folder(target: str) -> str:
+    """Why the folder `target` is not a dataset folder of this package ("" if it is one)."""
+    try:
+        with open(os.path.join(target, FOLDER_META)) as handle:
+            meta = json.load(handle)
+    except (OSError, ValueError):
+        return f"it has no readable {FOLDER_META}, so this package did not write it"
+    if not isinstance(meta, dict) or meta.get("format") != FOLDER_FORMAT:
+        return f"its {FOLDER_META} is not this package's"
+    others = sorted(set(os.listdir(target)) - FOLDER_FILES)
+    return f"it holds files this package did not write: {others[:5]}" if others else ""
+
+
+def dataset_file_problem(target: str, kind: str = ".pkl") -> str:
+    """Why the regular file `target` is not an MNIST-1D dataset `kind` file that `load` reads
+    ("" if it is one)."""
+    try:
+        load(target, kind)
+    except ValueError:
+        return f"it is not an MNIST-1D dataset {kind} file"
+    return ""
+
+
+def _dataset_file_kind(kind: str) -> Kind:
+    return Kind(f"an MNIST-1D dataset {kind} file (one that `load` reads)",
+                functools.partial(dataset_file_problem, kind=kind))
+
+
+register_kind(".pkl", _dataset_file_kind(".pkl"))
+register_kind(".npz", _dataset_file_kind(".npz"))
+register_kind("folder", Kind(
+    f"a dataset folder of this package (its {FOLDER_META} and nothing else)", _our_folder,
+    folder=True, not_folder=" (a path without extension is written as a folder of .npy files)"))

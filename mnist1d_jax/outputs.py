@@ -7,8 +7,12 @@ entry point that touches the filesystem (`save`, `load`, the folder writer, `plo
 - Writing (`check_output`), before anything is generated: the working directory and its parents,
   the home folder and filesystem roots are refused whether or not they exist as earlier output;
   the output's folder must exist and be writable; and an existing output is replaced only if it
-  is output of the requested kind, which this package's readers recognise (see `KINDS`). Symbolic
-  links and non-regular files are never replaced.
+  is output of the requested kind, as that kind's owner recognises it. Symbolic links and
+  non-regular files are never replaced.
+- Kinds of output are registered by the modules that own their formats (`register_kind`): the
+  dataset files and folders by `files`, the marked pickle by `compat`, the parquet export by its
+  adapter, the reproduction folder by the lab's results store; a PNG image is this module's own.
+  This module knows no format beyond that.
 - Writes are atomic (`atomic_open`, `atomic_folder`): a temporary beside the target, renamed at
   the end. Temporaries are named `.NAME.PID-TOKEN.mnist1d-jax-tmp`; one left by a killed process
   is removed by the next write to the same path. Files and folders get the permissions `open()`
@@ -19,50 +23,52 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
-import pickle
 import re
 import secrets
 import shutil
 import stat
+from collections.abc import Callable
+from typing import NamedTuple
 
 TEMP_MARK = ".mnist1d-jax-tmp"
-FOLDER_META = "mnist1d_jax.json"
-FOLDER_FORMAT = "mnist1d-jax dataset folder"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-EXPORT_CARD = "README.md"
-EXPORT_MARK = "Written by `mnist1d-jax export`."
-EXPORT_SPLITS = {split: os.path.join("data", f"{split}-00000-of-00001.parquet")
-                 for split in ("train", "test")}
-"""The files of a parquet export (Hugging Face's layout): split name -> path inside the folder."""
 
-REPRODUCTION_RESULTS = "results.json"
-REPRODUCTION_FORMAT = "mnist1d-jax reproduce"
-REPRODUCTION_LOCK = ".mnist1d-jax.lock"
-REPRODUCTION_FILES = re.compile(r"report\.md|results\.json|[a-z][a-z-]*\.png|\.mnist1d-jax\.lock")
-"""What a `mnist1d-jax reproduce` folder holds: its report, its results (marked with
-`REPRODUCTION_FORMAT`), one figure per experiment and the lock file of its runs."""
-REPRODUCTION_MARK = re.compile(rb'\{\s*"format":\s*"mnist1d-jax reproduce"')
-"""How every `results.json` of this package begins (its first key is the format mark)."""
-MAX_RESULTS_BYTES = 8 << 20
-"""The largest `results.json` read (a full reproduction writes about 0.5 MB)."""
 
-PICKLE_MARK = "written by mnist1d_jax.compat.to_pickle"
-"""Ownership of a pickle: pushed and popped right after the protocol header (`marked_pickle`), so
-that every unpickler, the reference's plain `pickle.load` included, reads the same value."""
+class Kind(NamedTuple):
+    """A kind of output: what an existing path must be to be replaced by one (`description`),
+    whether it is a folder, and its owner's test `why_not_ours(target) -> str`, run on the
+    regular file or folder (never a link) at the absolute path `target`: "" when it is output of
+    this kind, else why not (one clause, as "it is not a PNG file"). `not_folder` is added to
+    "it is not a folder" when a folder kind finds a file."""
 
-KINDS = {
-    ".pkl": "an MNIST-1D dataset .pkl file (one that `load` reads)",
-    ".npz": "an MNIST-1D dataset .npz file (one that `load` reads)",
-    "folder": f"a dataset folder of this package (its {FOLDER_META} and nothing else)",
-    ".png": "a PNG image",
-    "parquet": "an earlier `mnist1d-jax export` folder (its dataset card and two parquet files)",
-    "pickle": "a pickle written by `compat.to_pickle` (`PICKLE_MARK`), or a dataset .pkl",
-    "reproduction": "an earlier `mnist1d-jax reproduce` folder (its report.md, results.json and "
-                    "figures), or an empty folder; files in it are replaced one by one",
-}
-"""The kinds of output, and what an existing path must be to be replaced by one."""
+    description: str
+    why_not_ours: Callable[[str], str]
+    folder: bool = False
+    not_folder: str = ""
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register_kind(name: str, kind: Kind) -> None:
+    """Makes `name` a kind of output that `check_output` knows (called once, by the module that
+    owns the format, when it is imported). Registering a name again replaces its entry."""
+    _KINDS[name] = kind
+
+
+def kinds() -> dict[str, Kind]:
+    """The kinds of output registered so far, by name."""
+    return dict(_KINDS)
+
+
+def png_problem(target: str) -> str:
+    """Why the regular file `target` is not a PNG image ("" if it is)."""
+    with open(target, "rb") as handle:
+        return "" if handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE else "it is not a PNG file"
+
+
+register_kind(".png", Kind("a PNG image", png_problem))
 
 
 def check_input(path) -> str:
@@ -125,127 +131,35 @@ def _protected(target: str) -> bool:
     return real in parents or real == home or os.path.ismount(real)
 
 
-def _our_folder(target: str) -> str:
-    """Why the folder `target` is not a dataset folder of this package ("" if it is one)."""
-    try:
-        with open(os.path.join(target, FOLDER_META)) as handle:
-            meta = json.load(handle)
-    except (OSError, ValueError):
-        return f"it has no readable {FOLDER_META}, so this package did not write it"
-    if not isinstance(meta, dict) or meta.get("format") != FOLDER_FORMAT:
-        return f"its {FOLDER_META} is not this package's"
-    from .files import FOLDER_FILES
-
-    others = sorted(set(os.listdir(target)) - FOLDER_FILES)
-    return f"it holds files this package did not write: {others[:5]}" if others else ""
-
-
-def _our_export(target: str) -> str:
-    """Why the folder `target` is not an earlier parquet export ("" if it is one). Looks at two
-    levels only, so that a large tree is refused at once."""
-    data = os.path.join(target, "data")
-    expected = sorted(os.path.basename(f) for f in EXPORT_SPLITS.values())
-    if (sorted(os.listdir(target)) != sorted([EXPORT_CARD, "data"]) or not os.path.isdir(data)
-            or os.path.islink(data) or sorted(os.listdir(data)) != expected):
-        return "it is not an earlier mnist1d-jax export (choose a new folder)"
-    with open(os.path.join(target, EXPORT_CARD), encoding="utf-8", errors="replace") as handle:
-        if EXPORT_MARK not in handle.read(1 << 16):
-            return "its dataset card was not written by mnist1d-jax export"
-    return ""
-
-
-def _our_reproduction(target: str) -> str:
-    """Why the folder `target` is not an earlier reproduction ("" if it is one, or empty). Every
-    entry is checked to be a regular file before any is opened."""
-    names = [n for n in os.listdir(target) if not n.endswith(TEMP_MARK)]
-    others = sorted(n for n in names if not REPRODUCTION_FILES.fullmatch(n))
-    if others:
-        return f"it holds files mnist1d-jax reproduce did not write: {others[:5]}"
-    for name in names:
-        if not stat.S_ISREG(os.lstat(os.path.join(target, name)).st_mode):
-            return f"{name} in it is not a regular file"
-    if set(names) <= {REPRODUCTION_LOCK}:  # empty, or a run stopped before its first result
-        return ""
-    try:
-        head = read_regular(os.path.join(target, REPRODUCTION_RESULTS), MAX_RESULTS_BYTES,
-                            "results file")[:200]
-    except (OSError, ValueError):
-        return (f"it has no readable {REPRODUCTION_RESULTS}, so mnist1d-jax reproduce did not "
-                f"write it")
-    if not REPRODUCTION_MARK.match(head):  # its store reads and validates the rest
-        return f"its {REPRODUCTION_RESULTS} was not written by mnist1d-jax reproduce"
-    for name in names:
-        if name.endswith(".png") and _our_file(os.path.join(target, name), ".png"):
-            return f"{name} in it is not a PNG file"
-    return ""
-
-
-def _our_file(target: str, kind: str) -> str:
-    """Why the regular file `target` is not output of `kind` ("" if it is)."""
-    if kind == ".png":
-        with open(target, "rb") as handle:
-            return "" if handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE else \
-                "it is not a PNG file"
-    if kind == "pickle":
-        prefix = _mark_prefix()
-        with open(target, "rb") as handle:
-            if handle.read(len(prefix)) == prefix:
-                return ""
-    from .files import load
-
-    try:
-        load(target, ".pkl" if kind == "pickle" else kind)
-    except ValueError:
-        return ("it was not written by compat.to_pickle, nor is it an MNIST-1D dataset"
-                if kind == "pickle" else f"it is not an MNIST-1D dataset {kind} file")
-    return ""
-
-
-def _mark_prefix() -> bytes:
-    """Protocol 3's header, then `PICKLE_MARK` pushed (BINUNICODE) and popped (POP)."""
-    mark = PICKLE_MARK.encode()
-    return b"\x80\x03X" + len(mark).to_bytes(4, "little") + mark + b"0"
-
-
-def marked_pickle(value) -> bytes:
-    """`pickle.dumps(value, protocol=3)` carrying `PICKLE_MARK`: the same value for any reader."""
-    body = pickle.dumps(value, protocol=3)
-    return _mark_prefix() + body[2:]
-
-
-def _replaceable(given: str, target: str, kind: str) -> None:
-    """Raises `ValueError` unless the existing `target` is output of the requested `kind`."""
+def _replaceable(given: str, target: str, kind: Kind) -> None:
+    """Raises `ValueError` unless the existing `target` is output of `kind`."""
     mode = os.lstat(target).st_mode
     if stat.S_ISLNK(mode):
         why = "it is a symbolic link"
-    elif kind in ("folder", "parquet", "reproduction"):
-        if not stat.S_ISDIR(mode):
-            why = "it is not a folder" + (" (a path without extension is written as a folder "
-                                          "of .npy files)" if kind == "folder" else "")
-        else:
-            why = {"folder": _our_folder, "parquet": _our_export,
-                   "reproduction": _our_reproduction}[kind](target)
+    elif kind.folder:
+        why = kind.why_not_ours(target) if stat.S_ISDIR(mode) else \
+            "it is not a folder" + kind.not_folder
     elif stat.S_ISDIR(mode):
         why = "it is a folder"
     elif not stat.S_ISREG(mode):
         why = "it is not a regular file"
     else:
-        why = _our_file(target, kind)
+        why = kind.why_not_ours(target)
     if why:
         raise ValueError(f"refusing to replace {given!r}: {why}")
 
 
 def check_output(path, kind: str) -> None:
-    """Checks, before anything is generated, that `path` may be written as `kind` (a key of
-    `KINDS`).
+    """Checks, before anything is generated, that `path` may be written as `kind` (a name
+    registered by `register_kind`).
 
     Raises:
       ValueError: the path is protected, its folder is missing, or something other than output
         of `kind` stands there (see the module docstring).
       PermissionError: its folder is not writable.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {sorted(KINDS)}; got {kind!r}")
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {sorted(_KINDS)}; got {kind!r}")
     given = os.fspath(path)
     target = os.path.abspath(given)
     if _protected(target):
@@ -258,7 +172,7 @@ def check_output(path, kind: str) -> None:
         raise PermissionError(errno.EACCES,
                               f"cannot write {given!r}: folder {parent!r} is not writable")
     if os.path.lexists(target):
-        _replaceable(given, target, kind)
+        _replaceable(given, target, _KINDS[kind])
 
 
 def _temporary(target: str, role: str = "") -> str:

@@ -29,10 +29,10 @@ import numpy as np
 import optax
 from flax import nnx
 import mnist1d_jax
-from mnist1d_jax.lab import core, metrics, models, train
+from mnist1d_jax.lab import nn, training
 print(f"on {jax.devices()[0].device_kind}")
 STEPS = 40 if FAST else 3000
-config = train.TrainConfig(total_steps=STEPS, eval_every=STEPS // 4)
+config = training.TrainConfig(total_steps=STEPS, eval_every=STEPS // 4)
 
 # %% [markdown]
 # ## 1. Twenty classes of your own
@@ -47,8 +47,8 @@ args = mnist1d_jax.get_dataset_args(num_samples=1_000 if FAST else 10_000)
 data = mnist1d_jax.make_dataset(jax.random.key(0), args, templates=templates)
 print({k: v.shape for k, v in data.items() if k != "templates"}, "classes:",
       np.bincount(np.concatenate([data["y"], data["y_test"]])))
-cnn20 = functools.partial(models.CNN, num_classes=20)
-result = train.train(cnn20, data, jax.random.split(jax.random.key(1), 2), config=config)
+cnn20 = functools.partial(nn.CNN, num_classes=20)
+result = training.train(cnn20, data, jax.random.split(jax.random.key(1), 2), config=config)
 print(f"CNN on 20 classes: test accuracy {np.asarray(result['test_acc'])[:, -1].mean():.1f}% "
       "(chance 5%)")
 fig, axes = plt.subplots(2, 10, figsize=(14, 3), sharey=True)
@@ -76,7 +76,7 @@ def accuracy_at(scale):
         return optax.softmax_cross_entropy_with_integer_labels(logits, data["y"][rows]).mean()
 
     batches = lambda i: (i * 100 + jnp.arange(100)) % data["x"].shape[0]  # noqa: E731
-    (params, _), _ = core.fit_steps(loss, optimizer, batches, params, optimizer.init(params),
+    (params, _), _ = training.fit_steps(loss, optimizer, batches, params, optimizer.init(params),
                                     jnp.arange(STEPS))
     logits = data["x_test"] @ params["w"] + params["b"]
     return 100 * jnp.mean(jnp.argmax(logits, 1) == data["y_test"])
@@ -94,8 +94,8 @@ plt.title("logistic regression against correlated noise (one jit)"); plt.show()
 # %%
 base = mnist1d_jax.get_dataset_args(num_samples=1_000 if FAST else 4_000)
 train_data = mnist1d_jax.make_dataset(jax.random.key(2), base)
-model = train.train(models.CNN, train_data, jax.random.key(0), config=config)
-cnn = models.model_graphdef(models.CNN)
+model = training.train(nn.CNN, train_data, jax.random.key(0), config=config)
+cnn = nn.graphdef(nn.CNN)
 shears = [0.0, 0.75, 1.5, 3.0]
 own, as_training = [], []
 for shear in shears:
@@ -103,7 +103,7 @@ for shear in shears:
     for normalize, out in (("dataset", own), (base, as_training)):
         test = mnist1d_jax.make_dataset(jax.random.key(3), shifted, normalize=normalize)
         logits = nnx.merge(cnn, model["params"])(test["x_test"])
-        out.append(float(metrics.accuracy(logits, test["y_test"])))
+        out.append(float(training.accuracy(logits, test["y_test"])))
 plt.plot(shears, own, "o-", label="normalised by its own statistics")
 plt.plot(shears, as_training, "s-", label="normalised as the training set")
 plt.axvline(0.75, color="grey", lw=0.5); plt.xlabel("test shear_scale (training: 0.75)")
@@ -116,7 +116,7 @@ plt.ylabel("CNN test accuracy (%)"); plt.legend(); plt.show()
 
 # %%
 def curriculum_run(anneal: bool):
-    graphdef, params = nnx.split(models.MLP(rngs=nnx.Rngs(0)))
+    graphdef, params = nnx.split(nn.MLP(rngs=nnx.Rngs(0)))
     optimizer = optax.adam(1e-3)
 
     def batch(i):
@@ -127,13 +127,13 @@ def curriculum_run(anneal: bool):
 
     def loss(p, xy):
         logits = nnx.merge(graphdef, p)(xy[0])
-        return metrics.cross_entropy(logits, xy[1])
+        return training.cross_entropy(logits, xy[1])
 
-    (params, _), (losses, _) = jax.jit(lambda p: core.fit_steps(
+    (params, _), (losses, _) = jax.jit(lambda p: training.fit_steps(
         loss, optimizer, batch, p, optimizer.init(p), jnp.arange(STEPS)))(params)
     test = mnist1d_jax.make_dataset(jax.random.key(5), base)
     logits = nnx.merge(graphdef, params)(test["x_test"])
-    return float(metrics.accuracy(logits, test["y_test"])), losses
+    return float(training.accuracy(logits, test["y_test"])), losses
 
 
 for anneal in (False, True):
@@ -148,24 +148,24 @@ plt.xlabel("update"); plt.ylabel("training loss (moving mean)"); plt.legend(); p
 # A dataset is differentiable with respect to its templates. Here a fixed, randomly initialised small MLP is frozen, and the ten templates are learned so that it classifies fresh examples of them best: the data adapt to the model rather than the model to the data.
 
 # %%
-frozen_graph, frozen = nnx.split(models.MLP(hidden_size=32, rngs=nnx.Rngs(1)))
+frozen_graph, frozen = nnx.split(nn.MLP(hidden_size=32, rngs=nnx.Rngs(1)))
 stream = mnist1d_jax.get_dataset_args()
 
 
 def template_loss(x, i):
     batch = mnist1d_jax.sample_batch(jax.random.fold_in(jax.random.key(6), i), stream, 256,
                                      templates={"x": x})
-    return metrics.cross_entropy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"])
+    return training.cross_entropy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"])
 
 
 def frozen_accuracy(x):
     batch = mnist1d_jax.sample_batch(jax.random.key(7), stream, 4000, templates={"x": x})
-    return float(metrics.accuracy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"]))
+    return float(training.accuracy(nnx.merge(frozen_graph, frozen)(batch["x"]), batch["y"]))
 
 
 start = jnp.asarray(mnist1d_jax.get_templates()["x"], jnp.float32)
 optimizer = optax.adam(3e-2)
-(learned, _), (losses, _) = jax.jit(lambda x: core.fit_steps(
+(learned, _), (losses, _) = jax.jit(lambda x: training.fit_steps(
     template_loss, optimizer, lambda i: i, x, optimizer.init(x),
     jnp.arange(20 if FAST else 1000)))(start)
 print(f"the frozen model's accuracy on fresh examples: {frozen_accuracy(start):.1f}% with the "
@@ -184,7 +184,7 @@ b.set_title("learned templates"); plt.show()
 # %%
 evaluation = mnist1d_jax.make_dataset(jax.random.key(7), base)
 for noise in (0.0, 0.4):
-    run = train.train_on_stream(models.MLP, jax.random.key(8), base.replace(label_noise=noise),
+    run = training.train_on_stream(nn.MLP, jax.random.key(8), base.replace(label_noise=noise),
                                 evaluation, config=config)
     plt.plot(config.eval_steps, run["test_acc"], "o-", label=f"label noise {noise:.0%}")
 plt.xlabel("update"); plt.ylabel("clean test accuracy (%)"); plt.legend(); plt.show()

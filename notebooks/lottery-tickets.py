@@ -43,12 +43,12 @@ experiments.figure(result)
 # %%
 import jax.numpy as jnp
 import mnist1d_jax
-from mnist1d_jax.lab import lottery, train
+from mnist1d_jax.lab import lottery, training
 search, data = result.objects["search"], result.objects["data"]
 config = result.objects["config"]  # the search's settings
 variants = {"new dataset (seed 43)": mnist1d_jax.reference_dataset(
                 mnist1d_jax.get_dataset_args(seed=43), dtype="float32"),
-            "positions shuffled": train.shuffle_positions(data),
+            "positions shuffled": training.shuffle_positions(data),
             "sign flipped": {**data, "x": -data["x"], "x_test": -data["x_test"]}}
 pick = lambda tree, m: jax.tree.map(lambda a: a[m, 0], tree)
 for name, variant in variants.items():

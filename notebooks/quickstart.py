@@ -25,7 +25,7 @@ import jax, jax.numpy as jnp, numpy as np
 import matplotlib.pyplot as plt
 import mnist1d_jax
 from mnist1d_jax import transforms, plot
-from mnist1d_jax.lab import models, train
+from mnist1d_jax.lab import nn, training
 args = mnist1d_jax.get_dataset_args()
 args
 
@@ -83,9 +83,9 @@ original["x"].shape, original["y"][:10]
 # The whole training run (optax Adam, a `lax.scan` over steps, evaluations every 250 steps) is one compiled call.
 
 # %%
-config = train.TrainConfig(total_steps=100 if FAST else 2000,
+config = training.TrainConfig(total_steps=100 if FAST else 2000,
                            eval_every=50 if FAST else 250)
-result = train.train(models.CNN, original, jax.random.key(0), config=config)
+result = training.train(nn.CNN, original, jax.random.key(0), config=config)
 plt.figure(figsize=(5, 3))
 plt.plot(config.eval_steps, result["test_acc"], label="test")
 plt.plot(config.eval_steps, result["train_acc"], label="train")
@@ -98,6 +98,6 @@ print(f"final test accuracy: {float(result['test_acc'][-1]):.1f}%")
 # `sample_batch` draws a new batch inside the compiled step, so a model can train on an endless stream.
 
 # %%
-stream = train.train_on_stream(models.CNN, jax.random.key(1), args, original, config=config)
+stream = training.train_on_stream(nn.CNN, jax.random.key(1), args, original, config=config)
 print(f"trained on {config.total_steps * config.batch_size} fresh examples: "
       f"test accuracy {float(stream['test_acc'][-1]):.1f}%")

@@ -10,6 +10,20 @@ import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+LAYERS = ("generator", "compat", "adapters", "lab")
+"""The test folders, which mirror the package, in the order they run (the project-wide tests at
+this folder's top level last): the generator's tests compile most of the programs that the
+later layers' tests reuse within the session, so running them first keeps the suite's time
+(measured: the fast tier about 35 s longer with the lab's tests first)."""
+
+
+def pytest_collection_modifyitems(items):
+    def layer(item) -> int:
+        parts = pathlib.Path(str(item.path)).relative_to(ROOT / "tests").parts
+        return LAYERS.index(parts[0]) if parts[0] in LAYERS else len(LAYERS)
+    items.sort(key=layer)  # stable: each folder keeps pytest's own order
+
+
 DEFAULT_PKL = ROOT.parent / "shared" / "reference" / "mnist1d_data.pkl"
 
 

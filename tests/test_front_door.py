@@ -24,9 +24,10 @@ def blocked(*modules: str) -> str:
     return "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
 
 
-MODULES = [("mnist1d_jax.lab", "lab", "flax"), ("mnist1d_jax.lab.models", "lab", "flax"),
-           ("mnist1d_jax.lab.train", "lab", "flax"), ("mnist1d_jax.lab.meta", "lab", "flax"),
-           ("mnist1d_jax.lab.sweep", "lab", "flax"), ("mnist1d_jax.lab.lottery", "lab", "flax"),
+MODULES = [("mnist1d_jax.lab", "lab", "flax"), ("mnist1d_jax.lab.nn", "lab", "flax"),
+           ("mnist1d_jax.lab.training", "lab", "flax"), ("mnist1d_jax.lab.meta", "lab", "flax"),
+           ("mnist1d_jax.lab.sweeps", "lab", "flax"), ("mnist1d_jax.lab.parallel", "lab", "flax"),
+           ("mnist1d_jax.lab.lottery", "lab", "flax"),
            ("mnist1d_jax.lab.contrastive", "lab", "flax"),
            ("mnist1d_jax.plot", "plot", "matplotlib"),
            ("mnist1d_jax.adapters.torch", "torch", "torch"),
@@ -197,7 +198,7 @@ def test_the_library_leaves_jax_configuration_alone():
 import jax
 before = {k: getattr(jax.config, k) for k in ("jax_compilation_cache_dir",
           "jax_persistent_cache_min_compile_time_secs", "jax_enable_x64")}
-import mnist1d_jax, mnist1d_jax.lab.train, mnist1d_jax.plot, mnist1d_jax.cli, mnist1d_jax.cache
+import mnist1d_jax, mnist1d_jax.lab.training, mnist1d_jax.plot, mnist1d_jax.cli, mnist1d_jax.cache
 mnist1d_jax.make_dataset(None, mnist1d_jax.get_dataset_args(num_samples=50))
 after = {k: getattr(jax.config, k) for k in before}
 print(before == after, after["jax_compilation_cache_dir"])

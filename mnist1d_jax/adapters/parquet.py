@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from ..extras import require
-from ..outputs import EXPORT_CARD, EXPORT_MARK, EXPORT_SPLITS, atomic_folder, check_output
+from ..outputs import Kind, atomic_folder, check_output, register_kind
 from ..validate import check_dataset
 
 require("parquet", "mnist1d_jax.adapters.parquet", "pyarrow")
@@ -23,6 +23,28 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 SPLITS = {"train": ("x", "y"), "test": ("x_test", "y_test")}
+EXPORT_CARD = "README.md"
+EXPORT_MARK = "Written by `mnist1d-jax export`."
+EXPORT_SPLITS = {split: os.path.join("data", f"{split}-00000-of-00001.parquet") for split in SPLITS}
+"""The files of a parquet export (Hugging Face's layout): split name -> path inside the folder."""
+
+
+def _our_export(target: str) -> str:
+    """Why the folder `target` is not an earlier parquet export ("" if it is one). Looks at two
+    levels only, so that a large tree is refused at once."""
+    data = os.path.join(target, "data")
+    expected = sorted(os.path.basename(f) for f in EXPORT_SPLITS.values())
+    if (sorted(os.listdir(target)) != sorted([EXPORT_CARD, "data"]) or not os.path.isdir(data)
+            or os.path.islink(data) or sorted(os.listdir(data)) != expected):
+        return "it is not an earlier mnist1d-jax export (choose a new folder)"
+    with open(os.path.join(target, EXPORT_CARD), encoding="utf-8", errors="replace") as handle:
+        if EXPORT_MARK not in handle.read(1 << 16):
+            return "its dataset card was not written by mnist1d-jax export"
+    return ""
+
+
+register_kind("parquet", Kind("an earlier `mnist1d-jax export` folder (its dataset card and two "
+                              "parquet files)", _our_export, folder=True))
 
 
 def split_file(split: str) -> str:

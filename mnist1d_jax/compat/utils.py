@@ -4,13 +4,47 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import random
 
 import numpy as np
 
-from ..outputs import atomic_open, check_input, check_output, marked_pickle
+from ..files import dataset_file_problem
+from ..outputs import Kind, atomic_open, check_input, check_output, register_kind
 from ..unpickle import safe_unpickle
 from .transform import transform
+
+PICKLE_MARK = "written by mnist1d_jax.compat.to_pickle"
+"""Ownership of a pickle: pushed and popped right after the protocol header (`marked_pickle`), so
+that every unpickler, the reference's plain `pickle.load` included, reads the same value."""
+
+
+def _mark_prefix() -> bytes:
+    """Protocol 3's header, then `PICKLE_MARK` pushed (BINUNICODE) and popped (POP)."""
+    mark = PICKLE_MARK.encode()
+    return b"\x80\x03X" + len(mark).to_bytes(4, "little") + mark + b"0"
+
+
+def marked_pickle(value) -> bytes:
+    """`pickle.dumps(value, protocol=3)` carrying `PICKLE_MARK`: the same value for any reader."""
+    body = pickle.dumps(value, protocol=3)
+    return _mark_prefix() + body[2:]
+
+
+def _our_pickle(target: str) -> str:
+    """Why the regular file `target` is neither a pickle of `to_pickle` nor a dataset .pkl ("" if
+    it is one of them)."""
+    prefix = _mark_prefix()
+    with open(target, "rb") as handle:
+        if handle.read(len(prefix)) == prefix:
+            return ""
+    if dataset_file_problem(target, ".pkl"):
+        return "it was not written by compat.to_pickle, nor is it an MNIST-1D dataset"
+    return ""
+
+
+register_kind("pickle", Kind("a pickle written by `compat.to_pickle` (`PICKLE_MARK`), or a "
+                             "dataset .pkl", _our_pickle))
 
 
 def set_seed(seed) -> None:
@@ -22,7 +56,7 @@ def set_seed(seed) -> None:
 
 def to_pickle(thing, path) -> None:
     """Pickles `thing` to `path` (protocol 3, as the reference; any file name), atomically. The
-    pickle carries a mark of this function that every reader skips (`outputs.marked_pickle`). An
+    pickle carries a mark of this function that every reader skips (`marked_pickle`). An
     existing file is replaced only if this function wrote it, or it is an MNIST-1D dataset
     (`ValueError` otherwise: a foreign file is never replaced).
 

@@ -6,13 +6,13 @@ SimCLR), compiled, with views that only a generator can make.
 - `generator_views`: the two positives of a pair made by the generator itself: the same class
   (so the same template) through two independent sets of draws (padding, scale, shift, noise,
   shear): exactly the invariances the dataset was built with.
-- `init_params` / `features`: the reference's SimCLR model (`models.SimCLR`) as its parameter
-  state: three convolutions of 25 channels (kernels 5, 3, 3, stride 2, padding 1; 125 features)
-  and a projector 125 -> 125 (ReLU) -> 16.
+- The model is the reference's SimCLR model, `nn.SimCLR`, as its parameter state (`nn.init`,
+  `nn.apply`; its layers' features by `method="features"`): three convolutions of 25 channels
+  (kernels 5, 3, 3, stride 2, padding 1; 125 features) and a projector 125 -> 125 (ReLU) -> 16.
 - `info_nce`: the reference's loss (half-batch repulsion, temperature 0.5).
 - `train`: Adam (0.01), batches of 100, every epoch a fresh permutation of the training set
-  (`core.batch_rows`): one compiled scan over all updates (`core.fit_steps`). Views: "augment"
-  (the reference's), "generator", or "both" (generator views, then augmented).
+  (`training.batch_rows`): one compiled scan over all updates (`training.fit_steps`). Views:
+  "augment" (the reference's), "generator", or "both" (generator views, then augmented).
 - `knn_probe`, `linear_probe`: accuracy of a k-nearest-neighbour vote (k = 10; cosine or
   Euclidean) and of a logistic-regression probe (standardised features, L2 as scikit-learn's
   default C = 1) fitted on the training set's features, on the test set's.
@@ -26,17 +26,28 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from flax import nnx
 
 from .. import recipe
 from ..args import as_args, jit_seedless
 from ..checks import check_integer
 from ..draws import draw
 from ..templates import check_templates
-from . import core, cpu, runs
-from .core import batch_rows, fit_steps, one_or_many, over_runs
-from .inputs import check_counts, check_data, check_hyperparameter, check_keys, check_learning_rate
-from .models import SimCLR, model_graphdef
+from .nn import SimCLR, apply, init
+from .parallel import cpu, placement
+from .training import (
+    batch_rows,
+    check_counts,
+    check_data,
+    check_hyperparameter,
+    check_keys,
+    check_learning_rate,
+    fit_steps,
+    one_or_many,
+    optimizer,
+    over_runs,
+)
+
+__all__ = ["VIEWS", "augment", "generator_views", "info_nce", "knn_probe", "linear_probe", "train"]
 
 VIEWS = ("augment", "generator", "both")
 
@@ -83,26 +94,6 @@ def _views(key, args, n: int, source: recipe.Source):
     return recipe.normalise(x1, mean, scale), recipe.normalise(x2, mean, scale), labels
 
 
-def init_params(key, channels: int = 25, hidden: int = 125, output: int = 16,
-                input_size: int = 40) -> nnx.State:
-    """The parameter state of the reference's SimCLR model (`models.SimCLR`) from `key`, for
-    signals of `input_size` points."""
-    return nnx.state(SimCLR(input_size, channels, hidden, output, rngs=nnx.Rngs(key)), nnx.Param)
-
-
-def _features(params: nnx.State, x) -> list:
-    return nnx.merge(model_graphdef(SimCLR), params).features(x)
-
-
-@jax.jit
-def features(params: nnx.State, x) -> list:
-    """Every layer's features of x (n, F) (`models.SimCLR.features`): [conv1, conv2, conv3
-    (flattened), projector hidden, projector output]; the encoder's output is the third (125
-    for F = 40). Compiled once per shape of `x` (the training program inlines the model
-    itself)."""
-    return _features(params, x)
-
-
 def info_nce(z1, z2, tau: float = 0.5):
     """The reference's InfoNCE: rows normalised, scores `z1 @ z2.T / tau`, mean over rows of
     `-score[i, i] + log sum_j exp(score[i, j])`."""
@@ -121,8 +112,8 @@ program serves every value."""
 def _train_program(key, x, args, source, learning_rate, tau, *, views: str, epochs: int,
                    batch_size: int, maxshift: int):
     k_init, k_run = jax.random.split(key)
-    params = init_params(k_init, input_size=x.shape[1])
-    optimizer = core.optimizer("adam", learning_rate)
+    params = init(SimCLR, k_init, input_size=x.shape[1])
+    adam = optimizer("adam", learning_rate)
     per_epoch = x.shape[0] // batch_size
     k_steps = jax.random.fold_in(k_run, 2**31)
 
@@ -139,11 +130,11 @@ def _train_program(key, x, args, source, learning_rate, tau, *, views: str, epoc
         return pair
 
     def loss_fn(params, pair):  # both views through the model as one batch
-        z = _features(params, pair)[-1]
+        z = apply(SimCLR, params, pair)
         return info_nce(z[:batch_size], z[batch_size:], tau)
 
-    (params, _), (losses, _) = fit_steps(loss_fn, optimizer, batch_fn, params,
-                                         optimizer.init(params), jnp.arange(epochs * per_epoch))
+    (params, _), (losses, _) = fit_steps(loss_fn, adam, batch_fn, params, adam.init(params),
+                                         jnp.arange(epochs * per_epoch))
     return params, losses.reshape(epochs, per_epoch).mean(1)
 
 
@@ -188,11 +179,11 @@ def train(key, data: dict, *, views: str = "augment", args=None, templates=None,
                   maxshift=check_integer(maxshift, "maxshift", 0, x.shape[1]))
     rates = (check_learning_rate(learning_rate),
              check_hyperparameter(tau, "tau", 0.0, 1e3, low_open=True))
-    mesh = runs.check_mesh(mesh)
+    mesh = placement.check_mesh(mesh)
     if mesh is not None:
-        padded = runs.padded_runs(len(keys), mesh)
-        out = runs.gather(_train_runs(runs.place(keys[padded], mesh),
-                                      runs.place(x, mesh, False), args, source, *rates,
+        padded = placement.padded_runs(len(keys), mesh)
+        out = placement.gather(_train_runs(placement.place(keys[padded], mesh),
+                                      placement.place(x, mesh, False), args, source, *rates,
                                       **static))
         out = jax.tree.map(lambda leaf: leaf[:len(keys)], out)
         return one_or_many(out, single)

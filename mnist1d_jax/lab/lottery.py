@@ -1,12 +1,12 @@
 """Lottery tickets (Frankle & Carbin; the reference's `lottery-tickets.ipynb`), compiled.
 
-The model is the reference's sparse MLP, `models.MLP` (40-h-h-10, ReLU, residual second layer),
-as its parameter state (`nnx.split`); a mask is a state of the same structure (1 kept, 0 pruned)
-and the network always sees `params * masks`, so a pruned weight has no gradient and, rewound to
-0, stays 0 under Adam. A search round prunes each layer (kernel and bias together, as the
-reference's per-layer parameter vector) to a sparsity by a score, rewinds the survivors to their
-initial values and retrains (`core.fit_steps`); the rounds are a `scan`, and trials x methods are
-`vmap`ped, so a whole search is one program.
+The model is the reference's sparse MLP, `nn.MLP` (40-h-h-10, ReLU, residual second layer),
+as its parameter state (`nn.init`, `nn.apply`); a mask is a state of the same structure (1 kept,
+0 pruned) and the network always sees `params * masks`, so a pruned weight has no gradient and,
+rewound to 0, stays 0 under Adam. A search round prunes each layer (kernel and bias together, as
+the reference's per-layer parameter vector) to a sparsity by a score, rewinds the survivors to
+their initial values and retrains (`training.fit_steps`); the rounds are a `scan`, and trials x
+methods are `vmap`ped, so a whole search is one program.
 
 Scores: "magnitude" (the trained weights' absolute values: the lottery ticket) or "random"
 (uniform draws: the random ticket). Shapes: `S` rounds, `E` evaluations per round.
@@ -23,11 +23,20 @@ import numpy as np
 from flax import nnx
 
 from ..checks import check_integer, check_key, check_real
-from . import runs
-from .core import LoopConfig, fit_steps, traced_config
-from .inputs import check_counts, check_data, data_classes
-from .metrics import accuracy, cross_entropy
-from .models import MLP, model_graphdef, state_with
+from .nn import MLP, apply, init, state_with
+from .parallel import placement
+from .training import (
+    LoopConfig,
+    accuracy,
+    check_counts,
+    check_data,
+    cross_entropy,
+    data_classes,
+    fit_steps,
+    traced_config,
+)
+
+__all__ = ["METHODS", "TicketConfig", "layer_masks", "masked", "scores", "search", "train_round"]
 
 METHODS = ("magnitude", "random")
 
@@ -35,7 +44,7 @@ METHODS = ("magnitude", "random")
 @traced_config
 @dataclasses.dataclass(frozen=True)
 class TicketConfig(LoopConfig):
-    """Training of each round, the reference's (`core.LoopConfig`): Adam, steps
+    """Training of each round, the reference's (`training.LoopConfig`): Adam, steps
     0..`total_steps` (cyclic batches), test accuracy after steps 0, `eval_every`, ...; `hidden`
     units per hidden layer. The learning rate is traced (one compiled search serves every
     value); the counts and `hidden` are static."""
@@ -48,16 +57,6 @@ class TicketConfig(LoopConfig):
     def __post_init__(self):
         super().__post_init__()
         check_counts(hidden=self.hidden)
-
-
-def init_params(key, hidden: int = 500, features: int = 40, classes: int = 10) -> nnx.State:
-    """The parameter state of `models.MLP(features, classes, hidden)` initialised from `key`."""
-    return nnx.state(MLP(features, classes, hidden, rngs=nnx.Rngs(key)), nnx.Param)
-
-
-def apply(params: nnx.State, x):
-    """Logits (n, classes) of x (n, features): `models.MLP` with parameters `params`."""
-    return nnx.merge(model_graphdef(MLP), params)(x)
 
 
 def masked(params, masks):
@@ -97,14 +96,15 @@ def train_round(params, masks, data: dict, config: TicketConfig):
     x, y = data["x"], data["y"]
 
     def loss_fn(p, rows):
-        return cross_entropy(apply(masked(p, masks), x[rows]), y[rows])
+        return cross_entropy(apply(MLP, masked(p, masks), x[rows]), y[rows])
 
     start = masked(params, masks)
     updates = config.total_steps + 1
     (trained, _), (losses, tests) = fit_steps(
         loss_fn, optimizer, lambda i: config.batch(i, x.shape[0])[0], start,
         optimizer.init(start), jnp.arange(updates),
-        evaluate=lambda q: accuracy(apply(masked(q, masks), data["x_test"]), data["y_test"]),
+        evaluate=lambda q: accuracy(apply(MLP, masked(q, masks), data["x_test"]),
+                                        data["y_test"]),
         schedule=config.schedule(updates))
     return trained, tests, losses[-1]
 
@@ -114,7 +114,8 @@ def _one_search(method, key, data: dict, sparsities, keep: int, config: TicketCo
     """One trial of one method: the rounds as a scan (carry: the last round's trained
     parameters and the masks of round `keep`)."""
     k_init, k_scores = jax.random.split(key)
-    initial = init_params(k_init, config.hidden, data["x"].shape[-1], classes)
+    initial = init(MLP, k_init, input_size=data["x"].shape[-1], num_classes=classes,
+                   hidden_size=config.hidden)
     ones = jax.tree.map(jnp.ones_like, initial)
 
     def one_round(carry, inputs):
@@ -139,7 +140,7 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
     Args:
       key: a JAX key; trial `t` initialises and draws its random scores from `fold_in(key, t)`
         (the same for both methods, so the lottery and the random ticket start alike).
-      data: `x` (n, F), `y`, `x_test`, `y_test` (C classes: `inputs.data_classes`).
+      data: `x` (n, F), `y`, `x_test`, `y_test` (C classes: `training.data_classes`).
       sparsities: (S,) the sparsity of each round, e.g. `np.linspace(0, 1, 100)`.
       trials: independent trials. methods: a subset of `METHODS`.
       keep: the round whose masks are returned as `ticket` (default: the round nearest to
@@ -170,17 +171,17 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
         check_integer(keep, "keep", 0, len(sparsities) - 1)
     classes = data_classes(data)
     data = check_data(data)
-    mesh = runs.check_mesh(mesh)
+    mesh = placement.check_mesh(mesh)
     count = len(methods) * trials  # one run per (method, trial), methods outer
-    padded = runs.padded_runs(count, mesh)
+    padded = placement.padded_runs(count, mesh)
     method_ids = np.repeat([METHODS.index(m) for m in methods], trials).astype(np.int32)[padded]
     keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(trials))[padded % trials]
-    out = _search(runs.place(method_ids, mesh), runs.place(keys, mesh),
-                  runs.place(data, mesh, False),
-                  runs.place(sparsities.astype(np.float32), mesh, False), keep,
+    out = _search(placement.place(method_ids, mesh), placement.place(keys, mesh),
+                  placement.place(data, mesh, False),
+                  placement.place(sparsities.astype(np.float32), mesh, False), keep,
                   config, classes)
     out = jax.tree.map(lambda a: a[:count].reshape((len(methods), trials) + a.shape[1:]),
-                       runs.gather(out))
+                       placement.gather(out))
     return {**out, "keep": keep}
 
 

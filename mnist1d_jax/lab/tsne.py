@@ -16,7 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..checks import check_integer, check_real
-from .inputs import check_data
+from .training import check_data
+
+__all__ = ["tsne"]
 
 
 def _geometric_mean(low, high):

@@ -2,7 +2,8 @@
 ("quick", "full", or one of them with settings changed) it returns a `Result`: its numbers with
 their spread over seeds beside the reference's recorded ones, the headline claims they test, and
 the arrays of its figure (`figure(result)`, needs the plot extra). The notebooks call them;
-`mnist1d-jax reproduce` runs every registered experiment and writes a report.
+`reproduce` (`mnist1d-jax reproduce`) runs every registered experiment and writes a folder with
+a report (`reproduction`), keeping every result (`store`).
 
     from mnist1d_jax.lab import experiments
     result = experiments.pooling(jax.random.key(0), "quick")
@@ -22,6 +23,7 @@ from . import pooling as _pooling
 from . import self_supervised as _self_supervised
 from .base import Progress, Stages
 from .registry import EXPERIMENTS, Experiment, figure, register
+from .reproduction import REPORT, check_names, plan_changes, reproduce
 from .result import SIZES, Claim, Number, Result
 
 paper_table = register(_paper_table.EXPERIMENT)
@@ -33,7 +35,7 @@ lottery_tickets = register(_lottery_tickets.EXPERIMENT)
 self_supervised = register(_self_supervised.EXPERIMENT)
 metalearned_data = register(_metalearned_data.EXPERIMENT)
 
-__all__ = ["EXPERIMENTS", "SIZES", "Claim", "Experiment", "Number", "Progress", "Result",
-           "Stages", "activation", "double_descent", "figure", "learning_rate",
-           "lottery_tickets", "metalearned_data", "paper_table", "pooling", "register",
-           "self_supervised"]
+__all__ = ["EXPERIMENTS", "REPORT", "SIZES", "Claim", "Experiment", "Number", "Progress",
+           "Result", "Stages", "activation", "check_names", "double_descent", "figure",
+           "learning_rate", "lottery_tickets", "metalearned_data", "paper_table", "plan_changes",
+           "pooling", "register", "reproduce", "self_supervised"]

@@ -14,6 +14,8 @@ from .base import Stages, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number
 
+__all__ = ["EXPERIMENT", "REFERENCE_LEARNED", "SIZES", "STANDARD", "draw", "run"]
+
 STANDARD = {"relu": jax.nn.relu, "swish": jax.nn.swish, "elu": jax.nn.elu,
             "softplus": jax.nn.softplus, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}
 REFERENCE_LEARNED = 68.4

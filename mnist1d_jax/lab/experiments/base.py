@@ -17,6 +17,9 @@ import numpy as np
 
 from ...extras import require
 
+__all__ = ["Outcome", "Progress", "Stages", "arrays_problem", "band", "device_name", "draw_band",
+           "key_data", "new_figure", "outcome", "versions"]
+
 Progress = Callable[[str, float, float], None]
 """`progress(stage, done, total)`: the stage running (or just finished) and the work done so far
 out of the experiment's total, in the experiment's own units (estimated relative costs)."""

@@ -2,7 +2,7 @@
 Learning*, section 8.4): 4000 training and 12000 test examples; an MLP 40-h-h-10 for 19 widths
 from 2 to 300, without and with 15% label noise, and a CNN of 2 to 100 channels with 15% label
 noise; SGD (0.01, momentum 0.9), batches of 100 reshuffled every epoch, 500 epochs
-(`sweep.sweep`)."""
+(`sweeps.sweep`)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ import jax
 import numpy as np
 
 from ... import get_dataset_args, reference_dataset
-from .. import sweep
+from .. import sweeps
 from .base import Stages, band, draw_band, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number
 
+__all__ = ["CHANNELS", "COSTS", "EXPERIMENT", "REFERENCE", "RISE", "SIZES", "SWEEPS", "WIDTHS",
+           "draw", "rise_and_fall", "run"]
+
 WIDTHS = np.unique(np.geomspace(2, 300, 20, dtype=int))
 CHANNELS = np.concatenate((np.arange(2, 30, 2), np.arange(30, 101, 5)))
-SWEEPS = {"mlp": (sweep.MLP_FAMILY, WIDTHS, 0.0), "mlp, noisy": (sweep.MLP_FAMILY, WIDTHS, 0.15),
-          "cnn, noisy": (sweep.CNN_FAMILY, CHANNELS, 0.15)}
+SWEEPS = {"mlp": (sweeps.MLP_FAMILY, WIDTHS, 0.0), "mlp, noisy": (sweeps.MLP_FAMILY, WIDTHS, 0.15),
+          "cnn, noisy": (sweeps.CNN_FAMILY, CHANNELS, 0.15)}
 REFERENCE = {
     "mlp": [68.5, 66.8, 58.3, 61.4, 54.2, 49.3, 50.1, 44.6, 42.6, 41.0, 41.7, 41.0, 41.2, 39.6,
             38.6, 38.6, 38.1, 37.1, 37.3],
@@ -51,7 +54,7 @@ def run(key, settings, progress):
     args = get_dataset_args(num_samples=16_000, train_split=0.25)
     data = reference_dataset(args, dtype="float32")
     steps = settings["epochs"] * data["x"].shape[0] // 100
-    config = sweep.SweepConfig(optimizer="sgd", learning_rate=0.01, momentum=0.9,
+    config = sweeps.SweepConfig(optimizer="sgd", learning_rate=0.01, momentum=0.9,
                                batch_size=100, steps=steps, order="epochs",
                                chunk=max(steps // 4, 1))
     # padding models to a bucket's largest width costs compute on a CPU (arithmetic-bound);
@@ -60,10 +63,10 @@ def run(key, settings, progress):
     stages = Stages(progress, COSTS)
     numbers, claims, arrays, runs = [], [], {}, {}
     for name, (family, all_sizes, noise) in SWEEPS.items():
-        picks = settings["channel_picks" if family is sweep.CNN_FAMILY else "picks"]
+        picks = settings["channel_picks" if family is sweeps.CNN_FAMILY else "picks"]
         widths = all_sizes if picks is None else all_sizes[picks]
         with stages(name):
-            swept = runs[name] = sweep.sweep(family, widths, data, key,
+            swept = runs[name] = sweeps.sweep(family, widths, data, key,
                                              seeds=settings["seeds"], config=config,
                                              label_noise=noise, waste=waste,
                                              progress=stages.within(name))
@@ -71,7 +74,7 @@ def run(key, settings, progress):
         first, peak = rise_and_fall(test.mean(1))
         reference = np.asarray(REFERENCE[name])[picks if picks is not None else slice(None)]
         ref_first, ref_peak = rise_and_fall(reference)
-        unit = "hidden units" if family is sweep.MLP_FAMILY else "channels"
+        unit = "hidden units" if family is sweeps.MLP_FAMILY else "channels"
         numbers += [
             Number(f"{name}: first minimum of the test error (at {widths[first]} {unit}; "
                    f"reference at {widths[ref_first]})", test[first], reference[ref_first]),

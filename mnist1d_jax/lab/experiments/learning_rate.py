@@ -13,6 +13,8 @@ from .base import Stages, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number
 
+__all__ = ["EXPERIMENT", "NEAR", "REFERENCE_RATE", "SIZES", "STARTS", "draw", "run"]
+
 STARTS = (1.5, 0.15)
 REFERENCE_RATE = 0.62
 """Where the reference's runs settle (about 0.62 from both starts)."""

@@ -13,6 +13,8 @@ from .base import Stages, band, draw_band, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number
 
+__all__ = ["EXPERIMENT", "REFERENCE", "SIZES", "draw", "run"]
+
 REFERENCE = {"lottery ticket": (75.0, 72.9), "random ticket": (62.3, 62.1),
              "dense": (66.4, 65.4)}
 """The reference's max test accuracy (%) at sparsity 0.91 (dense: sparsity 0), trials 0 and 1."""

@@ -12,6 +12,8 @@ import math
 import re
 from typing import TYPE_CHECKING
 
+__all__ = ["describe_key", "describe_size", "escape", "numbers_and_claims", "seconds", "size"]
+
 if TYPE_CHECKING:  # the result module imports this one when a notebook shows a result
     from .result import Number, Result
 

@@ -16,6 +16,8 @@ from .base import Stages, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number
 
+__all__ = ["EXPERIMENT", "SIZES", "draw", "run"]
+
 SIZES = {"quick": dict(seeds=2, outer_steps=3, inner_steps=20),
          "full": dict(seeds=2, outer_steps=40, inner_steps=200)}
 

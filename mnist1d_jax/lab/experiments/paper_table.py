@@ -1,5 +1,5 @@
 """The paper's table (Greydanus & Kobak 2024, Table 1): logistic regression, MLP, CNN and GRU
-trained with the reference's settings (`train.TrainConfig`) on the published dataset and on a
+trained with the reference's settings (`training.TrainConfig`) on the published dataset and on a
 copy whose positions are shuffled by one fixed permutation."""
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ import jax
 import numpy as np
 
 from ... import reference_dataset
-from .. import models, train
+from .. import nn, training
 from .base import Stages, band, draw_band, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number
+
+__all__ = ["COSTS", "EXPERIMENT", "NAMES", "SETTINGS", "SHUFFLE_HURTS", "SIZES", "draw", "run"]
 
 SETTINGS = ("regular", "shuffled")
 SIZES = {"quick": dict(seeds=2, total_steps=200, eval_every=50),
@@ -23,26 +25,26 @@ SHUFFLE_HURTS = 5.0
 
 
 def run(key, settings, progress):
-    """Every model of `models.MODELS` on both settings, all seeds vmapped per pair.
+    """Every model of `nn.MODELS` on both settings, all seeds vmapped per pair.
 
-    Numbers: final test accuracy per setting and model (reference: `train.PAPER`). Claims: the
+    Numbers: final test accuracy per setting and model (reference: `training.PAPER`). Claims: the
     ordering CNN > GRU > MLP > logistic regression on regular data; shuffling costs the CNN and
     the GRU more than `SHUFFLE_HURTS` points and changes the others by less."""
-    config = train.TrainConfig(total_steps=settings["total_steps"],
+    config = training.TrainConfig(total_steps=settings["total_steps"],
                                eval_every=settings["eval_every"])
     data = reference_dataset(dtype="float32")
-    datasets = {"regular": data, "shuffled": train.shuffle_positions(data, seed=0)}
-    stages = Stages(progress, {f"{s} {m}": COSTS[m] for s in SETTINGS for m in models.MODELS})
-    stages.start(f"regular {next(iter(models.MODELS))}")
-    table = train.train_table(datasets, models.MODELS, jax.random.split(key, settings["seeds"]),
+    datasets = {"regular": data, "shuffled": training.shuffle_positions(data, seed=0)}
+    stages = Stages(progress, {f"{s} {m}": COSTS[m] for s in SETTINGS for m in nn.MODELS})
+    stages.start(f"regular {next(iter(nn.MODELS))}")
+    table = training.train_table(datasets, nn.MODELS, jax.random.split(key, settings["seeds"]),
                               config=config, log=lambda s, m, *_: stages.finish(f"{s} {m}"))
     final = {(s, m): np.asarray(table[s][m]["result"]["test_acc"])[:, -1]
-             for s in SETTINGS for m in models.MODELS}
-    numbers = [Number(f"{s}: {NAMES[m]}", final[s, m], train.PAPER[s][m])
-               for s in SETTINGS for m in models.MODELS]
+             for s in SETTINGS for m in nn.MODELS}
+    numbers = [Number(f"{s}: {NAMES[m]}", final[s, m], training.PAPER[s][m])
+               for s in SETTINGS for m in nn.MODELS]
     mean = {k: v.mean() for k, v in final.items()}
     order = ("cnn", "gru", "mlp", "linear")
-    change = {m: mean["shuffled", m] - mean["regular", m] for m in models.MODELS}
+    change = {m: mean["shuffled", m] - mean["regular", m] for m in nn.MODELS}
     claims = [
         Claim("regular: CNN > GRU > MLP > logistic regression",
               all(mean["regular", a] > mean["regular", b] for a, b in zip(order, order[1:])),

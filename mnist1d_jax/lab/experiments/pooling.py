@@ -2,23 +2,26 @@
 channels and a linear read-out in five variants (no pooling, stride 2, max, average and L2
 pooling), Adam (1e-2, batches of 100, 6000 updates), on training sets of 1000 to 50000 examples
 with 1000 test examples each (the reference's datasets: `num_samples = n + 1000`). One compiled
-program per variant for every size and seed (`sweep.sweep` with traced training-set sizes)."""
+program per variant for every size and seed (`sweeps.sweep` with traced training-set sizes)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ... import get_dataset_args, reference_dataset
-from .. import sweep
+from .. import sweeps
 from .base import Stages, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number
+
+__all__ = ["EXPERIMENT", "POOLED", "REFERENCE", "SIZES", "STYLES", "draw", "run",
+           "stacked_datasets"]
 
 POOLED = ("max", "average", "l2")
 REFERENCE = {1000: (59.2, 57.4, 78.2, 78.0, 77.2), 2000: (82.0, 81.7, 89.2, 90.0, 89.9),
              5000: (91.9, 89.9, 94.5, 94.0, 95.3), 10000: (94.3, 91.3, 97.0, 96.0, 96.6),
              20000: (94.4, 92.2, 96.8, 96.2, 97.8), 50000: (96.3, 95.4, 98.1, 97.3, 97.1)}
-"""The reference's final test accuracies (%, one run) by training-set size, in `sweep.POOLING`
+"""The reference's final test accuracies (%, one run) by training-set size, in `sweeps.POOLING`
 order (none, stride, max, average, l2): its training logs at step 6000."""
 SIZES = {"quick": dict(sizes=[100, 300], seeds=2, steps=60, eval_every=20, chunk=60),
          "full": dict(sizes=list(REFERENCE), seeds=3, steps=6000, eval_every=100, chunk=1500)}
@@ -48,33 +51,33 @@ def run(key, settings, progress):
     """Every variant at every size and seed. Numbers: pooling's advantage (mean of max, average
     and L2 less no pooling) at each size, and each variant's accuracy at the smallest and largest
     size. Claim: the advantage shrinks from the smallest to the largest training set."""
-    config = sweep.SweepConfig(optimizer="adam", learning_rate=1e-2, batch_size=100,
+    config = sweeps.SweepConfig(optimizer="adam", learning_rate=1e-2, batch_size=100,
                                steps=settings["steps"], order="cyclic",
                                eval_every=settings["eval_every"], chunk=settings["chunk"])
     stacked, n_train = stacked_datasets(settings["sizes"])
-    stages = Stages(progress, {kind: 1 for kind in sweep.POOLING})
+    stages = Stages(progress, {kind: 1 for kind in sweeps.POOLING})
     accuracy, curves = {}, {}
-    for kind in sweep.POOLING:
+    for kind in sweeps.POOLING:
         with stages(kind):
-            swept = sweep.sweep(sweep.pooling_family(kind), [20] * len(n_train), stacked, key,
+            swept = sweeps.sweep(sweeps.pooling_family(kind), [20] * len(n_train), stacked, key,
                                 seeds=settings["seeds"], config=config, n_train=n_train,
                                 progress=stages.within(kind))
         accuracy[kind] = 100 - swept["test_error"]  # (size, seed)
         curves[kind] = 100 - swept["test_error_curve"].mean(1)  # (size, evaluation)
     advantage = np.mean([accuracy[k] for k in POOLED], 0) - accuracy["none"]  # (size, seed)
-    reference = {n: dict(zip(sweep.POOLING, REFERENCE[n])) for n in REFERENCE}
+    reference = {n: dict(zip(sweeps.POOLING, REFERENCE[n])) for n in REFERENCE}
     ref_advantage = {n: np.mean([r[k] for k in POOLED]) - r["none"] for n, r in reference.items()}
     shown = settings["sizes"]
     numbers = [Number(f"pooling's advantage at {n} examples", advantage[i], ref_advantage.get(n),
                       "points") for i, n in enumerate(shown)]
     for i in (0, len(shown) - 1):
         numbers += [Number(f"{kind} at {shown[i]} examples", accuracy[kind][i],
-                           reference.get(shown[i], {}).get(kind)) for kind in sweep.POOLING]
+                           reference.get(shown[i], {}).get(kind)) for kind in sweeps.POOLING]
     first, last = advantage[0].mean(), advantage[-1].mean()
     claims = [Claim("pooling's advantage shrinks with data", first > last,
                     f"{first:+.1f} points at {shown[0]} examples, {last:+.1f} at {shown[-1]}")]
     arrays = {"sizes": np.asarray(shown), "eval_steps": swept["eval_steps"]}
-    for kind in sweep.POOLING:
+    for kind in sweeps.POOLING:
         arrays |= {f"{kind}/curve": curves[kind], f"{kind}/mean": accuracy[kind].mean(1),
                    f"{kind}/std": accuracy[kind].std(1)}
     return outcome(numbers, claims, arrays)

@@ -14,6 +14,8 @@ from .markdown import escape
 from .registry import EXPERIMENTS
 from .result import Result
 
+__all__ = ["figure_name", "render", "section"]
+
 
 def _written_by(found: dict) -> str:
     return (f"mnist1d-jax {found.get('mnist1d-jax', 'unknown')}, "

@@ -12,6 +12,9 @@ import numpy as np
 from ...args import MAX_SEED
 from . import schema
 
+__all__ = ["MAX_KEY_WORDS", "MAX_NUMBERS", "SCHEMA", "SIZES", "UNITS", "Claim", "Number", "Result",
+           "check_size", "identity"]
+
 SIZES = ("quick", "full")
 """`quick`: reduced sizes that run every experiment in minutes on a CPU (the numbers are only
 sane, not the paper's); `full`: the reference's settings."""

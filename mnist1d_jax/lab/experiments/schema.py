@@ -17,6 +17,10 @@ import re
 
 import numpy as np
 
+__all__ = ["DTYPES", "MAX_DEPTH", "MAX_DIMENSIONS", "MAX_ELEMENTS", "MAX_TEXT", "NON_FINITE",
+           "Budget", "Invalid", "array", "array_to_json", "boolean", "depth", "dumps", "fields",
+           "integer", "items", "loads", "mapping", "real", "real_to_json", "text"]
+
 MAX_DEPTH = 64
 """The deepest nesting of JSON arrays and objects read (a stored result nests six deep)."""
 MAX_TEXT = 10_000

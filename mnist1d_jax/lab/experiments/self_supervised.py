@@ -6,15 +6,19 @@ signals against the learned features."""
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import numpy as np
 
 from ... import reference_dataset
-from .. import contrastive
+from .. import contrastive, nn
 from ..tsne import tsne
 from .base import Stages, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number
+
+__all__ = ["ENCODER", "EXPERIMENT", "LAYERS", "REFERENCE", "SIZES", "WELL_ABOVE", "draw", "run"]
 
 LAYERS = ("conv1", "conv2", "conv3", "projector 1", "projector 2")
 ENCODER = LAYERS[:3]
@@ -31,11 +35,15 @@ SIZES = {"quick": dict(epochs=1, seeds=2, tsne_rows=200, tsne_iterations=250,
 """`views`: the kinds of view trained (`contrastive.VIEWS`); the claim needs "augment", the
 t-SNE of the encoder takes "generator" (else the first kind trained)."""
 
+_features = jax.jit(functools.partial(nn.apply, nn.SimCLR, method="features"))
+"""Every layer's features of a SimCLR parameter state: (params, x (n, F)) -> [conv1, conv2,
+conv3, projector hidden, projector output], compiled once per shape of x."""
+
 
 def _probes(params, data) -> tuple:
     """Linear-probe accuracy of every layer (dict) and kNN on the projector output."""
-    train = [np.asarray(f) for f in contrastive.features(params, data["x"])]
-    test = [np.asarray(f) for f in contrastive.features(params, data["x_test"])]
+    train = [np.asarray(f) for f in _features(params, data["x"])]
+    test = [np.asarray(f) for f in _features(params, data["x_test"])]
     linear = {name: contrastive.linear_probe(a, data["y"], b, data["y_test"])
               for name, a, b in zip(LAYERS, train, test)}
     return linear, contrastive.knn_probe(train[-1], data["y"], test[-1], data["y_test"])
@@ -81,7 +89,7 @@ def run(key, settings, progress):
     with stages("t-SNE"):
         shown = "generator" if "generator" in trained else kinds[0]
         first = jax.tree.map(lambda leaf: leaf[0], trained[shown])
-        encoder = np.asarray(contrastive.features(first, data["x_test"])[2])
+        encoder = np.asarray(_features(first, data["x_test"])[2])
         embedded = {"raw": tsne(data["x_test"][rows], iterations=settings["tsne_iterations"]),
                     "encoder": tsne(encoder[rows], iterations=settings["tsne_iterations"])}
     arrays = {"tsne/raw": embedded["raw"], "tsne/encoder": embedded["encoder"],

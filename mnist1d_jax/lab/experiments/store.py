@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 from collections.abc import Iterator
 
 from ...outputs import (
-    MAX_RESULTS_BYTES,
-    REPRODUCTION_FORMAT,
-    REPRODUCTION_LOCK,
-    REPRODUCTION_RESULTS,
+    TEMP_MARK,
+    Kind,
     atomic_open,
     check_output,
+    png_problem,
     read_regular,
+    register_kind,
 )
 from . import schema
 from .markdown import describe_key, describe_size
@@ -37,7 +39,52 @@ from .registry import EXPERIMENTS
 from .report import render
 from .result import SCHEMA, Result
 
+__all__ = ["FILE_VERSION", "MAX_RESULTS_BYTES", "REPORT", "REPRODUCTION_FILES",
+           "REPRODUCTION_FORMAT", "REPRODUCTION_LOCK", "REPRODUCTION_MARK", "REPRODUCTION_RESULTS",
+           "Store", "open_store", "read_results"]
+
 REPORT = "report.md"
+REPRODUCTION_RESULTS = "results.json"
+REPRODUCTION_FORMAT = "mnist1d-jax reproduce"
+REPRODUCTION_LOCK = ".mnist1d-jax.lock"
+REPRODUCTION_FILES = re.compile(r"report\.md|results\.json|[a-z][a-z-]*\.png|\.mnist1d-jax\.lock")
+"""What a `mnist1d-jax reproduce` folder holds: its report, its results (marked with
+`REPRODUCTION_FORMAT`), one figure per experiment and the lock file of its runs."""
+REPRODUCTION_MARK = re.compile(rb'\{\s*"format":\s*"mnist1d-jax reproduce"')
+"""How every `results.json` of this package begins (its first key is the format mark)."""
+MAX_RESULTS_BYTES = 8 << 20
+"""The largest `results.json` read (a full reproduction writes about 0.5 MB)."""
+
+
+def _our_reproduction(target: str) -> str:
+    """Why the folder `target` is not an earlier reproduction ("" if it is one, or empty). Every
+    entry is checked to be a regular file before any is opened."""
+    names = [n for n in os.listdir(target) if not n.endswith(TEMP_MARK)]
+    others = sorted(n for n in names if not REPRODUCTION_FILES.fullmatch(n))
+    if others:
+        return f"it holds files mnist1d-jax reproduce did not write: {others[:5]}"
+    for name in names:
+        if not stat.S_ISREG(os.lstat(os.path.join(target, name)).st_mode):
+            return f"{name} in it is not a regular file"
+    if set(names) <= {REPRODUCTION_LOCK}:  # empty, or a run stopped before its first result
+        return ""
+    try:
+        head = read_regular(os.path.join(target, REPRODUCTION_RESULTS), MAX_RESULTS_BYTES,
+                            "results file")[:200]
+    except (OSError, ValueError):
+        return (f"it has no readable {REPRODUCTION_RESULTS}, so mnist1d-jax reproduce did not "
+                f"write it")
+    if not REPRODUCTION_MARK.match(head):  # the store reads and validates the rest
+        return f"its {REPRODUCTION_RESULTS} was not written by mnist1d-jax reproduce"
+    for name in names:
+        if name.endswith(".png") and png_problem(os.path.join(target, name)):
+            return f"{name} in it is not a PNG file"
+    return ""
+
+
+register_kind("reproduction", Kind(
+    "an earlier `mnist1d-jax reproduce` folder (its report.md, results.json and figures), or an "
+    "empty folder; files in it are replaced one by one", _our_reproduction, folder=True))
 FILE_VERSION = 2
 """The layout of `results.json`: {"format", "version", "experiments": {name: entry}}; version 1
 (no `version` field) held entries without versions and is still read."""

@@ -1,0 +1,35 @@
+"""Differentiable metalearning: unrolled inner training differentiated by `jax.grad` with
+respect to a learning rate, an activation function or the data generator's arguments
+(`outer`), the inner loops it unrolls (`inner`: SGD and explicit backpropagation of
+`nn.FeedForward` parameter states) and the learned activation with RMSprop (`activation`).
+
+    from mnist1d_jax.lab import meta
+    history = meta.learn_learning_rate(jax.random.key(0), data, 0.1, outer_steps=20)
+"""
+
+from .activation import (
+    GAIN,
+    ActivationParams,
+    inner_rmsprop,
+    learned_activation,
+    learned_activation_and_slope,
+    value_and_slope,
+)
+from .inner import cyclic_batch, inner_sgd, layer_arrays, mlp_loss_and_grad, with_slope
+from .outer import (
+    ActivationHistory,
+    AugmentationHistory,
+    LRHistory,
+    learn_activation,
+    learn_augmentation,
+    learn_learning_rate,
+    train_with_activation,
+)
+
+__all__ = [
+    "GAIN", "ActivationHistory", "ActivationParams", "AugmentationHistory", "LRHistory",
+    "cyclic_batch", "inner_rmsprop", "inner_sgd", "layer_arrays", "learn_activation",
+    "learn_augmentation", "learn_learning_rate", "learned_activation",
+    "learned_activation_and_slope", "mlp_loss_and_grad", "train_with_activation",
+    "value_and_slope", "with_slope",
+]

@@ -1,0 +1,131 @@
+"""The learned activation of the reference's metalearn-activation-function experiment:
+`elu(x) + 0.2 * g(x)`, g a tanh MLP 1-100-1 (an `nn.FeedForward` parameter state), with its
+value and slope from one evaluation of g and a hand-written VJP; and the inner loop that trains
+an MLP with it (`inner_rmsprop`)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from ..nn import FeedForward, apply
+from .inner import cyclic_batch, layer_arrays, mlp_loss_and_grad, with_slope
+
+__all__ = ["GAIN", "ActivationParams", "inner_rmsprop", "learned_activation",
+           "learned_activation_and_slope", "value_and_slope"]
+
+
+GAIN = 0.2  # the learned activation is elu + GAIN * g
+
+
+class ActivationParams(NamedTuple):
+    """A learned activation: `elu(x) + 0.2 * g(x)`, `g` the state of a tanh MLP 1-100-1
+    (`nn.init(nn.FeedForward, key, sizes=(1, 100, 1))`)."""
+
+    g: nnx.State
+
+
+def _elu_and_slopes(x):
+    """elu(x), elu'(x) and elu''(x), elementwise."""
+    elu = jax.nn.elu(x)
+    exp = elu + 1.0  # exp(x) where x <= 0: elu's slope and curvature there
+    return elu, jnp.where(x > 0, 1.0, exp), jnp.where(x > 0, 0.0, exp)
+
+
+def _hidden(layers, x):
+    """g's hidden layer: x (...) -> tanh(x * w_in + b_in) (..., hidden)."""
+    (w_in, b_in), _ = layers
+    return jnp.tanh(x[..., None] * w_in[0] + b_in)
+
+
+@jax.custom_vjp
+def _learned_value_and_slope(layers, x):
+    (w_in, _), (w_out, b_out) = layers
+    hidden = _hidden(layers, x)
+    g = hidden @ w_out[:, 0] + b_out[0]
+    g_slope = (1 - hidden * hidden) @ (w_in[0] * w_out[:, 0])
+    elu, elu_slope, _ = _elu_and_slopes(x)
+    return elu + GAIN * g, elu_slope + GAIN * g_slope
+
+
+def _learned_forward(layers, x):
+    return _learned_value_and_slope(layers, x), (layers, x)
+
+
+def _learned_backward(residuals, cotangents):
+    """The VJP of (f(x), f'(x)) written out: one recomputation of g's hidden layer h, then
+    every parameter's cotangent is a contraction of h, 1 - h^2 or the hidden cotangent with
+    one vector. About a fifth faster than the VJP that autodiff derives."""
+    layers, x = residuals
+    value_bar, slope_bar = cotangents
+    (w_in, _), (w_out, _) = layers
+    w_in, w_out = w_in[0], w_out[:, 0]
+    hidden = _hidden(layers, x)
+    one_minus_h2 = 1 - hidden * hidden
+    _, elu_slope, elu_curvature = _elu_and_slopes(x)
+    g_bar, g_slope_bar = GAIN * value_bar, GAIN * slope_bar
+    pre_bar = (g_bar[..., None] * w_out
+               - 2 * g_slope_bar[..., None] * (w_in * w_out) * hidden) * one_minus_h2
+    flat = (x.size, w_in.shape[0])
+    c_bar = g_slope_bar.reshape(-1) @ one_minus_h2.reshape(flat)  # cotangent of w_in * w_out
+    layers_bar = [((x.reshape(-1) @ pre_bar.reshape(flat) + c_bar * w_out)[None],
+                   pre_bar.reshape(flat).sum(0)),
+                  ((g_bar.reshape(-1) @ hidden.reshape(flat) + c_bar * w_in)[:, None],
+                   g_bar.sum()[None])]
+    x_bar = pre_bar @ w_in + value_bar * elu_slope + slope_bar * elu_curvature
+    return layers_bar, x_bar
+
+
+_learned_value_and_slope.defvjp(_learned_forward, _learned_backward)
+
+
+def learned_activation_and_slope(params: ActivationParams, x):
+    """Elementwise `f(x) = elu(x) + 0.2 * g(x)`, g a tanh MLP 1-`hidden`-1, and its slope
+    `f'(x)`, both from one evaluation of g's hidden layer. x: any shape -> two arrays of x's
+    shape. Reverse-mode differentiable (a hand-written VJP; forward mode is not defined)."""
+    return _learned_value_and_slope(layer_arrays(params.g), x)
+
+
+def learned_activation(params: ActivationParams, x):
+    """Elementwise `elu(x) + 0.2 * g(x)`, g a tanh MLP 1-`hidden`-1. x: any shape. Plain JAX:
+    differentiable in every mode (`learned_activation_and_slope` is the fast path for
+    training)."""
+    return jax.nn.elu(x) + GAIN * apply(FeedForward, params.g, x[..., None],
+                                         activation=jnp.tanh)[..., 0]
+
+
+def value_and_slope(activation) -> Callable:
+    """`ActivationParams` or an elementwise function -> `x -> (value, slope)`."""
+    if isinstance(activation, ActivationParams):
+        return functools.partial(learned_activation_and_slope, activation)
+    return with_slope(activation)
+
+
+def inner_rmsprop(params, activation, x, y, steps: int, batch_size: int,
+                  learning_rate: float = 1e-2, decay: float = 0.4):
+    """RMSprop (as `torch.optim.RMSprop(lr, alpha=decay)`) for `steps` steps on cyclic batches.
+    `activation`: an elementwise function or `ActivationParams`. Returns (final params,
+    losses (steps,)).
+
+    Each step is rematerialised (`jax.checkpoint`) under differentiation: the reverse pass keeps
+    only the parameters and optimiser state per step, not the activations' hidden layers.
+    """
+    optimizer = optax.rmsprop(learning_rate, decay=decay, eps=1e-8, eps_in_sqrt=False)
+    activation_and_slope = value_and_slope(activation)
+
+    @functools.partial(jax.checkpoint, prevent_cse=False)
+    def step(carry, i):
+        params, state = carry
+        xb, yb = cyclic_batch(x, y, i, batch_size)
+        loss, grads = mlp_loss_and_grad(params, activation_and_slope, xb, yb)
+        updates, state = optimizer.update(grads, state, params)
+        return (optax.apply_updates(params, updates), state), loss
+
+    (params, _), losses = jax.lax.scan(step, (params, optimizer.init(params)), jnp.arange(steps))
+    return params, losses
