@@ -14,7 +14,7 @@ import functools
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import jax
 import numpy as np
@@ -273,7 +273,7 @@ def _train_split(value) -> float:
     message = "train_split must be a float in (0, 1)"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{message}, got {value!r}")
-    if not 0 < value < 1:  # NaN fails too
+    if not 0 < float(value) < 1:  # NaN fails too
         raise ValueError(f"{message}, got {value!r}")
     return float(value)
 
@@ -288,6 +288,14 @@ def _split_sizes(value: float, num_samples: int, num_classes: int) -> None:
             f"{'training' if num_train == 0 else 'test'} set ({num_train} of {n} examples "
             f"would be training examples; need between 1 and {n - 1})"
         )
+
+
+@overload
+def get_dataset_args(as_dict: Literal[False] = False, **overrides) -> DatasetArgs: ...
+@overload
+def get_dataset_args(as_dict: Literal[True], **overrides) -> dict: ...
+@overload
+def get_dataset_args(as_dict: bool, **overrides) -> DatasetArgs | dict: ...
 
 
 def get_dataset_args(as_dict: bool = False, **overrides) -> DatasetArgs | dict:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,8 @@ def _add_dataset_flags(parser: argparse.ArgumentParser) -> None:
     defaults = DatasetArgs()
     for name in FIELD_NAMES:
         flag, default = "--" + name.replace("_", "-"), getattr(defaults, name)
-        options = {"default": argparse.SUPPRESS, "help": f"{_FLAG_HELP[name]} (default {default})"}
+        options: dict[str, Any] = {"default": argparse.SUPPRESS,
+                                   "help": f"{_FLAG_HELP[name]} (default {default})"}
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
         elif isinstance(default, tuple):
@@ -126,12 +128,13 @@ def _generate_command(namespace) -> None:
     with CompileTimer() as compiling:
         if kind == "folder" and not namespace.reference:
             with Bar("generate") as bar:
-                data = write_dataset(
-                    namespace.out, None, args, chunk_size=namespace.chunk_size, **choices,
-                    progress=lambda stage, done, total: (
-                        namespace.interrupts.check(),
-                        bar(f"{stage}, chunk {done} of {total}",
-                            done + (total if stage == "normalise" else 0), 2 * total)))
+                def progress(stage: str, done: int, total: int) -> None:
+                    namespace.interrupts.check()
+                    bar(f"{stage}, chunk {done} of {total}",
+                        done + (total if stage == "normalise" else 0), 2 * total)
+
+                data = write_dataset(namespace.out, None, args, chunk_size=namespace.chunk_size,
+                                     **choices, progress=progress)
         else:
             if namespace.reference:
                 from .reference import reference_dataset

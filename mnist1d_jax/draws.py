@@ -49,8 +49,8 @@ def uniform_slices(dilated_len: int) -> dict[str, slice]:
     `"label"` after them; `slices["label"].start` is the number of uniforms of unlabelled draws."""
     slices, start = {}, 0
     for name, size in UNIFORM_LAYOUT + (("label", 1),):
-        size = dilated_len if size == "L" else size
-        slices[name], start = slice(start, start + size), start + size
+        width = dilated_len if size == "L" else int(size)
+        slices[name], start = slice(start, start + width), start + width
     return slices
 
 

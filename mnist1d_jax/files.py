@@ -17,6 +17,7 @@ import json
 import os
 import pickle
 import stat
+from typing import Any
 
 import numpy as np
 
@@ -99,9 +100,11 @@ def save(data: dict, path, args=None, *, normalize=None) -> None:
         if kind == ".pkl":
             pickle.dump({**data, **extra}, handle, protocol=3)
         else:
-            templates = {f"templates_{k}": v for k, v in data.pop("templates").items()}
-            np.savez(handle, **data, **templates,
-                     **{f"{k}_json": np.array(json.dumps(v)) for k, v in extra.items()})
+            templates = data.pop("templates")
+            arrays: dict[str, Any] = {**data, **{f"templates_{k}": v
+                                                 for k, v in templates.items()}}
+            arrays.update({f"{k}_json": np.array(json.dumps(v)) for k, v in extra.items()})
+            np.savez(handle, **arrays)
 
 
 def _read_npy(folder, name: str, mmap: bool):

@@ -55,8 +55,7 @@ class Deferred:
                     self._previous[signum] = signal.signal(signum, self._record)
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
-        return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import jax
 
@@ -23,7 +23,7 @@ def unchecked(cls: type, fields: Mapping[str, Any]):
     """An instance of dataclass `cls` holding `fields` (every field), built without `__init__`
     or `__post_init__`: for pytree unflattening (whose leaves may be tracers or placeholders that
     no validation could read) and for re-assembling values already validated."""
-    instance = object.__new__(cls)
+    instance: Any = object.__new__(cls)
     for field in dataclasses.fields(cls):
         object.__setattr__(instance, field.name, fields[field.name])
     return instance
@@ -37,7 +37,7 @@ def register_split_dataclass(cls: type, traced: tuple[str, ...]) -> type:
     Raises:
       TypeError: `cls` is not a frozen dataclass. ValueError: `traced` names a field it lacks.
     """
-    if not dataclasses.is_dataclass(cls) or not cls.__dataclass_params__.frozen:
+    if not dataclasses.is_dataclass(cls) or not cast(Any, cls).__dataclass_params__.frozen:
         raise TypeError(f"{cls.__name__} must be a frozen dataclass")
     names = tuple(f.name for f in dataclasses.fields(cls))
     unknown = [name for name in traced if name not in names]

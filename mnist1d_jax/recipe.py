@@ -261,10 +261,10 @@ def t_grid(layout: Layout, template_t):
 
 def example_bytes(layout: Layout, dtype, platform: str = "cpu") -> int:
     """Estimated peak bytes per example while a batch is generated in memory, from XLA's buffer
-    assignment of the compiled programs (`memory_analysis()`, measured for several layouts; tested
-    on the CPU): temporaries of `11 L + F + 28` values on a CPU, where the transform steps are
-    not fused (`L = dilated_len`, `F = final_seq_length`), `2 L + F + 3` on a GPU (the draws
-    alone; measured on an H200), plus the output (`F` values and a label). Other platforms are
+    assignment of the compiled programs (`memory_analysis()` over several layouts; tested on the
+    CPU; the figures in docs/benchmarks.md): temporaries of `11 L + F + 28` values on a CPU, where
+    the transform steps are not fused (`L = dilated_len`, `F = final_seq_length`), `2 L + F + 3`
+    on a GPU (the draws alone), plus the output (`F` values and a label). Other platforms are
     counted as the CPU. Used to refuse sizes that cannot fit before anything is traced."""
     length, width = layout.dilated_len, layout.final_seq_length
     temporaries = 2 * length + width + 3 if platform == "gpu" else 11 * length + width + 28

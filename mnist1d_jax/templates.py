@@ -137,7 +137,7 @@ def check_templates(templates, name: str = "templates") -> dict:
         grid = default_grid(x.shape[1]) if t is None else _checked_grid(t, x.shape[1],
                                                                          f"{name}['t']")
         y = templates.get("y")
-        if is_traced(y):  # a whole template set passed through jit: only its shape is known
+        if y is not None and is_traced(y):  # a set passed through jit: only its shape is known
             wrong = y.shape != (len(x),) or not jax.numpy.issubdtype(y.dtype, jax.numpy.integer)
         else:
             wrong = y is not None and np.asarray(y).tolist() != list(range(len(x)))

@@ -189,7 +189,7 @@ def gaussian_filter(z):
     return jax.lax.platform_dependent(
         z, cpu=gaussian_filter_stencil,
         # On GPUs a barrier materialises z once; without it XLA fuses the 17 taps into z's
-        # producer and recomputes every draw's inverse CDF 17 times (H100: 1.4x slower).
+        # producer and recomputes every draw's inverse CDF 17 times (docs/benchmarks.md).
         default=lambda v: gaussian_filter_stencil(jax.lax.optimization_barrier(v)))
 
 

@@ -21,9 +21,12 @@ containers expand to, since pickle's memo lets a few bytes refer to one list man
 
 from __future__ import annotations
 
+import importlib
 import math
 import numbers
 import pickle
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -37,10 +40,9 @@ class RefusedPickle(pickle.UnpicklingError):
 
 def _numpy_core():
     try:
-        from numpy import _core as core  # NumPy 2
+        return importlib.import_module("numpy._core")  # NumPy 2
     except ImportError:  # pragma: no cover - NumPy 1
-        from numpy import core
-    return core
+        return importlib.import_module("numpy.core")
 
 
 class _NdarrayName:
@@ -161,8 +163,8 @@ class _Unpickler(pickle._Unpickler):  # the Python unpickler: its BUILD can be r
                 "and scalars, dicts, lists, tuples, numbers and strings, so it was not loaded")
         return allowed
 
-    def load_build(self):
-        state, target = self.stack[-1], self.stack[-2]
+    def load_build(self):  # pickle._Unpickler's BUILD, whose stubs do not declare it
+        state, target = self.stack[-1], self.stack[-2]  # type: ignore[attr-defined]
         if isinstance(target, np.ndarray):
             _array_state(target, state)
         elif isinstance(target, np.dtype):
@@ -174,11 +176,11 @@ class _Unpickler(pickle._Unpickler):  # the Python unpickler: its BUILD can be r
         else:
             raise RefusedPickle(f"it sets the state of a {type(target).__name__}; a data pickle "
                                 f"sets state only on arrays and dtypes")
-        super().load_build()
+        super().load_build()  # type: ignore[misc]
         if isinstance(target, np.dtype):
             _check_dtype(target)
 
-    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch: ClassVar[dict[int, Callable[..., Any]]] = dict(pickle._Unpickler.dispatch)
     dispatch[pickle.BUILD[0]] = load_build
 
 

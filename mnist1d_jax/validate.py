@@ -5,6 +5,8 @@ data handed to them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .args import MIN_CLASSES, as_args
@@ -28,7 +30,7 @@ def recorded_normalization(normalize):
     a dict); None when not recorded. `ValueError` for anything else."""
     if normalize is None or (isinstance(normalize, str) and normalize in NAMED_NORMALIZATIONS):
         return normalize
-    pair = (normalize.get("mean"), normalize.get("std")) if isinstance(normalize, dict) \
+    pair: Any = (normalize.get("mean"), normalize.get("std")) if isinstance(normalize, dict) \
         and set(normalize) == {"mean", "std"} else normalize
     try:
         mean, std = (float(v) for v in pair)
@@ -58,7 +60,7 @@ def check_dataset(data, name: str = "data") -> dict:
 
     if not isinstance(data, dict):
         raise bad(f"it holds a {type(data).__name__}, not a dict")
-    templates = data.get("templates")
+    templates = data.get("templates") or {}  # a missing set is named below
     missing = [k for k in DATA_KEYS if k not in data]
     missing += [f"templates[{k!r}]" for k in TEMPLATE_KEYS
                 if not isinstance(templates, dict) or k not in templates]

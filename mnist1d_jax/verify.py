@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import numbers
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ def verify(path, tolerance: float = DEFAULT_TOLERANCE) -> dict:
     report = {}
     for name, (dtype, shape, published) in PUBLISHED.items():
         array = np.asarray(arrays[name])
-        entry = {"shape": array.shape, "sha256": digest(array, dtype)}
+        entry: dict[str, Any] = {"shape": array.shape, "sha256": digest(array, dtype)}
         entry["identical"] = entry["shape"] == shape and entry["sha256"] == published
         entry["max_abs_diff"] = 0.0 if entry["identical"] else None
         if not entry["identical"] and array.shape == shape:

@@ -50,8 +50,8 @@ class MNIST1DSource:
     def get_batch(self, indices: Sequence[int]) -> dict:
         """Records `indices` (a 1-D sequence of integers in `[0, len(self))`) stacked, in one JAX
         call: `x` (c, F) float32, `y` (c,) int32."""
-        indices = check_indices(indices, self.num_records)
-        rows = sample_rows(wrap(*self._key), self.args, indices, templates=self.templates,
+        checked = check_indices(indices, self.num_records)
+        rows = sample_rows(wrap(*self._key), self.args, checked, templates=self.templates,
                            normalize=self.normalize)
         return {"x": np.asarray(rows["x"]), "y": np.asarray(rows["y"])}
 

@@ -9,7 +9,7 @@ import functools
 import importlib.metadata
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import jax
@@ -107,7 +107,7 @@ def new_figure(width: float, height: float, columns: int = 1, rows: int = 1, **o
     return figure, axes
 
 
-def arrays_problem(arrays: dict, spec: dict) -> str:
+def arrays_problem(arrays: Mapping, spec: Mapping) -> str:
     """Why `arrays` (name -> array) are not what a figure reads ("" if they are). `spec` maps
     names to dimensions; a name with `*` (`fnmatch`) covers every array it matches, a name
     without must be there. Every array must be covered, with its dimensions."""

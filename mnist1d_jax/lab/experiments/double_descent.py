@@ -6,6 +6,8 @@ noise; SGD (0.01, momentum 0.9), batches of 100 reshuffled every epoch, 500 epoc
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import numpy as np
 
@@ -32,8 +34,9 @@ REFERENCE = {
                    28.8, 27.4, 27.7]}
 """The reference's recorded test errors (%, one seed), at `WIDTHS` (MLPs) and `CHANNELS`."""
 COSTS = {"mlp": 1, "mlp, noisy": 1, "cnn, noisy": 10}  # relative wall times on a CPU
-SIZES = {"quick": dict(seeds=2, epochs=1, picks=[0, 7, 14], channel_picks=[0, 4, 18]),
-         "full": dict(seeds=3, epochs=500, picks=None, channel_picks=None)}
+SIZES: dict[str, dict] = {
+    "quick": dict(seeds=2, epochs=1, picks=[0, 7, 14], channel_picks=[0, 4, 18]),
+    "full": dict(seeds=3, epochs=500, picks=None, channel_picks=None)}
 RISE = 1.0
 """The noisy peak must stand more than this (points) above the first minimum."""
 
@@ -61,7 +64,10 @@ def run(key, settings, progress):
     # on an accelerator one program for all widths saves the small models' kernel launches
     waste = 1.0 if jax.default_backend() == "cpu" else 100.0
     stages = Stages(progress, COSTS)
-    numbers, claims, arrays, runs = [], [], {}, {}
+    numbers: list[Number] = []
+    claims: list[Claim] = []
+    arrays: dict[str, Any] = {}
+    runs: dict[str, Any] = {}
     for name, (family, all_sizes, noise) in SWEEPS.items():
         picks = settings["channel_picks" if family is sweeps.CNN_FAMILY else "picks"]
         widths = all_sizes if picks is None else all_sizes[picks]

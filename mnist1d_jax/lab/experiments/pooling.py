@@ -23,8 +23,9 @@ REFERENCE = {1000: (59.2, 57.4, 78.2, 78.0, 77.2), 2000: (82.0, 81.7, 89.2, 90.0
              20000: (94.4, 92.2, 96.8, 96.2, 97.8), 50000: (96.3, 95.4, 98.1, 97.3, 97.1)}
 """The reference's final test accuracies (%, one run) by training-set size, in `sweeps.POOLING`
 order (none, stride, max, average, l2): its training logs at step 6000."""
-SIZES = {"quick": dict(sizes=[100, 300], seeds=2, steps=60, eval_every=20, chunk=60),
-         "full": dict(sizes=list(REFERENCE), seeds=3, steps=6000, eval_every=100, chunk=1500)}
+SIZES: dict[str, dict] = {
+    "quick": dict(sizes=[100, 300], seeds=2, steps=60, eval_every=20, chunk=60),
+    "full": dict(sizes=list(REFERENCE), seeds=3, steps=6000, eval_every=100, chunk=1500)}
 
 
 def _padded(a, rows):

@@ -59,7 +59,7 @@ class Experiment:
     sizes: Mapping[str, Mapping]
     figure_arrays: Mapping[str, int]
     reference_time: tuple
-    choices: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
+    choices: Mapping[str, tuple | range] = dataclasses.field(default_factory=dict)
     smoke: Mapping = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
@@ -176,9 +176,10 @@ def figure(result: Result):
     registered experiment from its arrays. Needs the plot extra."""
     if result.name not in EXPERIMENTS:
         raise ValueError(f"no experiment named {result.name!r} is registered")
-    if EXPERIMENTS[result.name].draw is None:
+    draw = EXPERIMENTS[result.name].draw
+    if draw is None:
         raise ValueError(f"the experiment {result.name!r} draws no figure")
-    return EXPERIMENTS[result.name].draw(result)
+    return draw(result)
 
 
 __all__ = ["EXPERIMENTS", "Experiment", "figure", "register"]

@@ -101,9 +101,9 @@ def _check_conflicts(store: Store, identities: dict, size: str, key: tuple,
     conflicts = [why for why in (store.conflict(name, identity)
                                  for name, identity in identities.items()) if why]
     if conflicts:
-        changed = " (with the changes asked for)" if changed else ""
+        note = " (with the changes asked for)" if changed else ""
         raise ValueError(f"{store.folder!r} holds results of another run ({'; '.join(conflicts)}); "
-                         f"this run is size {size}{changed} from {describe_key(key)}: --force "
+                         f"this run is size {size}{note} from {describe_key(key)}: --force "
                          f"replaces them, or choose another folder")
 
 

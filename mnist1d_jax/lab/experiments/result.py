@@ -6,6 +6,7 @@ store keeps them); reading validates every field (`schema`)."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +49,8 @@ class Number:
     (differences of percentages) or "" (learning rates, arguments, losses)."""
 
     label: str
-    values: tuple
-    reference: float | None = None
+    values: Any  # numbers (any array-like), stored as a tuple of floats
+    reference: Any = None  # a number, stored as a float, or None
     unit: str = "%"
 
     def __post_init__(self):

@@ -20,6 +20,7 @@ import concurrent.futures
 import functools
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -134,9 +135,9 @@ def _check_sweep_memory(family: Family, widths: np.ndarray, seeds: int, waste: f
                  "train fewer or narrower models at a time")
 
 
-def sweep(family: Family, widths: Sequence[int], data: dict, key, *, seeds: int = 3,
+def sweep(family: Family, widths: Sequence[int] | np.ndarray, data: dict, key, *, seeds: int = 3,
           config: SweepConfig = SweepConfig(), label_noise: float = 0.0,
-          n_train: Sequence[int] | None = None, waste: float = 1.0,
+          n_train: Sequence[int] | np.ndarray | None = None, waste: float = 1.0,
           progress: Callable[[str], None] | None = print, workers: int | None = None,
           mesh=None) -> dict:
     """Trains `family` at every width in `widths` for every seed, bucket by bucket.
@@ -186,14 +187,14 @@ def sweep(family: Family, widths: Sequence[int], data: dict, key, *, seeds: int 
         raise TypeError(f"config must be a sweeps.SweepConfig; got {config!r}")
     widths = check_integers(widths, "widths", 1, MAX_WIDTH)
     key = check_key(key)
-    seeds = np.arange(check_counts(seeds=seeds)["seeds"])
+    seed_ids = np.arange(check_counts(seeds=seeds)["seeds"])
     label_noise = check_real(label_noise, "label_noise", 0.0, 1.0)
     waste = check_real(waste, "waste", 1.0, 1e6)
     workers = cpu.workers() if workers is None else check_positive_int(workers, "workers")
     mesh = placement.check_mesh(mesh)
     if mesh is not None:
         workers = 1  # one bucket at a time holds every device
-    stacked = hasattr(data, "get") and np.ndim(data.get("x")) == 3
+    stacked = hasattr(data, "get") and np.ndim(data.get("x", 0)) == 3
     classes = data_classes(data)
     data = check_data(data, ndim=3 if stacked else 2)
     n_max = data["x"].shape[-2]
@@ -210,28 +211,30 @@ def sweep(family: Family, widths: Sequence[int], data: dict, key, *, seeds: int 
         raise ValueError(f"stacked data hold {data['x'].shape[0]} datasets for {len(widths)} "
                          "widths")
     rates = config.per_configuration(len(widths))  # a learning rate (...) per configuration
-    _check_sweep_memory(family, widths, len(seeds), waste)
+    _check_sweep_memory(family, widths, len(seed_ids), waste)
     start_time = time.perf_counter()
-    keys, words = model_keys(key, seeds, widths, sizes)
+    keys, words = model_keys(key, seed_ids, widths, sizes)
     keys = jax.random.wrap_key_data(keys)
     eval_steps = np.concatenate([[0], config.eval_steps])
-    out = {name: np.zeros((len(widths), len(seeds)), np.float32) for name in METRICS}
-    out["test_error_curve"] = np.zeros((len(widths), len(seeds), len(eval_steps)), np.float32)
+    out: dict[str, Any] = {name: np.zeros((len(widths), len(seed_ids)), np.float32)
+                           for name in METRICS}
+    out["test_error_curve"] = np.zeros((len(widths), len(seed_ids), len(eval_steps)), np.float32)
     plans = []
-    for group in buckets(widths.tolist(), family.cost, waste, family.cost(family.floor)):
-        group = np.asarray(group)
+    for members in buckets(widths.tolist(), family.cost, waste, family.cost(family.floor)):
+        group = np.asarray(members)
         padded = group[placement.padded_runs(len(group), mesh)]  # copies of the last fill the mesh
         max_width = int(widths[group].max())
-        labels = jax.ShapeDtypeStruct((len(padded), len(seeds), n_max), jnp.int32)
+        label_shape = jax.ShapeDtypeStruct((len(padded), len(seed_ids), n_max), jnp.int32)
         graphdef, state, width = initial_state(family, config, words[padded], widths[padded],
-                                                max_width, data["x"].shape[-1], classes, labels)
+                                                max_width, data["x"].shape[-1], classes,
+                                                label_shape)
         model = BucketModels(width, jnp.asarray(sizes[padded]), keys[padded],
                        jax.tree.map(lambda a, rows=padded: a[rows], data) if stacked else data,
                        jax.tree.map(lambda a, rows=padded: a[rows], rates))
         plans.append((group, padded, max_width, model, state, graphdef))
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     try:
-        labels = compiler.submit(training_labels, key, seeds, data["y"], float(label_noise),
+        labels = compiler.submit(training_labels, key, seed_ids, data["y"], float(label_noise),
                                  classes)
         programs = [compile_bucket(compiler, graphdef, config, stacked, state, model, mesh)
                     for _, _, _, model, state, graphdef in plans]
@@ -246,7 +249,7 @@ def sweep(family: Family, widths: Sequence[int], data: dict, key, *, seeds: int 
                 cpu.check_stop(stop)
                 if progress is not None:
                     progress(f"{family.name} widths {widths[group].min()}-{max_width} "
-                             f"({len(group)} x {len(seeds)} seeds): update {done:,} of "
+                             f"({len(group)} x {len(seed_ids)} seeds): update {done:,} of "
                              f"{config.steps:,}, {time.perf_counter() - start_time:.0f} s")
 
             final, curve = train_bucket(compiled, state, model, config, report, stacked, mesh)

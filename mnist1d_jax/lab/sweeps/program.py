@@ -191,8 +191,8 @@ def _run(state: BucketState, start, model: BucketModels, graphdef, count: int):
 def _per_model(fn, stacked: bool):
     """`fn(state, model)` vmapped over the seeds (inner) and the configurations (outer): states
     and keys carry both axes, width and size the configurations', data too when `stacked`."""
-    inner = BucketModels(None, None, 0, None, None)
-    outer = BucketModels(0, 0, 0, 0 if stacked else None, 0)
+    inner = BucketModels._make((None, None, 0, None, None))  # vmap axes, not values
+    outer = BucketModels._make((0, 0, 0, 0 if stacked else None, 0))
     return jax.vmap(jax.vmap(fn, in_axes=(0, inner)), in_axes=(0, outer))
 
 
@@ -241,9 +241,10 @@ def train_bucket(compiled: dict, state: BucketState, model: BucketModels, config
         if begin == 0:
             recorded[0] = placement.gather(before["test_error"])
         schedule = config.schedule(count)
-        if errors is not None:  # after the update at position first + k * every of the chunk
+        if errors is not None and schedule is not None:  # after the update at position
+            # first + k * every of the chunk
             errors = placement.gather(errors)
-            for k in range(schedule.count):
+            for k in range(schedule.evaluations):
                 recorded[begin + schedule.first + k * schedule.every + 1] = errors[..., k]
         if report is not None:
             report(begin + count)

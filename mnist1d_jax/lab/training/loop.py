@@ -55,11 +55,11 @@ ORDERS = ("cyclic", "epochs")
 
 class Schedule(NamedTuple):
     """Which updates of a compiled call are followed by an evaluation (static): those at the
-    positions `first`, `first + every`, ... (`count` of them) among the call's updates."""
+    positions `first`, `first + every`, ... (`evaluations` of them) among the call's updates."""
 
     first: int
     every: int
-    count: int
+    evaluations: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,18 +200,20 @@ def fit_steps(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_
       ((params, opt_state), (losses (T,), metrics (count, ...), or None without `evaluate` or a
       schedule)).
     """
-    recording = evaluate is not None and schedule is not None and schedule.count > 0
+    plan = Schedule(0, 1, 0) if schedule is None else schedule  # no schedule: no evaluation
+    recording = evaluate is not None and plan.evaluations > 0
+    measure: Callable = evaluate if evaluate is not None else dict  # dict(): nothing measured
     records = None
     if recording:
-        records = jax.tree.map(lambda m: jnp.zeros((schedule.count,) + m.shape, m.dtype),
-                               jax.eval_shape(evaluate, params))
+        records = jax.tree.map(lambda m: jnp.zeros((plan.evaluations,) + m.shape, m.dtype),
+                               jax.eval_shape(measure, params))
 
     def record(position, params, records):
-        offset = position - schedule.first
-        slot = offset // schedule.every
-        due = (offset >= 0) & (offset % schedule.every == 0) & (slot < schedule.count)
+        offset = position - plan.first
+        slot = offset // plan.every
+        due = (offset >= 0) & (offset % plan.every == 0) & (slot < plan.evaluations)
         return jax.lax.cond(due, lambda r: jax.tree.map(lambda buffer, value: buffer.at[slot]
-                                                        .set(value), r, evaluate(params)),
+                                                        .set(value), r, measure(params)),
                             lambda r: r, records)
 
     def step(carry, inputs):

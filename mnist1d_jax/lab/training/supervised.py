@@ -245,7 +245,7 @@ def train_table(datasets: dict, model_fns: dict, key, config: TrainConfig = Trai
     arrays = {setting: check_data(data, name=f"datasets[{setting!r}]")
               for setting, data in datasets.items()}
     pairs = [(setting, name) for setting in datasets for name in model_fns]
-    table = {setting: {} for setting in datasets}
+    table: dict[str, dict] = {setting: {} for setting in datasets}
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
         compiled = [compiler.submit(lambda fn, data: _train.lower(fn, config, data, keys).compile(),

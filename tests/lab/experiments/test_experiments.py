@@ -28,8 +28,9 @@ def made_up(name="learning-rate", size="quick") -> Result:
 
 
 def test_a_result_is_plain_data_that_imports_nothing_of_the_registry():
-    """`result.py` imports at module level only the schema and the seed bound: nothing that
-    knows experiments (the registry, the report), so that nothing there imports it back."""
+    """`result.py` imports at module level only the schema and the seed bound of this package
+    (and the standard library's `typing`): nothing that knows experiments (the registry, the
+    report), so that nothing there imports it back."""
     import ast
     import inspect
 
@@ -37,7 +38,7 @@ def test_a_result_is_plain_data_that_imports_nothing_of_the_registry():
 
     tree = ast.parse(inspect.getsource(result))
     imported = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
-    assert imported == {"__future__", "args", None}, imported  # `from . import schema`
+    assert imported == {"__future__", "typing", "args", None}, imported  # `from . import schema`
     assert {alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
             and node.module is None for alias in node.names} == {"schema"}
 
