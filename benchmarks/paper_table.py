@@ -82,7 +82,7 @@ def main(argv=None) -> dict:
     if options.seeds < 1:
         parser.error(f"--seeds must be >= 1; got {options.seeds}")
     config = training.TrainConfig(total_steps=options.steps,
-                               eval_every=min(250, options.steps))
+                                  eval_every=min(250, options.steps))
 
     data = mnist1d_jax.reference_dataset(dtype="float32")
     datasets = {"regular": data, "shuffled": training.shuffle_positions(data, seed=0)}
@@ -90,7 +90,7 @@ def main(argv=None) -> dict:
     wall = one_seed_times(data, config)
     reference = None if options.no_torch else torch_times(data, options.steps)
     table = training.train_table(datasets, nn.MODELS,
-                              jax.random.split(jax.random.key(0), options.seeds), config=config)
+                                 jax.random.split(jax.random.key(0), options.seeds), config=config)
 
     rows, accuracies = [], {}
     for setting, entries in table.items():

@@ -65,7 +65,7 @@ def main(argv=None) -> dict:
     results, rows = {}, []
     for kind, name, sizes, noise in SWEEPS:
         ours = sweeps.sweep(families[kind], sizes, data, jax.random.key(0), seeds=len(seeds),
-                           config=config, label_noise=noise, progress=None)
+                            config=config, label_noise=noise, progress=None)
         # the labels each of our seeds trained on, for the reference loop too
         noisy = {seed: np.asarray(sweeps.corrupt_labels(
             sweeps.label_noise_key(jax.random.key(0), seed), data["y"], noise)) if noise

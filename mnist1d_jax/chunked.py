@@ -157,7 +157,7 @@ def write_dataset(path, key=None, args=None, *, templates=None, normalize="datas
         write_folder_metadata(folder, templates, args,
                               mode if mode != "given" else {"mean": by[0], "std": by[1]})
     return {"path": os.fspath(path), "shapes": {"x": (n_train, width),
-                                                 "x_test": (n - n_train, width)},
+                                                "x_test": (n - n_train, width)},
             "class_counts": counts.tolist(), "mean": float(mean), "std": std,
             "normalized_by": by, "labels_changed": changed.tolist()}
 

@@ -148,7 +148,7 @@ def _generate_command(namespace) -> None:
             save(data, namespace.out, args, normalize=choices["normalize"])
     elapsed = time.perf_counter() - start
     n = len(data["y"]) + len(data["y_test"]) if "y" in data else sum(map(sum,
-                                                                       data["class_counts"]))
+                                                                         data["class_counts"]))
     generating = max(elapsed - compiling.seconds, 1e-9)
     cache = namespace.cache_note
     if namespace.cache_on and compiling.requests:
@@ -207,7 +207,7 @@ def _export_command(namespace) -> None:
         note += f" Arguments: {changed or 'the defaults'}."
     files = export_parquet(data, namespace.out, note)
     print(f"wrote {namespace.out}: " + ", ".join(f"{split} {path}" for split, path in
-                                                  files.items()))
+                                                 files.items()))
 
 
 def _stats(x: np.ndarray) -> tuple:

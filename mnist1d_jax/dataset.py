@@ -32,7 +32,7 @@ from .templates import check_concrete, check_templates
 
 
 @functools.partial(jit_seedless, static_argnames=("dtype", "with_draws", "mode", "label_noise",
-                                               "sharding"))
+                                                  "sharding"))
 def _generate(key, args, seq_permutation, source, given, dtype, with_draws: bool, mode: str,
               label_noise: bool, sharding) -> dict:
     layout = recipe.source_layout(args, source)
@@ -98,7 +98,7 @@ def check_normalize(normalize, modes, templates: dict):
         mean, std = normalize
         for name, value in (("mean", mean), ("std", std)):
             if not is_traced(value) and (not _is_real(value) or not np.isfinite(float(value))
-                               or (name == "std" and float(value) < 0)):
+                                         or (name == "std" and float(value) < 0)):
                 raise ValueError(f"normalize's {name} must be a finite number"
                                  f"{' >= 0' if name == 'std' else ''}; got {value!r}")
         return "given", stats.Statistics(mean, std)
@@ -214,7 +214,7 @@ STREAM_NORMALIZE_MODES = ("population", "none")
 
 
 @functools.partial(jit_seedless, static_argnames=("batch_size", "dtype", "sharding",
-                                               "with_draws", "mode", "label_noise"))
+                                                  "with_draws", "mode", "label_noise"))
 def _sample(key, args, seq_permutation, source, given, batch_size: int, dtype, sharding,
             with_draws: bool, mode: str, label_noise: bool) -> dict:
     index = jnp.arange(batch_size, dtype=jnp.uint32)

@@ -135,7 +135,7 @@ def check_templates(templates, name: str = "templates") -> dict:
         x = _checked_matrix(templates["x"], f"{name}['x']")
         t = templates.get("t")
         grid = default_grid(x.shape[1]) if t is None else _checked_grid(t, x.shape[1],
-                                                                         f"{name}['t']")
+                                                                        f"{name}['t']")
         y = templates.get("y")
         if y is not None and is_traced(y):  # a set passed through jit: only its shape is known
             wrong = y.shape != (len(x),) or not jax.numpy.issubdtype(y.dtype, jax.numpy.integer)

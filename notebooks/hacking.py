@@ -77,7 +77,7 @@ def accuracy_at(scale):
 
     batches = lambda i: (i * 100 + jnp.arange(100)) % data["x"].shape[0]  # noqa: E731
     (params, _), _ = training.fit_steps(loss, optimizer, batches, params, optimizer.init(params),
-                                    jnp.arange(STEPS))
+                                        jnp.arange(STEPS))
     logits = data["x_test"] @ params["w"] + params["b"]
     return 100 * jnp.mean(jnp.argmax(logits, 1) == data["y_test"])
 
@@ -185,6 +185,6 @@ b.set_title("learned templates"); plt.show()
 evaluation = mnist1d_jax.make_dataset(jax.random.key(7), base)
 for noise in (0.0, 0.4):
     run = training.train_on_stream(nn.MLP, jax.random.key(8), base.replace(label_noise=noise),
-                                evaluation, config=config)
+                                   evaluation, config=config)
     plt.plot(config.eval_steps, run["test_acc"], "o-", label=f"label noise {noise:.0%}")
 plt.xlabel("update"); plt.ylabel("clean test accuracy (%)"); plt.legend(); plt.show()

@@ -84,7 +84,7 @@ original["x"].shape, original["y"][:10]
 
 # %%
 config = training.TrainConfig(total_steps=100 if FAST else 2000,
-                           eval_every=50 if FAST else 250)
+                              eval_every=50 if FAST else 250)
 result = training.train(nn.CNN, original, jax.random.key(0), config=config)
 plt.figure(figsize=(5, 3))
 plt.plot(config.eval_steps, result["test_acc"], label="test")

@@ -52,7 +52,7 @@ def _array_call(shape, buffer=b"\0" * 8, strides=(0, 0)) -> bytes:
 @pytest.mark.parametrize("shape, strides", [((20_000_000, 40), (0, 0)),
                                             ((10_000_000, 40), None), ((100, 40), None)])
 def test_a_direct_array_call_is_refused_at_once_without_allocating(tmp_path, capsys, shape,
-                                                                    strides):
+                                                                   strides):
     path = tmp_path / "crafted.pkl"
     path.write_bytes(_array_call(shape, strides=strides))
     assert path.stat().st_size < 5000
@@ -115,7 +115,7 @@ def test_loaded_arrays_hold_only_the_files_bytes(tmp_path, small):
 # --- export ----------------------------------------------------------------------------------
 
 def test_export_never_replaces_the_working_directory_or_its_parents(tmp_path, small, capsys,
-                                                                      monkeypatch):
+                                                                    monkeypatch):
     source = tmp_path / "small.pkl"
     mnist1d_jax.save(small, source)
     out = tmp_path / "out1"
@@ -133,7 +133,7 @@ def test_export_never_replaces_the_working_directory_or_its_parents(tmp_path, sm
 
 
 def test_export_refuses_roots_and_foreign_folders_before_generating(tmp_path, capsys,
-                                                                   monkeypatch):
+                                                                    monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("generated before refusing")
 

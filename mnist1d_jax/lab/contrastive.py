@@ -183,8 +183,8 @@ def train(key, data: dict, *, views: str = "augment", args=None, templates=None,
     if mesh is not None:
         padded = placement.padded_runs(len(keys), mesh)
         out = placement.gather(_train_runs(placement.place(keys[padded], mesh),
-                                      placement.place(x, mesh, False), args, source, *rates,
-                                      **static))
+                                           placement.place(x, mesh, False), args, source, *rates,
+                                           **static))
         out = jax.tree.map(lambda leaf: leaf[:len(keys)], out)
         return one_or_many(out, single)
     program = cpu.compile_lowered(_train_program.lower(keys[0], x, args, source, *rates,

@@ -75,7 +75,7 @@ def layer_masks(scores: nnx.State, sparsity) -> nnx.State:
         keep = (rank >= drop).astype(flat.dtype)
         return {"kernel": keep[:kernel.size].reshape(kernel.shape), "bias": keep[kernel.size:]}
     return state_with(scores, {name: one_layer(layer)
-                                 for name, layer in nnx.to_pure_dict(scores).items()})
+                               for name, layer in nnx.to_pure_dict(scores).items()})
 
 
 def scores(method, key, trained):
@@ -104,7 +104,7 @@ def train_round(params, masks, data: dict, config: TicketConfig):
         loss_fn, optimizer, lambda i: config.batch(i, x.shape[0])[0], start,
         optimizer.init(start), jnp.arange(updates),
         evaluate=lambda q: accuracy(apply(MLP, masked(q, masks), data["x_test"]),
-                                        data["y_test"]),
+                                    data["y_test"]),
         schedule=config.schedule(updates))
     return trained, tests, losses[-1]
 

@@ -19,7 +19,7 @@ def hf(monkeypatch, tmp_path):
 
 
 def test_the_published_dataset_reads_back_through_datasets(reference_pickle, tmp_path, hf,
-                                                          capsys):
+                                                           capsys):
     out = tmp_path / "mnist1d"
     assert cli.main(["export", "--format", "parquet", str(out), "--from",
                      str(published_pickle_path())]) == 0

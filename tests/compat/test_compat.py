@@ -126,7 +126,7 @@ def offline_reference(monkeypatch):
                                         ("download", "default")])  # download: the published data
 @pytest.mark.slow
 def test_global_random_state_after_a_build_is_the_references(tmp_path, how, entry,
-                                                            offline_reference, capsys):
+                                                             offline_reference, capsys):
     def build(module, folder):
         args = _arguments(module, how)
         if entry == "make_dataset":
@@ -196,7 +196,7 @@ def test_transform_draws_from_the_global_state_as_the_reference():
 
 
 def test_get_dataset_builds_saves_and_reloads_without_network(tmp_path, capsys, reference_pickle,
-                                                             monkeypatch):
+                                                              monkeypatch):
     import socket
     monkeypatch.setattr(socket, "socket", lambda *a, **k: pytest.fail("network touched"))
     args = compat.data.get_dataset_args()

@@ -121,7 +121,7 @@ def test_errors_name_the_allowed_range():
     (dict(train_split=0.06, num_samples=19), "empty training set"),
 ])
 def test_what_depends_on_the_class_count_is_checked_where_the_templates_are_known(overrides,
-                                                                                message):
+                                                                                  message):
     args = mnist1d_jax.get_dataset_args(**overrides)  # valid for two classes
     with pytest.raises(ValueError, match=message):
         mnist1d_jax.make_dataset(jax.random.key(0), args)

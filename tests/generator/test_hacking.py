@@ -430,7 +430,7 @@ def test_sweeps_lottery_simclr_and_metalearning_take_three_classes():
                                     templates=np.random.default_rng(3).normal(size=(3, 12)))
     config = sweeps.SweepConfig(steps=20, chunk=20, batch_size=20, eval_every=20)
     out = sweeps.sweep(sweeps.MLP_FAMILY, [4], data, jax.random.key(0), seeds=1, config=config,
-                      label_noise=0.2, progress=None)
+                       label_noise=0.2, progress=None)
     assert np.isfinite(out["test_error"]).all()
     search = lottery.search(jax.random.key(0), data, [0.0, 0.5], trials=1,
                             config=lottery.TicketConfig(total_steps=10, eval_every=10,

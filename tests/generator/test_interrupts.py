@@ -164,5 +164,5 @@ def test_a_threaded_sweep_stops_within_a_chunk_of_a_failure():
 
     with pytest.raises(KeyboardInterrupt):
         sweeps.sweep(sweeps.MLP_FAMILY, [3, 400], data, jax.random.key(0), seeds=1, config=config,
-                    progress=progress, workers=2)
+                     progress=progress, workers=2)
     assert len(lines) <= 3, lines

@@ -3,11 +3,11 @@
 import textwrap
 
 import pytest
-from conftest import run_processes
+from conftest import FAST_XLA_FLAGS, run_processes
 
 SCRIPT = textwrap.dedent("""
     import json, os
-    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8 FAST_XLA_FLAGS"
     import jax, numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
     import mnist1d_jax
@@ -77,7 +77,7 @@ SCRIPT = textwrap.dedent("""
     except ValueError as error:
         out["indivisible dataset"] = str(error)
     print(json.dumps(out))
-""")
+""").replace("FAST_XLA_FLAGS", FAST_XLA_FLAGS)  # a few steps: compilation dominates
 
 
 @pytest.mark.slow

@@ -84,7 +84,7 @@ def test_sigkill_leaves_a_recognisable_temporary_that_the_next_run_removes(tmp_p
     assert {n: (tmp_path / "d" / n).read_bytes() for n in os.listdir(tmp_path / "d")} == earlier
     # another path's writes leave it alone; the next write to the same path removes it
     files.save(mnist1d_jax.reference_dataset(mnist1d_jax.get_dataset_args(num_samples=100)),
-            tmp_path / "other.npz")
+               tmp_path / "other.npz")
     assert _temporaries(tmp_path) == left
     chunked.write_dataset(tmp_path / "d", None, mnist1d_jax.get_dataset_args(num_samples=300))
     assert sorted(os.listdir(tmp_path)) == ["d", "other.npz"]

@@ -83,7 +83,7 @@ def test_stream_shuffle_seq_shares_the_dataset_permutation():
     args = mnist1d_jax.get_dataset_args(shuffle_seq=True, seed=5)
     perm = recipe.position_permutation(args)
     plain = mnist1d_jax.sample_batch(jax.random.key(1), dataclasses.replace(args,
-                                                                           shuffle_seq=False), 16)
+                                                                            shuffle_seq=False), 16)
     shuffled = mnist1d_jax.sample_batch(jax.random.key(1), args, 16)
     np.testing.assert_allclose(np.asarray(plain["x"])[:, perm], shuffled["x"], atol=1e-6)
     assert sorted(perm) == list(range(40)) and list(perm) != list(range(40))

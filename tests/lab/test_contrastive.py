@@ -76,7 +76,7 @@ def test_pixel_space_probes_give_the_reference_notebooks_numbers(reference_pickl
     assert cl.knn_probe(d["x"], d["y"], d["x_test"], d["y_test"],
                         metric="euclidean") == pytest.approx(59.6)  # 596 of 1000
     assert cl.linear_probe(d["x"], d["y"], d["x_test"], d["y_test"]) == pytest.approx(32.8,
-                                                                                     abs=0.3)
+                                                                                      abs=0.3)
 
 
 @pytest.mark.slow

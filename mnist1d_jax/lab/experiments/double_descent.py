@@ -58,8 +58,8 @@ def run(key, settings, progress):
     data = reference_dataset(args, dtype="float32")
     steps = settings["epochs"] * data["x"].shape[0] // 100
     config = sweeps.SweepConfig(optimizer="sgd", learning_rate=0.01, momentum=0.9,
-                               batch_size=100, steps=steps, order="epochs",
-                               chunk=max(steps // 4, 1))
+                                batch_size=100, steps=steps, order="epochs",
+                                chunk=max(steps // 4, 1))
     # padding models to a bucket's largest width costs compute on a CPU (arithmetic-bound);
     # on an accelerator one program for all widths saves the small models' kernel launches
     waste = 1.0 if jax.default_backend() == "cpu" else 100.0
@@ -73,9 +73,9 @@ def run(key, settings, progress):
         widths = all_sizes if picks is None else all_sizes[picks]
         with stages(name):
             swept = runs[name] = sweeps.sweep(family, widths, data, key,
-                                             seeds=settings["seeds"], config=config,
-                                             label_noise=noise, waste=waste,
-                                             progress=stages.within(name))
+                                              seeds=settings["seeds"], config=config,
+                                              label_noise=noise, waste=waste,
+                                              progress=stages.within(name))
         test = swept["test_error"]
         first, peak = rise_and_fall(test.mean(1))
         reference = np.asarray(REFERENCE[name])[picks if picks is not None else slice(None)]

@@ -31,13 +31,13 @@ def run(key, settings, progress):
     ordering CNN > GRU > MLP > logistic regression on regular data; shuffling costs the CNN and
     the GRU more than `SHUFFLE_HURTS` points and changes the others by less."""
     config = training.TrainConfig(total_steps=settings["total_steps"],
-                               eval_every=settings["eval_every"])
+                                  eval_every=settings["eval_every"])
     data = reference_dataset(dtype="float32")
     datasets = {"regular": data, "shuffled": training.shuffle_positions(data, seed=0)}
     stages = Stages(progress, {f"{s} {m}": COSTS[m] for s in SETTINGS for m in nn.MODELS})
     stages.start(f"regular {next(iter(nn.MODELS))}")
     table = training.train_table(datasets, nn.MODELS, jax.random.split(key, settings["seeds"]),
-                              config=config, log=lambda s, m, *_: stages.finish(f"{s} {m}"))
+                                 config=config, log=lambda s, m, *_: stages.finish(f"{s} {m}"))
     final = {(s, m): np.asarray(table[s][m]["result"]["test_acc"])[:, -1]
              for s in SETTINGS for m in nn.MODELS}
     numbers = [Number(f"{s}: {NAMES[m]}", final[s, m], training.PAPER[s][m])

@@ -53,16 +53,16 @@ def run(key, settings, progress):
     and L2 less no pooling) at each size, and each variant's accuracy at the smallest and largest
     size. Claim: the advantage shrinks from the smallest to the largest training set."""
     config = sweeps.SweepConfig(optimizer="adam", learning_rate=1e-2, batch_size=100,
-                               steps=settings["steps"], order="cyclic",
-                               eval_every=settings["eval_every"], chunk=settings["chunk"])
+                                steps=settings["steps"], order="cyclic",
+                                eval_every=settings["eval_every"], chunk=settings["chunk"])
     stacked, n_train = stacked_datasets(settings["sizes"])
     stages = Stages(progress, {kind: 1 for kind in sweeps.POOLING})
     accuracy, curves = {}, {}
     for kind in sweeps.POOLING:
         with stages(kind):
             swept = sweeps.sweep(sweeps.pooling_family(kind), [20] * len(n_train), stacked, key,
-                                seeds=settings["seeds"], config=config, n_train=n_train,
-                                progress=stages.within(kind))
+                                 seeds=settings["seeds"], config=config, n_train=n_train,
+                                 progress=stages.within(kind))
         accuracy[kind] = 100 - swept["test_error"]  # (size, seed)
         curves[kind] = 100 - swept["test_error_curve"].mean(1)  # (size, evaluation)
     advantage = np.mean([accuracy[k] for k in POOLED], 0) - accuracy["none"]  # (size, seed)

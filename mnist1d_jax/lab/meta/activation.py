@@ -97,7 +97,7 @@ def learned_activation(params: ActivationParams, x):
     differentiable in every mode (`learned_activation_and_slope` is the fast path for
     training)."""
     return jax.nn.elu(x) + GAIN * apply(FeedForward, params.g, x[..., None],
-                                         activation=jnp.tanh)[..., 0]
+                                        activation=jnp.tanh)[..., 0]
 
 
 def value_and_slope(activation) -> Callable:

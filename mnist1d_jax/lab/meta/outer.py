@@ -76,7 +76,7 @@ def _learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int, in
         return new, (lr, loss, last)
 
     final, (lrs, losses, lasts) = jax.lax.scan(outer, jnp.asarray(learning_rate, x.dtype),
-                                                jnp.arange(outer_steps))
+                                               jnp.arange(outer_steps))
     return LRHistory(jnp.concatenate([lrs, final[None]]), losses, lasts)
 
 

@@ -99,7 +99,7 @@ def training_labels(key, seeds: np.ndarray, y, noise: float, classes: int) -> np
 
 
 def initial_state(family: Family, config: SweepConfig, words: np.ndarray, widths: np.ndarray,
-                   max_width: int, features: int, classes: int, labels):
+                  max_width: int, features: int, classes: int, labels):
     """Every model of a bucket, built on the host (`Family.init`) and split: the graph
     definition they share, their `BucketState` (configurations, seeds, ...) (parameters, the
     optimizer's state: zeros, as `optax.sgd` and `optax.adam` start; the training labels
@@ -119,7 +119,7 @@ def initial_state(family: Family, config: SweepConfig, words: np.ndarray, widths
     width = jax.tree.map(lambda a: a[:, 0], stacked(2, split))
     shapes = jax.eval_shape(jax.vmap(jax.vmap(config.transformation().init)), params)
     return graphdef, BucketState(params, jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), shapes),
-                            labels), width
+                                 labels), width
 
 
 MAX_WIDTH = 2**16
@@ -226,11 +226,11 @@ def sweep(family: Family, widths: Sequence[int] | np.ndarray, data: dict, key, *
         max_width = int(widths[group].max())
         label_shape = jax.ShapeDtypeStruct((len(padded), len(seed_ids), n_max), jnp.int32)
         graphdef, state, width = initial_state(family, config, words[padded], widths[padded],
-                                                max_width, data["x"].shape[-1], classes,
-                                                label_shape)
-        model = BucketModels(width, jnp.asarray(sizes[padded]), keys[padded],
-                       jax.tree.map(lambda a, rows=padded: a[rows], data) if stacked else data,
-                       jax.tree.map(lambda a, rows=padded: a[rows], rates))
+                                               max_width, data["x"].shape[-1], classes,
+                                               label_shape)
+        bucket_data = jax.tree.map(lambda a, rows=padded: a[rows], data) if stacked else data
+        model = BucketModels(width, jnp.asarray(sizes[padded]), keys[padded], bucket_data,
+                             jax.tree.map(lambda a, rows=padded: a[rows], rates))
         plans.append((group, padded, max_width, model, state, graphdef))
     compiler = concurrent.futures.ThreadPoolExecutor(max_workers=2)
     try:

@@ -208,12 +208,12 @@ def _on_mesh(function, state: BucketState, start, model: BucketModels, stacked: 
     `start` replicated."""
     return (function(state, mesh), function(start, mesh, False),
             BucketModels(function(model.width, mesh), function(model.n_train, mesh),
-                   function(model.key, mesh), function(model.data, mesh, stacked),
-                   function(model.config, mesh)))
+                         function(model.key, mesh), function(model.data, mesh, stacked),
+                         function(model.config, mesh)))
 
 
 def compile_bucket(pool, graphdef, config: SweepConfig, stacked: bool, state: BucketState,
-                    model: BucketModels, mesh=None) -> dict:
+                   model: BucketModels, mesh=None) -> dict:
     """Futures of a bucket's compiled programs (`_bucket_program`), one per update count that the
     sweep runs (`config.chunk`, and a shorter last one), compiled by `pool` (XLA releases the GIL:
     later buckets compile while earlier ones train), with the lab's options
@@ -226,7 +226,7 @@ def compile_bucket(pool, graphdef, config: SweepConfig, stacked: bool, state: Bu
 
 
 def train_bucket(compiled: dict, state: BucketState, model: BucketModels, config: SweepConfig,
-                  report: Callable[[int], None] | None, stacked: bool = False, mesh=None):
+                 report: Callable[[int], None] | None, stacked: bool = False, mesh=None):
     """Trains one bucket from `state` with its compiled programs (`compile_bucket`), on `mesh`
     if given: the final metrics (dict of (configurations, seeds) arrays) and the test-error
     curve (configurations, seeds, evaluations), the initial error first. `report(updates

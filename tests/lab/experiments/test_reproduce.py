@@ -61,12 +61,12 @@ def test_changed_settings_reach_their_experiments_and_are_part_of_a_results_iden
         tmp_path, counted):
     out = tmp_path / "run"
     experiments.reproduce(out, ["pooling", "lottery"], size="quick",
-                        changes={"seeds": 1, "lottery.rounds": 3}, log=None)
+                          changes={"seeds": 1, "lottery.rounds": 3}, log=None)
     pooling, lottery = counted.settings
     assert pooling == experiments.pooling.settings("quick", seeds=1)  # lottery has no seeds
     assert lottery == experiments.lottery_tickets.settings("quick", rounds=3)
     assert experiments.reproduce(out, ["pooling"], size="quick", changes={"seeds": 1},
-                               log=None)["pooling"].changes == {"seeds": 1}
+                                 log=None)["pooling"].changes == {"seeds": 1}
     assert counted.calls == ["pooling", "lottery"]  # the same identity: not run again
     with pytest.raises(ValueError, match=re.escape("pooling ran at size quick with seeds=1 from "
                                                    "jax.random.key(0)")):
@@ -86,7 +86,7 @@ def test_changed_settings_reach_their_experiments_and_are_part_of_a_results_iden
 def test_a_bad_change_is_refused_before_anything_runs(tmp_path, counted, changes, error):
     with pytest.raises((TypeError, ValueError), match=re.escape(error)):
         experiments.reproduce(tmp_path / "run", ["pooling", "lottery"], size="quick",
-                            changes=changes, log=None)
+                              changes=changes, log=None)
     assert not counted.calls and not (tmp_path / "run").exists()
 
 
@@ -135,7 +135,7 @@ def test_a_missing_figure_is_drawn_again_from_the_stored_result(tmp_path, counte
 
 
 def test_an_interrupted_run_keeps_every_finished_experiment_and_a_whole_report(tmp_path,
-                                                                              monkeypatch):
+                                                                               monkeypatch):
     counter = Counted(fail={"lottery": KeyboardInterrupt()})
     counter.install(monkeypatch)
     out = tmp_path / "run"

@@ -29,7 +29,7 @@ COMMITTED = os.path.join(ROOT, "benchmarks", "results", "reproduce-cpu")
 
 def _run(out, names=("pooling",), **options):
     return experiments.reproduce(out, list(names), size=options.pop("size", "quick"), log=None,
-                               **options)
+                                 **options)
 
 
 def _stored(out) -> dict:
@@ -48,7 +48,7 @@ def _files(folder) -> dict:
 
 @pytest.mark.parametrize("other", [dict(seed=7), dict(size="full"), dict(size="full", seed=3)])
 def test_another_seed_or_size_is_refused_without_force_and_replaces_with_it(tmp_path, counted,
-                                                                           other):
+                                                                            other):
     out = tmp_path / "run"
     _run(out, ("pooling", "lottery"))
     before = _files(out)
@@ -78,7 +78,7 @@ def test_the_command_line_refuses_another_identity_in_one_line(tmp_path, counted
 # the lock: a second run into a folder is refused, never interleaved
 
 def test_a_second_run_into_a_held_folder_is_refused_and_the_first_keeps_everything(tmp_path,
-                                                                                  counted):
+                                                                                   counted):
     out = tmp_path / "run"
     _run(out, ("pooling",))
     with store.open_store(out) as first:
@@ -388,7 +388,7 @@ def test_an_ascii_locale_writes_the_report_in_utf8(tmp_path):
 @pytest.mark.parametrize("damage, why", [
     (lambda a: a.pop("1.5/outer_loss"), "KeyError: '1.5/outer_loss'"),
     (lambda a: a.update({"1.5/outer_loss": {"dtype": "float64", "shape": [1, 3],
-                                           "data": [0.0, 1.0, 2.0]}}), "has 2 dimensions"),
+                                            "data": [0.0, 1.0, 2.0]}}), "has 2 dimensions"),
     (lambda a: a.update({"stray": {"dtype": "float64", "shape": [], "data": [1.0]}}),
      "array 'stray' that the figure does not read"),
 ])

@@ -8,7 +8,7 @@ differently from that for one; measured differences at most 6e-5, with AVX-512 o
 Subprocesses: XLA_FLAGS must precede JAX."""
 
 import pytest
-from conftest import run_processes
+from conftest import FAST_XLA_FLAGS, run_processes
 
 DISTRIBUTED = """
 process_id, port = int(sys.argv[1]), sys.argv[2]
@@ -56,9 +56,12 @@ def compare_simclr(mesh, epochs):
 
 def script(devices: int, body: str, distributed: bool = False) -> str:
     """A worker script: `devices` simulated CPU devices (set before JAX starts), joined into one
-    mesh with the other process when `distributed`, then `COMMON` and `body`."""
+    mesh with the other process when `distributed`, then `COMMON` and `body`. Its programs are
+    compiled with `FAST_XLA_FLAGS`: a few steps each, where compilation is most of the time, and
+    the one-device and many-device runs it compares are compiled alike."""
     return (f"import json, os, sys\n"
-            f"os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count={devices}'\n"
+            f"os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count={devices} "
+            f"{FAST_XLA_FLAGS}'\n"
             "import jax\n" + (DISTRIBUTED if distributed else "") + COMMON + body)
 
 
@@ -115,6 +118,6 @@ def test_a_mesh_must_be_a_mesh():
         placement.check_mesh("gpu")
     with pytest.raises(TypeError, match="mesh must be"):
         sweeps.sweep(sweeps.MLP_FAMILY, [4], data, jax.random.key(0), seeds=1, mesh=8,
-                    progress=None)
+                     progress=None)
     with pytest.raises(TypeError, match="mesh must be"):
         lottery.search(jax.random.key(0), data, [0.5], mesh=[0, 1])

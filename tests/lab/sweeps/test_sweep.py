@@ -227,7 +227,7 @@ def test_the_host_made_optimizer_state_is_optaxs_initial_state(optimizer):
     config = sw.SweepConfig(optimizer=optimizer, steps=10, chunk=10)
     words = np.random.default_rng(3).integers(0, 2**32, (2, 3, 8, 4), dtype=np.uint32)
     _, state, _ = driver.initial_state(sw.CNN_FAMILY, config, words, np.array([3, 5]), 5, 40, 10,
-                                    np.zeros((2, 3, 7), np.int32))
+                                       np.zeros((2, 3, 7), np.int32))
     expected = jax.vmap(jax.vmap(config.transformation().init))(state.params)
     assert jax.tree.structure(state.opt_state) == jax.tree.structure(expected)
     for made, init in zip(jax.tree.leaves(state.opt_state), jax.tree.leaves(expected)):

@@ -25,7 +25,7 @@ def run_sweep(**kwargs):
                      seeds=1, config=QUICK, progress=None)
     arguments.update(kwargs)
     return sweeps.sweep(arguments.pop("family"), arguments.pop("widths"), arguments.pop("data"),
-                       arguments.pop("key"), **arguments)
+                        arguments.pop("key"), **arguments)
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
@@ -46,7 +46,7 @@ def run_sweep(**kwargs):
           data={**DATA, "x": DATA["x"][:, :1], "x_test": DATA["x_test"][:, :1]}),
      ValueError, "cnn cannot take signals of 1 points"),
     (dict(family=sweeps.pooling_family("max"), data={**DATA, "x": DATA["x"][:, :6],
-                                                    "x_test": DATA["x_test"][:, :6]}),
+                                                     "x_test": DATA["x_test"][:, :6]}),
      ValueError, "multiple of 4"),
     (dict(family=sweeps.pooling_family("stride"),
           data={**DATA, "x": np.pad(DATA["x"], ((0, 0), (0, 1))),

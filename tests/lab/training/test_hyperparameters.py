@@ -68,13 +68,13 @@ def test_training_compiles_once_for_every_learning_rate_and_weight_decay(data):
     with Compilations() as counted:
         for rate, decay in ((1e-3, 0.0), (1e-2, 0.0), (1e-2, 1e-2)):
             results.append(training.train(nn.MLP, data, jax.random.split(jax.random.key(0), 2),
-                                       config=config.replace(learning_rate=rate,
-                                                             weight_decay=decay)))
+                                          config=config.replace(learning_rate=rate,
+                                                                weight_decay=decay)))
     assert counted["_train"] == 1
     losses = [r["train_loss"][:, -1] for r in results]
     assert not np.array_equal(losses[0], losses[1]) and not np.array_equal(losses[1], losses[2])
     again = training.train(nn.MLP, data, jax.random.split(jax.random.key(0), 2),
-                        config=config.replace(learning_rate=1e-2))
+                           config=config.replace(learning_rate=1e-2))
     np.testing.assert_array_equal(again["train_loss"], results[1]["train_loss"])
 
 
@@ -86,23 +86,23 @@ def test_a_learning_rate_by_width_grid_is_one_call_equal_to_separate_sweeps(data
     rates, widths = [0.01, 0.05, 0.2], [8, 32]
     with Compilations() as counted:
         grid = sweeps.sweep(sweeps.MLP_FAMILY, np.repeat(widths, len(rates)), data,
-                           jax.random.key(0), seeds=2,
-                           config=SHORT.replace(learning_rate=rates * len(widths),
-                                                momentum=[0.0, 0.5, 0.9] * len(widths)),
-                           label_noise=0.1, progress=None)
+                            jax.random.key(0), seeds=2,
+                            config=SHORT.replace(learning_rate=rates * len(widths),
+                                                 momentum=[0.0, 0.5, 0.9] * len(widths)),
+                            label_noise=0.1, progress=None)
     assert counted["_bucket_program"] == 1  # one bucket, one chunk length
     with Compilations() as counted:
         for i, (rate, momentum) in enumerate(zip(rates, [0.0, 0.5, 0.9])):
             alone = sweeps.sweep(sweeps.MLP_FAMILY, widths, data, jax.random.key(0), seeds=2,
-                                config=SHORT.replace(learning_rate=rate, momentum=momentum),
-                                label_noise=0.2 + i / 10, progress=None)
+                                 config=SHORT.replace(learning_rate=rate, momentum=momentum),
+                                 label_noise=0.2 + i / 10, progress=None)
             if i == 0:
                 first = alone
     assert counted["_bucket_program"] == 1  # for C = 2 configurations
     assert counted["_noisy_labels"] == 0  # the grid's, with its other fraction
     same_noise = sweeps.sweep(sweeps.MLP_FAMILY, widths, data, jax.random.key(0), seeds=2,
-                             config=SHORT.replace(learning_rate=rates[0], momentum=0.0),
-                             label_noise=0.1, progress=None)
+                              config=SHORT.replace(learning_rate=rates[0], momentum=0.0),
+                              label_noise=0.1, progress=None)
     for name in ("train_loss", "test_error", "test_error_curve"):
         np.testing.assert_array_equal(grid[name][[0, 3]], same_noise[name], err_msg=name)
     assert not np.array_equal(first["train_loss"], same_noise["train_loss"])  # the noise counts
@@ -113,7 +113,7 @@ def test_a_sweep_refuses_rates_that_do_not_match_its_configurations(data):
     with pytest.raises(ValueError, match=r"config.learning_rate gives 3 values for 2 "
                                          r"configurations"):
         sweeps.sweep(sweeps.MLP_FAMILY, [4, 8], data, jax.random.key(0), seeds=1,
-                    config=SHORT.replace(learning_rate=[0.1, 0.2, 0.3]), progress=None)
+                     config=SHORT.replace(learning_rate=[0.1, 0.2, 0.3]), progress=None)
 
 
 @pytest.mark.slow

@@ -54,8 +54,8 @@ def test_one_optimizer_choice_written_out():
         made, _ = config.transformation().update(grads, config.transformation().init(params),
                                                  params)
         chosen = training.optimizer(name, config.learning_rate,
-                                momentum=getattr(config, "momentum", None),
-                                weight_decay=getattr(config, "weight_decay", None))
+                                    momentum=getattr(config, "momentum", None),
+                                    weight_decay=getattr(config, "weight_decay", None))
         np.testing.assert_array_equal(made, chosen.update(grads, chosen.init(params), params)[0])
     with pytest.raises(ValueError, match="optimizer must be one of"):
         training.optimizer("rmsprop", 0.1)
@@ -140,7 +140,7 @@ def test_fit_steps_is_the_plain_loop_written_out():
 def test_torch_uniform_is_pytorchs_bound_from_either_source():
     rngs_values = nn.torch_uniform(nnx.Rngs(0), (400, 30), 25)
     hash_values = nn.torch_uniform(nn.UnitHash(np.arange(8, dtype=np.uint32).reshape(2, 4)),
-                                     (400, 30), 25)
+                                   (400, 30), 25)
     for values in (np.asarray(rngs_values), hash_values):
         assert values.dtype == np.float32 and np.abs(values).max() <= 0.2
         assert abs(values.std() - 0.2 / np.sqrt(3)) < 0.01

@@ -33,7 +33,7 @@ def test_a_short_run_learns_and_returns_the_reference_curves(data):
     assert result["test_acc"][-1] > 35 and result["train_acc"][-1] > result["train_acc"][0]
     model = nnx.merge(nnx.graphdef(nn.MLP(rngs=nnx.Rngs(0))), result["params"])
     np.testing.assert_allclose(training.accuracy(model(jnp.asarray(data["x_test"])),
-                                                data["y_test"]), result["test_acc"][-1])
+                                                 data["y_test"]), result["test_acc"][-1])
 
 
 @pytest.mark.slow
@@ -57,12 +57,12 @@ def test_keys_are_independent_and_vmapped_runs_equal_single_runs(data):
 def test_training_on_a_fresh_stream_learns(data):
     args = mnist1d_jax.get_dataset_args()
     result = training.train_on_stream(nn.MLP, jax.random.key(0), args,
-                                   {"x_test": data["x_test"], "y_test": data["y_test"]},
-                                   config=SHORT)
+                                      {"x_test": data["x_test"], "y_test": data["y_test"]},
+                                      config=SHORT)
     assert result["train_loss"].shape == (301,)
     result = training.train_on_stream(nn.MLP, jax.random.split(jax.random.key(0), 2), args,
-                                   {"x_test": data["x_test"], "y_test": data["y_test"]},
-                                   config=SHORT)
+                                      {"x_test": data["x_test"], "y_test": data["y_test"]},
+                                      config=SHORT)
     assert result["train_loss"].shape == (2, 301) and "train_acc" not in result
     assert (result["test_acc"][:, -1] > 35).all()
     assert not np.allclose(result["train_loss"][0], result["train_loss"][1])
@@ -103,7 +103,7 @@ def test_bad_keys_are_named(data, key):
 def test_missing_data_and_bad_models_are_named(data):
     with pytest.raises(ValueError, match="x_test"):
         training.train(nn.Linear, {"x": data["x"], "y": data["y"]}, jax.random.key(0),
-                    config=SHORT)
+                       config=SHORT)
     with pytest.raises(TypeError, match="model_fn"):
         training.train("cnn", data, jax.random.key(0), config=SHORT)
 
@@ -118,7 +118,7 @@ def test_model_factories_with_other_sizes_train(data):
 @pytest.mark.slow
 def test_train_table_reports_each_pair_by_default(data, capsys):
     table = training.train_table({"regular": data}, {"linear": nn.Linear},
-                              jax.random.split(jax.random.key(0), 2), config=SHORT)
+                                 jax.random.split(jax.random.key(0), 2), config=SHORT)
     final = np.asarray(table["regular"]["linear"]["result"]["test_acc"])[:, -1]
     lines = capsys.readouterr().out.splitlines()
     assert lines == [f"regular / linear: test accuracy {final.mean():.1f}% (mean of 2 runs), "
@@ -132,7 +132,7 @@ def test_train_table_compiles_ahead_and_equals_separate_runs(data):
     logged = []
     keys = jax.random.split(jax.random.key(0), 2)
     table = training.train_table(datasets, model_fns, keys, config=SHORT,
-                              log=lambda setting, name, result, seconds: logged.append(
+                                 log=lambda setting, name, result, seconds: logged.append(
                                   (setting, name, seconds)))
     assert [(s, n) for s, n, _ in logged] == [("regular", "linear"), ("regular", "mlp"),
                                               ("shuffled", "linear"), ("shuffled", "mlp")]
@@ -151,5 +151,5 @@ def test_train_table_compiles_ahead_and_equals_separate_runs(data):
 
     with pytest.raises(TypeError, match="model_fn"):  # before anything is traced or compiled
         training.train_table(datasets, {"linear": counting_linear, "bad": "cnn"},
-                          jax.random.key(0), config=SHORT)
+                             jax.random.key(0), config=SHORT)
     assert built == []
