@@ -57,11 +57,6 @@ def register_kind(name: str, kind: Kind) -> None:
     _KINDS[name] = kind
 
 
-def kinds() -> dict[str, Kind]:
-    """The kinds of output registered so far, by name."""
-    return dict(_KINDS)
-
-
 def png_problem(target: str) -> str:
     """Why the regular file `target` is not a PNG image ("" if it is)."""
     with open(target, "rb") as handle:

@@ -181,6 +181,20 @@ def batch_rows(step, batch_size: int, n, order: str = "cyclic", key=None, *,
     return rows.astype(jnp.int32), valid.astype(jnp.float32)
 
 
+def _recorder(evaluate: Callable, schedule: Schedule) -> Callable:
+    """`record(position, params, records)`: `records` with `evaluate(params)` written into its
+    slot when `position` is one that `schedule` names, under a `lax.cond` on the position."""
+    def record(position, params, records):
+        offset = position - schedule.first
+        slot = offset // schedule.every
+        due = ((offset >= 0) & (offset % schedule.every == 0)
+               & (slot < schedule.evaluations))
+        return jax.lax.cond(due, lambda r: jax.tree.map(lambda buffer, value: buffer.at[slot]
+                                                        .set(value), r, evaluate(params)),
+                            lambda r: r, records)
+    return record
+
+
 def fit_steps(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_fn: Callable,
               params, opt_state, steps, *, evaluate: Callable | None = None,
               schedule: Schedule | None = None):
@@ -200,21 +214,11 @@ def fit_steps(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_
       ((params, opt_state), (losses (T,), metrics (count, ...), or None without `evaluate` or a
       schedule)).
     """
-    plan = Schedule(0, 1, 0) if schedule is None else schedule  # no schedule: no evaluation
-    recording = evaluate is not None and plan.evaluations > 0
-    measure: Callable = evaluate if evaluate is not None else dict  # dict(): nothing measured
-    records = None
-    if recording:
-        records = jax.tree.map(lambda m: jnp.zeros((plan.evaluations,) + m.shape, m.dtype),
-                               jax.eval_shape(measure, params))
-
-    def record(position, params, records):
-        offset = position - plan.first
-        slot = offset // plan.every
-        due = (offset >= 0) & (offset % plan.every == 0) & (slot < plan.evaluations)
-        return jax.lax.cond(due, lambda r: jax.tree.map(lambda buffer, value: buffer.at[slot]
-                                                        .set(value), r, measure(params)),
-                            lambda r: r, records)
+    records, record = None, None
+    if evaluate is not None and schedule is not None and schedule.evaluations > 0:
+        records = jax.tree.map(lambda m: jnp.zeros((schedule.evaluations,) + m.shape, m.dtype),
+                               jax.eval_shape(evaluate, params))
+        record = _recorder(evaluate, schedule)
 
     def step(carry, inputs):
         position, i = inputs
@@ -222,7 +226,7 @@ def fit_steps(loss_fn: Callable, optimizer: optax.GradientTransformation, batch_
         loss, grads = jax.value_and_grad(loss_fn)(params, batch_fn(i))
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        if recording:
+        if record is not None:
             records = record(position, params, records)
         return (params, opt_state, records), loss
 
