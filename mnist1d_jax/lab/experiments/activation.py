@@ -12,7 +12,7 @@ from ... import reference_dataset
 from .. import meta
 from .base import Stages, new_figure, outcome
 from .registry import Experiment
-from .result import Claim, Number
+from .result import Claim, Number, Tolerance
 
 __all__ = ["EXPERIMENT", "REFERENCE_LEARNED", "SIZES", "STANDARD", "draw", "run"]
 
@@ -77,4 +77,5 @@ EXPERIMENT = Experiment(
     figure_arrays={"outer_loss": 1, "x": 1, "learned": 1, "elu": 1, "relu": 1},
     reference_time=(480.0, "its notebook's log: 301 outer steps at about 1.6 s (GPU); ours runs "
                     "40 outer steps"),
-    smoke=dict(seeds=1, outer_steps=1, inner_steps=10, last=10))
+    smoke=dict(seeds=1, outer_steps=1, inner_steps=10, last=10),
+    tolerance=Tolerance(3.0))

@@ -12,7 +12,8 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-__all__ = ["describe_key", "describe_size", "escape", "numbers_and_claims", "seconds", "size"]
+__all__ = ["describe_key", "describe_size", "escape", "judged", "numbers_and_claims", "seconds",
+           "size"]
 
 if TYPE_CHECKING:  # the result module imports this one when a notebook shows a result
     from .result import Number, Result
@@ -70,7 +71,27 @@ def _row(number: Number) -> str:
     reference = "-" if number.reference is None else _value(number.reference, number.unit)
     difference = "-" if number.difference is None else \
         ("+" if number.difference >= 0 else "") + _value(number.difference, number.unit)
-    return f"| {escape(number.label)} | {ours} | {reference} | {difference} |"
+    return f"| {escape(number.label)} | {ours} | {reference} | {difference} | {_judged(number)} |"
+
+
+def _judged(number: Number) -> str:
+    """Whether the number is within its tolerance of the reference's, and what is known."""
+    if number.within is None:
+        return "-"
+    verdict = "within" if number.within else "**outside**"
+    note = f"; {escape(number.note)}" if number.note else ""
+    return f"{verdict} ±{_value(number.tolerance, number.unit)}{note}"
+
+
+def judged(result: Result) -> tuple:
+    """(numbers within their tolerance, numbers judged)."""
+    verdicts = [n.within for n in result.numbers if n.within is not None]
+    return sum(verdicts), len(verdicts)
+
+
+def _verdict(claim) -> str:
+    """The claim's verdict, in bold where it does not hold."""
+    return f"**{claim.verdict}**" if claim.verdict == "does not hold" else claim.verdict
 
 
 def numbers_and_claims(result: Result, reference: str = "") -> str:
@@ -79,9 +100,9 @@ def numbers_and_claims(result: Result, reference: str = "") -> str:
     hold."""
     lines = [f"Size {size(result)}, {describe_key(result.key)}; {seconds(result.wall_s)} on "
              f"{escape(result.device)} (compilation included).{reference}", "",
-             "| quantity | ours (mean ± std) | reference | difference |", "|---|---|---|---|"]
+             "| quantity | ours (mean ± std) | reference | difference | judged |",
+             "|---|---|---|---|---|"]
     lines += [_row(number) for number in result.numbers]
     lines += ["", "Claims:", ""]
-    lines += [f"- {'holds' if c.holds else '**does not hold**'}: {escape(c.text)} "
-              f"({escape(c.evidence)})" for c in result.claims]
+    lines += [f"- {_verdict(c)}: {escape(c.text)} ({escape(c.evidence)})" for c in result.claims]
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 
 from ...checks import check_key, is_integer
 from .base import Outcome, Progress, device_name, key_data, versions
-from .result import SIZES, Result, check_size
+from .result import SIZES, Result, Tolerance, check_size
 
 MAX_SETTING = 10_000_000
 """The largest integer setting (a count of seeds, steps, rows...) a change may ask for."""
@@ -50,6 +50,8 @@ class Experiment:
       smoke: changes to the quick size that give the smallest run through every part of the
         experiment (one seed, a few steps): the test suite's and the notebooks' fast mode. Its
         numbers mean nothing.
+      tolerance: how far its numbers may lie from the reference's (`Tolerance`, in the numbers'
+        units); every number with a reference is judged by it.
     """
 
     name: str
@@ -61,6 +63,7 @@ class Experiment:
     reference_time: tuple
     choices: Mapping[str, tuple | range] = dataclasses.field(default_factory=dict)
     smoke: Mapping = dataclasses.field(default_factory=dict)
+    tolerance: Tolerance = Tolerance(3.0)
 
     def __post_init__(self):
         if set(self.sizes) != set(SIZES):
@@ -114,13 +117,16 @@ class Experiment:
                  **changes) -> Result:
         """Runs the experiment from `key` at `size` with `changes`: checks the key, the size and
         every change first, and records the key, the size and its changes, the wall time
-        (compilation included), the device and the versions on the result."""
+        (compilation included), the device and the versions on the result. At the full size
+        its numbers are judged by its `tolerance` (a quick run's settings are not the
+        reference's, so its numbers are not)."""
         key = check_key(key)
         settings = self.settings(size, **changes)
         start = time.perf_counter()
         outcome = self.run(key, settings, progress)
         wall_s = time.perf_counter() - start
-        return Result(self.name, size, key_data(key), outcome.numbers, outcome.claims,
+        numbers = self.tolerance.judge(outcome.numbers) if size == "full" else outcome.numbers
+        return Result(self.name, size, key_data(key), numbers, outcome.claims,
                       outcome.arrays, wall_s, device_name(), versions(), outcome.objects,
                       changes=self.changes(size, settings))
 

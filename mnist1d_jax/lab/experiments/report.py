@@ -1,6 +1,8 @@
 """The report of a reproduction (`report.md`): a summary table of every experiment (size,
-device, wall time against the reference's, claims holding), then one section each: our numbers
-with their spread over seeds beside the reference's, the difference, the claims and the figure.
+device, wall time against the reference's at the full size, claims holding, numbers within
+their tolerance), then one section each: our numbers with their spread over seeds beside the
+reference's, the difference and whether it is within the experiment's tolerance, the claims
+and the figure.
 
 Text that comes from a stored result (labels, claims, evidence, device names, versions) is
 escaped: it reads as written and never becomes markup (headings, links, images, HTML, table
@@ -27,9 +29,31 @@ def figure_name(name: str) -> str:
     return f"{name}.png"
 
 
-def _reference_time(experiment) -> str:
+def _comparable(result: Result) -> bool:
+    """Whether the reference's time compares with the result's: the full size, as defined."""
+    return result.size == "full" and not result.changes
+
+
+def _reference_time(experiment, result: Result) -> str:
     seconds, source = experiment.reference_time
-    return f" The reference: {markdown.seconds(seconds)} ({source})."
+    if not _comparable(result):
+        return " The reference's time is for the full size, so it is not compared."
+    judged = (f" A number reproduces the reference's when within "
+              f"{experiment.tolerance.describe()} of it.") if any(
+        n.tolerance is not None for n in result.numbers) else ""
+    return f" The reference: {markdown.seconds(seconds)} ({source}).{judged}"
+
+
+def _claims_holding(result: Result) -> str:
+    held = sum(c.holds for c in result.claims)
+    undecided = sum(c.verdict == "undecided at this size" for c in result.claims)
+    return f"{held} of {len(result.claims)}" + (f" ({undecided} undecided at this size)"
+                                                if undecided else "")
+
+
+def _numbers_within(result: Result) -> str:
+    within, judged = markdown.judged(result)
+    return f"{within} of {judged}" if judged else "-"
 
 
 def section(result: Result, undrawn: str = "") -> str:
@@ -39,7 +63,8 @@ def section(result: Result, undrawn: str = "") -> str:
               else "No figure." if experiment.draw is None
               else f"![{result.name}]({figure_name(result.name)})")
     return "\n".join([f"## {experiment.title} (`{result.name}`)", "",
-                      markdown.numbers_and_claims(result, _reference_time(experiment)), "",
+                      markdown.numbers_and_claims(result, _reference_time(experiment, result)),
+                      "",
                       figure, ""])
 
 
@@ -75,17 +100,23 @@ def render(results: dict, kept=(), undrawn: dict | None = None) -> str:
              "points, learning rates, arguments and losses plain numbers; the spread is the "
              "standard deviation over seeds (or trials).", ""]
     lines += _provenance(ordered, kept)
-    lines += ["| experiment | size | device | wall time | the reference's | claims holding |",
-              "|---|---|---|---|---|---|"]
+    lines += ["| experiment | size | device | wall time | the reference's | claims holding | "
+              "numbers within tolerance |", "|---|---|---|---|---|---|---|"]
     for result in ordered:
-        reference = EXPERIMENTS[result.name].reference_time[0]
-        held = sum(c.holds for c in result.claims)
+        reference = (EXPERIMENTS[result.name].reference_time[0] if _comparable(result)
+                     else None)
         lines.append(f"| `{result.name}` | {markdown.size(result)} | {escape(result.device)} | "
                      f"{markdown.seconds(result.wall_s)} | {markdown.seconds(reference)} | "
-                     f"{held} of {len(result.claims)} |")
+                     f"{_claims_holding(result)} | {_numbers_within(result)} |")
     total = sum(r.wall_s for r in ordered)
     held = sum(c.holds for r in ordered for c in r.claims)
     claims = sum(len(r.claims) for r in ordered)
-    lines += [f"| total | | | {markdown.seconds(total)} | | {held} of {claims} |", ""]
+    undecided = sum(c.verdict == "undecided at this size" for r in ordered for c in r.claims)
+    within = [markdown.judged(r) for r in ordered]
+    numbers = (f"{sum(w for w, _ in within)} of {sum(j for _, j in within)}"
+               if any(j for _, j in within) else "-")
+    lines += [f"| total | | | {markdown.seconds(total)} | | {held} of {claims}"
+              + (f" ({undecided} undecided at this size)" if undecided else "")
+              + f" | {numbers} |", ""]
     lines += [section(result, undrawn.get(result.name, "")) for result in ordered]
     return "\n".join(lines)

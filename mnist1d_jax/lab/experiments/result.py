@@ -14,15 +14,16 @@ from ...args import MAX_SEED
 from . import schema
 
 __all__ = ["MAX_KEY_WORDS", "MAX_NUMBERS", "SCHEMA", "SIZES", "UNITS", "Claim", "Number", "Result",
-           "check_size", "identity"]
+           "Tolerance", "check_size", "identity"]
 
 SIZES = ("quick", "full")
 """`quick`: reduced sizes that run every experiment in minutes on a CPU (the numbers are only
 sane, not the paper's); `full`: the reference's settings."""
 
 
-SCHEMA = 3
-"""The version of a stored result's JSON layout: 3 records the changes to its size's settings;
+SCHEMA = 4
+"""The version of a stored result's JSON layout: 4 records each number's tolerance and note and
+whether each claim can be decided at the result's size; 3 the changes to its size's settings;
 2 the versions that wrote it; 1 (no `schema` field) is the layout before them. All are read."""
 UNITS = ("%", "points", "")
 MAX_NUMBERS = 1_000
@@ -46,17 +47,24 @@ def check_size(size) -> str:
 class Number:
     """One reported quantity: its `values` over seeds or trials, the reference's recorded value
     (`None` where the reference has none) and the unit: "%" (accuracies, errors), "points"
-    (differences of percentages) or "" (learning rates, arguments, losses)."""
+    (differences of percentages) or "" (learning rates, arguments, losses).
+
+    `tolerance`: how far from the reference the mean may be and still reproduce it (the
+    experiment's `Tolerance` fills it in for every number with a reference); `note`: what is
+    known about a difference (empty where nothing is)."""
 
     label: str
     values: Any  # numbers (any array-like), stored as a tuple of floats
     reference: Any = None  # a number, stored as a float, or None
     unit: str = "%"
+    tolerance: Any = None  # a number, stored as a float, or None
+    note: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "values", tuple(float(v) for v in np.ravel(self.values)))
-        if self.reference is not None:
-            object.__setattr__(self, "reference", float(self.reference))
+        for name in ("reference", "tolerance"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, float(getattr(self, name)))
 
     @property
     def mean(self) -> float:
@@ -71,18 +79,75 @@ class Number:
     def difference(self) -> float | None:
         return None if self.reference is None else self.mean - self.reference
 
+    @property
+    def within(self) -> bool | None:
+        """Whether the mean is within `tolerance` of the reference (None where either is
+        missing)."""
+        if self.difference is None or self.tolerance is None:
+            return None
+        return bool(abs(self.difference) <= self.tolerance)
+
 
 @dataclasses.dataclass(frozen=True)
 class Claim:
     """A headline claim of the paper or the reference notebook, whether this run supports it,
-    and the numbers that decide it."""
+    and the numbers that decide it. `at_size` is False where the run's size is too small for
+    the claim to be decided (a quick run's few steps): the report then says so instead of
+    "does not hold"."""
 
     text: str
     holds: bool
     evidence: str
+    at_size: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "holds", bool(self.holds))
+        object.__setattr__(self, "at_size", bool(self.at_size))
+
+    @property
+    def verdict(self) -> str:
+        """"holds", "does not hold", or "undecided at this size"."""
+        if self.holds:
+            return "holds"
+        return "does not hold" if self.at_size else "undecided at this size"
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    """How far an experiment's numbers may lie from the reference's and still reproduce them:
+    the larger of `floor` (in each number's unit), `spreads` times the number's spread over
+    seeds, and `relative` times the reference's magnitude. Stated once per experiment."""
+
+    floor: float
+    spreads: float = 2.0
+    relative: float = 0.0
+
+    def __post_init__(self):
+        for name in ("floor", "spreads", "relative"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ValueError(f"Tolerance.{name} must be a finite number >= 0; got {value!r}")
+
+    def of(self, number: Number) -> float:
+        """The tolerance for `number` (which has a reference)."""
+        return max(self.floor, self.spreads * number.spread,
+                   self.relative * abs(number.reference or 0.0))
+
+    def judge(self, numbers: list) -> list:
+        """`numbers` with `tolerance` filled in where there is a reference and none was given."""
+        return [dataclasses.replace(n, tolerance=self.of(n))
+                if n.reference is not None and n.tolerance is None else n for n in numbers]
+
+    def describe(self) -> str:
+        """The rule in words, as the report states it."""
+        parts = [f"{self.floor:g}"]
+        if self.spreads:
+            parts.append(f"{self.spreads:g} times the spread over seeds")
+        if self.relative:
+            parts.append(f"{self.relative:.0%} of the reference's value")
+        if len(parts) == 1:
+            return parts[0]
+        return "the larger of " + ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 @dataclasses.dataclass(eq=False)
@@ -134,8 +199,8 @@ class Result:
                 "wall_s": schema.real_to_json(self.wall_s), "device": self.device,
                 "versions": dict(self.versions),
                 "numbers": [{"label": n.label, "values": [schema.real_to_json(v) for v in n.values],
-                             "reference": None if n.reference is None
-                             else schema.real_to_json(n.reference), "unit": n.unit}
+                             "reference": _optional_real(n.reference), "unit": n.unit,
+                             "tolerance": _optional_real(n.tolerance), "note": n.note}
                             for n in self.numbers],
                 "claims": [dataclasses.asdict(c) for c in self.claims],
                 "arrays": {k: schema.array_to_json(a) for k, a in self.arrays.items()}}
@@ -163,9 +228,9 @@ class Result:
         size = schema.text(value["size"], f"{field}.size", 16)
         if size not in SIZES:
             raise schema.Invalid(f"{field}.size must be one of {SIZES}; got {size!r}")
-        numbers = [_number(n, f"{field}.numbers[{i}]") for i, n in
+        numbers = [_number(n, f"{field}.numbers[{i}]", layout) for i, n in
                    enumerate(schema.items(value["numbers"], f"{field}.numbers", 0, MAX_NUMBERS))]
-        claims = [_claim(c, f"{field}.claims[{i}]") for i, c in
+        claims = [_claim(c, f"{field}.claims[{i}]", layout) for i, c in
                   enumerate(schema.items(value["claims"], f"{field}.claims", 0, MAX_NUMBERS))]
         arrays = schema.mapping(value["arrays"], f"{field}.arrays")
         return cls(schema.text(value["name"], f"{field}.name", 100), size,
@@ -178,6 +243,10 @@ class Result:
                    schema.text(value["device"], f"{field}.device", 200),
                    {k: schema.text(v, f"{field}.versions[{k!r}]", 100)
                     for k, v in versions.items()}, changes=changes)
+
+
+def _optional_real(value):
+    return None if value is None else schema.real_to_json(value)
 
 
 def _setting(value, field: str, nested: bool = False):
@@ -193,21 +262,26 @@ def _setting(value, field: str, nested: bool = False):
     return schema.real(value, field)
 
 
-def _number(value, field: str) -> Number:
-    value = schema.fields(value, field, ("label", "values", "reference", "unit"))
+def _number(value, field: str, layout: int) -> Number:
+    judged = ("tolerance", "note") if layout >= 4 else ()
+    value = schema.fields(value, field, ("label", "values", "reference", "unit") + judged)
     unit = schema.text(value["unit"], f"{field}.unit", 16)
     if unit not in UNITS:
         raise schema.Invalid(f"{field}.unit must be one of {UNITS}; got {unit!r}")
-    reference = value["reference"]
+    reference, tolerance = value["reference"], value.get("tolerance")
     return Number(schema.text(value["label"], f"{field}.label", 200),
                   tuple(schema.real(v, f"{field}.values") for v in
                         schema.items(value["values"], f"{field}.values", 1, MAX_NUMBERS)),
                   None if reference is None else schema.real(reference, f"{field}.reference"),
-                  unit)
+                  unit,
+                  None if tolerance is None else schema.real(tolerance, f"{field}.tolerance", 0.0),
+                  schema.text(value.get("note", ""), f"{field}.note"))
 
 
-def _claim(value, field: str) -> Claim:
-    value = schema.fields(value, field, ("text", "holds", "evidence"))
+def _claim(value, field: str, layout: int) -> Claim:
+    value = schema.fields(value, field, ("text", "holds", "evidence")
+                          + (("at_size",) if layout >= 4 else ()))
     return Claim(schema.text(value["text"], f"{field}.text"),
                  schema.boolean(value["holds"], f"{field}.holds"),
-                 schema.text(value["evidence"], f"{field}.evidence"))
+                 schema.text(value["evidence"], f"{field}.evidence"),
+                 schema.boolean(value.get("at_size", True), f"{field}.at_size"))

@@ -15,7 +15,15 @@ from .activation import (
     learned_activation_and_slope,
     value_and_slope,
 )
-from .inner import cyclic_batch, inner_sgd, layer_arrays, mlp_loss_and_grad, with_slope
+from .inner import (
+    cyclic_batch,
+    draw_hidden_noise,
+    inner_sgd,
+    layer_arrays,
+    mlp_logits,
+    mlp_loss_and_grad,
+    with_slope,
+)
 from .outer import (
     ActivationHistory,
     AugmentationHistory,
@@ -28,8 +36,8 @@ from .outer import (
 
 __all__ = [
     "GAIN", "ActivationHistory", "ActivationParams", "AugmentationHistory", "LRHistory",
-    "cyclic_batch", "inner_rmsprop", "inner_sgd", "layer_arrays", "learn_activation",
-    "learn_augmentation", "learn_learning_rate", "learned_activation",
-    "learned_activation_and_slope", "mlp_loss_and_grad", "train_with_activation",
+    "cyclic_batch", "draw_hidden_noise", "inner_rmsprop", "inner_sgd", "layer_arrays",
+    "learn_activation", "learn_augmentation", "learn_learning_rate", "learned_activation",
+    "learned_activation_and_slope", "mlp_logits", "mlp_loss_and_grad", "train_with_activation",
     "value_and_slope", "with_slope",
 ]

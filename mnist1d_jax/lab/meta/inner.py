@@ -14,7 +14,8 @@ from flax import nnx
 from ..nn import FeedForward, apply, state_with
 from ..training import batch_rows, cross_entropy
 
-__all__ = ["cyclic_batch", "inner_sgd", "layer_arrays", "mlp_loss_and_grad", "with_slope"]
+__all__ = ["cyclic_batch", "draw_hidden_noise", "inner_sgd", "layer_arrays", "mlp_logits",
+           "mlp_loss_and_grad", "with_slope"]
 
 
 def layer_arrays(params: nnx.State) -> list:
@@ -41,29 +42,56 @@ def inner_sgd(params, learning_rate, x, y, steps: int, batch_size: int, activati
     return jax.lax.scan(step, params, jnp.arange(steps))
 
 
+def draw_hidden_noise(key, params: nnx.State, scale):
+    """`scale * U(-1, 1)` for each hidden layer of the `FeedForward` with parameters `params`:
+    a list of arrays (hidden,), one per hidden layer, drawn from `key` (`mlp_loss_and_grad`'s
+    `noise`)."""
+    layers = layer_arrays(params)[:-1]
+    keys = jax.random.split(key, len(layers))
+    return [scale * jax.random.uniform(k, bias.shape, bias.dtype, -1.0, 1.0)
+            for k, (_, bias) in zip(keys, layers)]
+
+
 def with_slope(activation: Callable) -> Callable:
     """An elementwise `activation` -> a function `x -> (activation(x), activation'(x))`,
     the slope by forward-mode differentiation."""
     return lambda x: jax.jvp(activation, (x,), (jnp.ones_like(x),))
 
 
-def mlp_loss_and_grad(params: nnx.State, activation_and_slope: Callable, x, y):
+def _forward(layers: list, activation_and_slope: Callable, x, noise):
+    """The MLP's forward pass: each hidden layer's input, the activation's slopes there, and the
+    logits. `noise`: one array (hidden,) per hidden layer added to its output, or None."""
+    inputs, slopes = [], []
+    for i, (kernel, bias) in enumerate(layers[:-1]):
+        inputs.append(x)
+        x, slope = activation_and_slope(x @ kernel + bias)
+        if noise is not None:
+            x = x + noise[i]
+        slopes.append(slope)
+    inputs.append(x)
+    return inputs, slopes, x @ layers[-1][0] + layers[-1][1]
+
+
+def mlp_logits(params: nnx.State, activation_and_slope: Callable, x, noise=None):
+    """The logits (batch, classes) of the `FeedForward` with parameters `params` on x
+    (batch, in); `activation_and_slope` and `noise` as in `mlp_loss_and_grad`."""
+    return _forward(layer_arrays(params), activation_and_slope, x, noise)[2]
+
+
+def mlp_loss_and_grad(params: nnx.State, activation_and_slope: Callable, x, y, noise=None):
     """Cross-entropy of the `FeedForward` with parameters `params` on x and integer labels `y`,
     and its gradient with respect to `params` (a state of the same structure), by explicit
     backpropagation (the same values as `jax.value_and_grad`).
 
-    x: (batch, in); y: (batch,). `activation_and_slope(z) -> (value, slope)` elementwise. Writing
-    the backward pass out lets a learned activation give its value and slope from one shared
-    evaluation, which makes differentiating through many such steps several times cheaper.
+    x: (batch, in); y: (batch,). `activation_and_slope(z) -> (value, slope)` elementwise.
+    `noise`: None, or one array (hidden,) per hidden layer, added to that layer's activations
+    (the same for every example of the batch; the reference's learned-activation notebook adds
+    `0.1 * U(-1, 1)` there). Writing the backward pass out lets a learned activation give its
+    value and slope from one shared evaluation, which makes differentiating through many such
+    steps several times cheaper.
     """
     layers = layer_arrays(params)
-    inputs, slopes = [], []
-    for kernel, bias in layers[:-1]:
-        inputs.append(x)
-        x, slope = activation_and_slope(x @ kernel + bias)
-        slopes.append(slope)
-    inputs.append(x)
-    logits = x @ layers[-1][0] + layers[-1][1]
+    inputs, slopes, logits = _forward(layers, activation_and_slope, x, noise)
     delta = (jax.nn.softmax(logits) - jax.nn.one_hot(y, logits.shape[-1], dtype=logits.dtype)
              ) / logits.shape[0]
     grads = []

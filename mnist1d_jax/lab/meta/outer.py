@@ -42,7 +42,7 @@ from .activation import (
     inner_rmsprop,
     value_and_slope,
 )
-from .inner import inner_sgd
+from .inner import draw_hidden_noise, inner_sgd, mlp_logits
 
 __all__ = ["ActivationHistory", "AugmentationHistory", "LRHistory", "learn_activation",
            "learn_augmentation", "learn_learning_rate", "train_with_activation"]
@@ -81,30 +81,36 @@ def _learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int, in
 
 
 def _train_with_activation(key, activation, data: dict, steps: int, batch_size: int,
-                           hidden: int, classes: int):
+                           hidden: int, classes: int, noise_scale):
     """The inner task of `train_with_activation` for one key: (losses (steps,), test
-    accuracy)."""
+    accuracy). The hidden noise of update i is drawn from `fold_in(noise_key, i)`, the test
+    pass's from `fold_in(noise_key, steps)`."""
     x = data["x"]
-    params = init(FeedForward, key, sizes=(x.shape[-1], hidden, classes))
-    params, losses = inner_rmsprop(params, activation, x, data["y"], steps, batch_size)
-    logits = apply(FeedForward, params, data["x_test"],
-                   activation=lambda z: value_and_slope(activation)(z)[0])
+    init_key, noise_key = jax.random.split(key)
+    params = init(FeedForward, init_key, sizes=(x.shape[-1], hidden, classes))
+    params, losses = inner_rmsprop(params, activation, x, data["y"], steps, batch_size,
+                                   noise_key=noise_key, noise_scale=noise_scale)
+    noise = draw_hidden_noise(jax.random.fold_in(noise_key, steps), params, noise_scale)
+    logits = mlp_logits(params, value_and_slope(activation), data["x_test"], noise)
     return losses, accuracy(logits, data["y_test"])
 
 
 @functools.partial(jax.jit, static_argnames=("function", "steps", "batch_size", "hidden",
                                              "classes"))
 def _train_runs(keys, learned, data, function, steps: int, batch_size: int, hidden: int,
-                classes: int):
+                classes: int, noise_scale):
     activation = learned if function is None else function
     return over_runs(lambda k: _train_with_activation(k, activation, data, steps, batch_size,
-                                                      hidden, classes), keys)
+                                                      hidden, classes, noise_scale), keys)
 
 
 def train_with_activation(key, activation, data: dict, *, steps: int = 301,
-                          batch_size: int = 100, hidden: int = 128):
+                          batch_size: int = 100, hidden: int = 128,
+                          hidden_noise: float = 0.1):
     """The inner task: MLP 40-`hidden`-10 with `activation` (an elementwise function, hashable:
-    it is static in the compiled run, or `ActivationParams`), RMSprop, as one compiled call.
+    it is static in the compiled run, or `ActivationParams`), RMSprop (`inner_rmsprop`), with
+    `hidden_noise * U(-1, 1)` added to the hidden units in every training step and in the test
+    pass, as the reference's notebook does; as one compiled call.
 
     Args:
       key: a JAX key, or a 1-D array of S typed keys: S runs, `vmap`ped in one call.
@@ -117,6 +123,7 @@ def train_with_activation(key, activation, data: dict, *, steps: int = 301,
     classes = data_classes(data)
     data = check_data(data)
     counts = check_counts(steps=steps, batch_size=batch_size, hidden=hidden)
+    noise_scale = check_real(hidden_noise, "hidden_noise", 0.0, 1e3)
     if isinstance(activation, ActivationParams):
         learned, function = activation, None
     elif callable(activation):
@@ -124,8 +131,8 @@ def train_with_activation(key, activation, data: dict, *, steps: int = 301,
     else:
         raise TypeError(f"activation must be an elementwise function or meta.ActivationParams; "
                         f"got {activation!r}")
-    return one_or_many(_train_runs(keys, learned, data, function, **counts, classes=classes),
-                       single)
+    return one_or_many(_train_runs(keys, learned, data, function, **counts, classes=classes,
+                                   noise_scale=noise_scale), single)
 
 
 class ActivationHistory(NamedTuple):
@@ -137,9 +144,10 @@ class ActivationHistory(NamedTuple):
     params: ActivationParams
 
 
-@functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "last", "classes"))
+@functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "last", "classes",
+                                             "redraw"))
 def _learn_activation(key, data: dict, *, outer_steps: int, inner_steps: int, last: int,
-                      outer_learning_rate: float, clip: float,
+                      outer_learning_rate: float, clip: float, noise_scale, redraw: bool,
                       classes: int = NUM_CLASSES) -> ActivationHistory:
     key_g, key_inner = jax.random.split(key)
     params = ActivationParams(init(FeedForward, key_g, sizes=(1, 100, 1)))
@@ -149,9 +157,10 @@ def _learn_activation(key, data: dict, *, outer_steps: int, inner_steps: int, la
         params, state = carry
 
         def objective(params):
-            losses, acc = _train_with_activation(jax.random.fold_in(key_inner, i), params, data,
-                                                 steps=inner_steps, batch_size=100, hidden=128,
-                                                 classes=classes)
+            inner_key = jax.random.fold_in(key_inner, i) if redraw else key_inner
+            losses, acc = _train_with_activation(inner_key, params, data, steps=inner_steps,
+                                                 batch_size=100, hidden=128, classes=classes,
+                                                 noise_scale=noise_scale)
             return losses[-last:].mean(), acc
 
         (loss, acc), grads = jax.value_and_grad(objective, has_aux=True)(params)
@@ -233,13 +242,17 @@ def learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int = 50
         classes=classes)
 
 
-def learn_activation(key, data: dict, *, outer_steps: int = 40, inner_steps: int = 301,
-                     last: int = 200, outer_learning_rate: float = 0.3,
-                     clip: float = 0.1) -> ActivationHistory:
+def learn_activation(key, data: dict, *, outer_steps: int = 301, inner_steps: int = 301,
+                     last: int = 200, outer_learning_rate: float = 0.3, clip: float = 0.1,
+                     hidden_noise: float = 0.1, redraw: bool = False) -> ActivationHistory:
     """The reference's experiment: the activation `elu + 0.2 * g` (g a tanh MLP 1-100-1) of an
-    MLP 40-128-10 trained by RMSprop for `inner_steps`; the outer loss is the mean of the last
-    `last` inner losses; g follows outer SGD with the meta-gradient clipped to +-`clip`. Every
-    argument is checked first (`inputs`)."""
+    MLP 40-128-10 trained by RMSprop for `inner_steps` (`train_with_activation`, its hidden
+    units perturbed by `hidden_noise * U(-1, 1)`); the outer loss is the mean of the last `last`
+    inner losses; g follows outer SGD with the meta-gradient clipped to +-`clip`.
+
+    `redraw=False` (the reference, which reseeds its generator inside every inner run) trains
+    every outer step from the same initial weights and noise; `redraw=True` draws them afresh
+    per outer step (`fold_in(key, step)`). Every argument is checked first (`checks`)."""
     classes = data_classes(data)
     check_data(data)
     counts = check_counts(outer_steps=outer_steps, inner_steps=inner_steps)
@@ -247,7 +260,8 @@ def learn_activation(key, data: dict, *, outer_steps: int = 40, inner_steps: int
         check_key(key), data, **counts, classes=classes,
         last=check_integer(last, "last", 1, counts["inner_steps"]),
         outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"),
-        clip=check_real(clip, "clip", 0.0, 1e3, low_open=True))
+        clip=check_real(clip, "clip", 0.0, 1e3, low_open=True),
+        noise_scale=check_real(hidden_noise, "hidden_noise", 0.0, 1e3), redraw=bool(redraw))
 
 
 def learn_augmentation(key, args, target: dict, *, outer_steps: int = 30,

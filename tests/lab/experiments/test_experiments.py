@@ -164,7 +164,17 @@ def test_a_researchers_own_experiment_registers_runs_and_draws(monkeypatch):
     assert len(result.number("a draw").values) == 2
     assert len(experiments.figure(result).axes) == 1
     text = report.render({"mine": result})
-    assert "## My own (`mine`)" in text and "The reference: 60 s (a guess)." in text
+    assert "## My own (`mine`)" in text and "60 s" not in text  # quick: no time compared
+    assert "| 0.500 | +0.715 | - |" in text  # nor judged against the full size's reference
+    full = mine(jax.random.key(1), "full", seeds=3)  # changed: the time is still not compared
+    assert "60 s" not in report.render({"mine": full})
+    full = mine(jax.random.key(1), "full")
+    values = np.asarray(full.number("a draw").values)
+    assert full.number("a draw").tolerance == max(3.0, 2 * values.std())  # the default rule
+    text = report.render({"mine": full})
+    assert ("The reference: 60 s (a guess). A number reproduces the reference's when within the "
+            "larger of 3 and 2 times the spread over seeds of it." in text)
+    assert "| within ±3.000 |" in text and "| 1 of 1 | 1 of 1 |" in text
     with pytest.raises(ValueError, match="scale must be a finite number"):
         mine(jax.random.key(1), "quick", scale=float("nan"))
 
@@ -186,10 +196,27 @@ def test_the_report_shows_numbers_reference_difference_claims_and_figure():
     assert "- holds: both end near 0.62 (0.620)" in text
     assert "- **does not hold**: a failing one (no)" in text
     assert "![learning-rate](learning-rate.png)" in text
-    assert "| `learning-rate` | quick | CPU, 2 cores | 12 s | 90 s | 1 of 2 |" in text
+    assert "| `learning-rate` | quick | CPU, 2 cores | 12 s | - | 1 of 2 | - |" in text
     assert "jax.random.key(7)" in text
     shown = made_up()._repr_markdown_()  # a notebook's view: the same, without the registry's
     assert shown.split("\n", 1)[1] in text and "The reference" not in shown  # reference time
+
+
+def test_the_report_judges_each_number_and_names_undecided_claims():
+    full = made_up(size="full")
+    full.numbers[:] = [Number("near", [0.6, 0.64], 0.62, "", tolerance=0.05),
+                       Number("far", [0.7], 0.62, "", tolerance=0.05, note="a known cause"),
+                       Number("new", [80.0], None)]
+    full.claims.append(Claim("needs more steps", False, "1 < 2", at_size=False))
+    text = report.render({"learning-rate": full})
+    assert "| near | 0.620 ± 0.020 (2 seeds) | 0.620 | +0.000 | within ±0.050 |" in text
+    assert "| far | 0.700 | 0.620 | +0.080 | **outside** ±0.050; a known cause |" in text
+    assert "| new | 80.0 | - | - | - |" in text
+    assert "- undecided at this size: needs more steps (1 &lt; 2)" in text
+    assert ("| `learning-rate` | full | CPU, 2 cores | 12 s | 90 s | "
+            "1 of 3 (1 undecided at this size) | 1 of 2 |") in text
+    assert "when within the larger of 0.05 and 2 times the spread over seeds of it" in text
+    assert Result.from_json(json.loads(json.dumps(full.to_json()))).to_json() == full.to_json()
 
 
 def test_a_stored_result_draws_its_figure_again():

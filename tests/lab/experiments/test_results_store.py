@@ -358,7 +358,7 @@ def test_the_report_shows_stored_text_as_text(tmp_path, counted, monkeypatch):
     assert "<img" not in text and "\n# heading" not in text and "![i]" not in text
     assert "[l](" not in text and "# heading" not in text.replace("\\# heading", "")
     table_rows = [line for line in text.splitlines() if line.startswith("| ")]
-    assert all(line.count("|") - line.count("\\|") in (5, 7) for line in table_rows), table_rows
+    assert all(line.count("|") - line.count("\\|") in (6, 8) for line in table_rows), table_rows
     assert report.escape(HOSTILE).count("&lt;img") == 1
 
 
