@@ -36,7 +36,8 @@ from .training import (
     traced_config,
 )
 
-__all__ = ["METHODS", "TicketConfig", "layer_masks", "masked", "scores", "search", "train_round"]
+__all__ = ["METHODS", "TicketConfig", "layer_masks", "masked", "retrain_fresh", "scores", "search",
+           "train_round"]
 
 METHODS = ("magnitude", "random")
 
@@ -190,3 +191,37 @@ def _search(method_ids, keys, data, sparsities, keep: int, config: TicketConfig,
     """Every run's search, `vmap`ped over the runs: method_ids (R,), keys (R,)."""
     one = functools.partial(_one_search, keep=keep, config=config, classes=classes)
     return jax.vmap(one, (0, 0, None, None))(method_ids, keys, data, sparsities)
+
+
+def retrain_fresh(key, tickets, data: dict, *, config: TicketConfig = TicketConfig()):
+    """Each ticket's masks applied to freshly drawn initial weights and trained as a search round
+    (`train_round`): does a mask help "even under different initial weights"?
+
+    Args:
+      key: a JAX key; trial `t`'s new weights are drawn from `fold_in(key, t)`, the same for
+        every method, so the tickets of one trial differ only by their masks.
+      tickets: `search(...)["ticket"]`: masks with leading axes (method M, trial T).
+      data: as for `search`.
+
+    Returns:
+      test accuracy (M, T, E) after `config.eval_steps`.
+    """
+    key = check_key(key)
+    if not isinstance(config, TicketConfig):
+        raise TypeError(f"config must be a lottery.TicketConfig; got {config!r}")
+    classes = data_classes(data)
+    data = check_data(data)
+    shape = jax.tree.leaves(tickets)[0].shape[:2]
+    flat = jax.tree.map(lambda m: jnp.reshape(m, (-1,) + m.shape[2:]), tickets)
+    keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(shape[1]))
+    tests = _retrain_fresh(jnp.tile(keys, shape[0]), flat, data, config, classes)
+    return np.asarray(tests).reshape(shape + tests.shape[1:])
+
+
+@functools.partial(jax.jit, static_argnames=("classes",))
+def _retrain_fresh(keys, masks, data, config: TicketConfig, classes: int):
+    def one(key, masks):
+        initial = init(MLP, key, input_size=data["x"].shape[-1], num_classes=classes,
+                       hidden_size=config.hidden)
+        return train_round(initial, masks, data, config)[1]
+    return jax.vmap(one)(keys, masks)

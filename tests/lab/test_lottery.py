@@ -69,3 +69,20 @@ def test_search_rounds_rewind_to_the_initial_values(data):
     assert out["first_layer_masks"][0, 0, 1].mean() == pytest.approx(0.5, abs=0.01)
     with pytest.raises(ValueError, match="methods must be"):
         lt.search(jax.random.key(4), data, sparsities, methods=("biggest",), config=SMALL)
+
+
+@pytest.mark.slow
+def test_retraining_a_mask_from_new_weights_is_a_round_from_those_weights(data):
+    """`retrain_fresh`: trial t's new weights come from fold_in(key, t), the same for every
+    method, and each ticket trains as `train_round` from them."""
+    out = lt.search(jax.random.key(4), data, [0.0, 0.5], trials=2, config=SMALL, keep=1)
+    fresh = lt.retrain_fresh(jax.random.key(9), out["ticket"], data, config=SMALL)
+    assert fresh.shape == (2, 2, 4)
+    initial = nn.init(nn.MLP, jax.random.fold_in(jax.random.key(9), 1), input_size=40,
+                      num_classes=10, hidden_size=SMALL.hidden)
+    for method in range(2):
+        masks = jax.tree.map(lambda a, m=method: a[m, 1], out["ticket"])
+        _, tests, _ = lt.train_round(initial, masks, data, SMALL)
+        np.testing.assert_allclose(fresh[method, 1], tests, atol=0.2)
+    assert not np.array_equal(initial["linear1"]["kernel"][...],
+                              out["initial"]["linear1"]["kernel"][0, 1])  # new weights

@@ -16,7 +16,7 @@ from .result import Claim, Number, Tolerance
 __all__ = ["COSTS", "EXPERIMENT", "NAMES", "SETTINGS", "SHUFFLE_HURTS", "SIZES", "draw", "run"]
 
 SETTINGS = ("regular", "shuffled")
-SIZES = {"quick": dict(seeds=2, total_steps=200, eval_every=50),
+SIZES = {"quick": dict(seeds=2, total_steps=1000, eval_every=250),
          "full": dict(seeds=3, total_steps=6000, eval_every=250)}
 COSTS = {"linear": 1, "mlp": 3, "cnn": 6, "gru": 15}  # relative wall times on a CPU
 NAMES = {"linear": "logistic regression", "mlp": "MLP", "cnn": "CNN", "gru": "GRU"}

@@ -17,8 +17,10 @@ __all__ = ["MAX_KEY_WORDS", "MAX_NUMBERS", "SCHEMA", "SIZES", "UNITS", "Claim", 
            "Tolerance", "check_size", "identity"]
 
 SIZES = ("quick", "full")
-"""`quick`: reduced sizes that run every experiment in minutes on a CPU (the numbers are only
-sane, not the paper's); `full`: the reference's settings."""
+"""`quick`: a small but real version of every experiment, all of them in a few minutes on a
+CPU: its claims hold where so few steps can decide them and say "undecided at this size"
+where they cannot; its numbers are not judged against the reference's. `full`: the reference's
+settings."""
 
 
 SCHEMA = 4

@@ -18,7 +18,8 @@ from .base import Stages, new_figure, outcome
 from .registry import Experiment
 from .result import Claim, Number, Tolerance
 
-__all__ = ["ENCODER", "EXPERIMENT", "LAYERS", "REFERENCE", "SIZES", "WELL_ABOVE", "draw", "run"]
+__all__ = ["ENCODER", "EXPERIMENT", "GUILLOTINE_EPOCHS", "LAYERS", "REFERENCE", "SIZES",
+           "WELL_ABOVE", "draw", "run"]
 
 LAYERS = ("conv1", "conv2", "conv3", "projector 1", "projector 2")
 ENCODER = LAYERS[:3]
@@ -28,8 +29,11 @@ REFERENCE = {"pixels, kNN": 59.6, "pixels, linear": 32.8, "augment, best encoder
 on the projector output after 200 epochs."""
 WELL_ABOVE = 20.0
 """"Well above" the pixels' linear probe: by more than this (points)."""
-SIZES = {"quick": dict(epochs=1, seeds=2, tsne_rows=200, tsne_iterations=250,
-                       views=list(contrastive.VIEWS)),
+GUILLOTINE_EPOCHS = 20
+"""The fewest epochs at which the guillotine claim is decided: a projector trained for a few
+epochs has not yet specialised to the contrastive task."""
+SIZES = {"quick": dict(epochs=20, seeds=2, tsne_rows=200, tsne_iterations=250,
+                       views=["augment"]),
          "full": dict(epochs=200, seeds=3, tsne_rows=1000, tsne_iterations=1000,
                       views=list(contrastive.VIEWS))}
 """`views`: the kinds of view trained (`contrastive.VIEWS`); the claim needs "augment", the
@@ -51,8 +55,9 @@ def _probes(params, data) -> tuple:
 
 def run(key, settings, progress):
     """Each kind of view asked for (`settings["views"]`) for several seeds (keys split from
-    `key`), every layer probed. Claim: the probe of the reference's SimCLR stands well above the
-    pixels'."""
+    `key`), every layer probed. Claims: the probe of the reference's SimCLR stands well above the
+    pixels'; guillotine regularization (the paper: probing a layer before the projector beats
+    probing its output), both linear probes."""
     data = reference_dataset(dtype="float32")
     kinds = settings["views"]
     stages = Stages(progress, {"pixel probes": 1} | {views: 4 for views in kinds}
@@ -76,6 +81,7 @@ def run(key, settings, progress):
             Number(f"{views}, best encoder layer", best,
                    REFERENCE.get(f"{views}, best encoder layer")),
             Number(f"{views}, encoder output (conv3)", [p[0]["conv3"] for p in probes[views]]),
+            Number(f"{views}, projector output", [p[0]["projector 2"] for p in probes[views]]),
             Number(f"{views}, kNN on the projector", [p[1] for p in probes[views]],
                    REFERENCE.get(f"{views}, kNN on the projector"))]
     claims = []
@@ -85,6 +91,11 @@ def run(key, settings, progress):
                             f"stands over {WELL_ABOVE:g} points above the pixels' linear probe",
                             simclr - pixels["pixels, linear"] > WELL_ABOVE,
                             f"{simclr:.1f} against {pixels['pixels, linear']:.1f}"))
+        projector = np.mean([linear["projector 2"] for linear, _ in probes["augment"]])
+        claims.append(Claim("guillotine regularization: a linear probe of the best encoder layer "
+                            "beats one of the projector's output (reference augmentations)",
+                            simclr > projector, f"{simclr:.1f} against {projector:.1f}",
+                            at_size=settings["epochs"] >= GUILLOTINE_EPOCHS))
     rows = slice(0, settings["tsne_rows"])
     with stages("t-SNE"):
         shown = "generator" if "generator" in trained else kinds[0]

@@ -18,7 +18,7 @@ from ..nn import FeedForward, apply
 from .inner import cyclic_batch, draw_hidden_noise, layer_arrays, mlp_loss_and_grad, with_slope
 
 __all__ = ["GAIN", "ActivationParams", "inner_rmsprop", "learned_activation",
-           "learned_activation_and_slope", "value_and_slope"]
+           "learned_activation_and_slope", "noisy_call", "value_and_slope"]
 
 
 GAIN = 0.2  # the learned activation is elu + GAIN * g
@@ -90,11 +90,19 @@ def _learned_backward(residuals, cotangents):
 _learned_value_and_slope.defvjp(_learned_forward, _learned_backward)
 
 
-def learned_activation_and_slope(params: ActivationParams, x):
+def learned_activation_and_slope(params: ActivationParams, x, noise=None):
     """Elementwise `f(x) = elu(x) + 0.2 * g(x)`, g a tanh MLP 1-`hidden`-1, and its slope
     `f'(x)`, both from one evaluation of g's hidden layer. x: any shape -> two arrays of x's
-    shape. Reverse-mode differentiable (a hand-written VJP; forward mode is not defined)."""
-    return _learned_value_and_slope(layer_arrays(params.g), x)
+    shape. Reverse-mode differentiable (a hand-written VJP; forward mode is not defined).
+
+    `noise`: None, or an array (hidden,) added to g's hidden units, as the reference's notebook
+    does in every call of its learned activation (its g is the same noisy MLP as the inner
+    model): a constant shift of f for this call, with no effect on the slope."""
+    layers = layer_arrays(params.g)
+    value, slope = _learned_value_and_slope(layers, x)
+    if noise is not None:
+        value = value + GAIN * (noise @ layers[1][0][:, 0])
+    return value, slope
 
 
 def learned_activation(params: ActivationParams, x):
@@ -105,11 +113,25 @@ def learned_activation(params: ActivationParams, x):
                                         activation=jnp.tanh)[..., 0]
 
 
-def value_and_slope(activation) -> Callable:
-    """`ActivationParams` or an elementwise function -> `x -> (value, slope)`."""
+def value_and_slope(activation, noise=None) -> Callable:
+    """`ActivationParams` or an elementwise function -> `x -> (value, slope)`; `noise`: the
+    learned activation's hidden noise for this call (`learned_activation_and_slope`; a plain
+    function has no hidden units and ignores it)."""
     if isinstance(activation, ActivationParams):
-        return functools.partial(learned_activation_and_slope, activation)
+        return functools.partial(learned_activation_and_slope, activation, noise=noise)
     return with_slope(activation)
+
+
+def noisy_call(activation, key, params, noise_scale) -> tuple:
+    """One forward pass's noise, as the reference's notebook draws it: `noise_scale * U(-1, 1)`
+    on the inner MLP's hidden units (`draw_hidden_noise` of `params`) and, for a learned
+    activation, on g's hidden units. Returns (the MLP's noise, the activation's value and
+    slope for this pass)."""
+    mlp_key, g_key = jax.random.split(key)
+    g_noise = None
+    if isinstance(activation, ActivationParams):
+        g_noise = draw_hidden_noise(g_key, activation.g, noise_scale)[0]
+    return draw_hidden_noise(mlp_key, params, noise_scale), value_and_slope(activation, g_noise)
 
 
 def inner_rmsprop(params, activation, x, y, steps: int, batch_size: int,
@@ -118,7 +140,7 @@ def inner_rmsprop(params, activation, x, y, steps: int, batch_size: int,
     """RMSprop as the reference's learned-activation notebook writes it (its squared-gradient
     average starts at ones: `optax.rmsprop(initial_scale=1)`) for `steps` steps on cyclic
     batches. `activation`: an elementwise function or `ActivationParams`. With `noise_key`,
-    each step adds `noise_scale * U(-1, 1)` to the hidden units (`draw_hidden_noise`, drawn from
+    each step adds `noise_scale * U(-1, 1)` to the hidden units (`noisy_call`, drawn from
     `fold_in(noise_key, step)`). Returns (final params, losses (steps,))."""
     optimizer = optax.rmsprop(learning_rate, decay=decay, eps=1e-8, eps_in_sqrt=False,
                               initial_scale=1.0)
@@ -127,9 +149,9 @@ def inner_rmsprop(params, activation, x, y, steps: int, batch_size: int,
     def step(carry, i):
         params, state = carry
         xb, yb = cyclic_batch(x, y, i, batch_size)
-        noise = (None if noise_key is None
-                 else draw_hidden_noise(jax.random.fold_in(noise_key, i), params, noise_scale))
-        loss, grads = mlp_loss_and_grad(params, activation_and_slope, xb, yb, noise)
+        noise, function = (None, activation_and_slope) if noise_key is None else noisy_call(
+            activation, jax.random.fold_in(noise_key, i), params, noise_scale)
+        loss, grads = mlp_loss_and_grad(params, function, xb, yb, noise)
         updates, state = optimizer.update(grads, state, params)
         return (optax.apply_updates(params, updates), state), loss
 

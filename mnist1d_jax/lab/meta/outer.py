@@ -40,9 +40,9 @@ from ..training import (
 from .activation import (
     ActivationParams,
     inner_rmsprop,
-    value_and_slope,
+    noisy_call,
 )
-from .inner import draw_hidden_noise, inner_sgd, mlp_logits
+from .inner import inner_sgd, mlp_logits
 
 __all__ = ["ActivationHistory", "AugmentationHistory", "LRHistory", "learn_activation",
            "learn_augmentation", "learn_learning_rate", "train_with_activation"]
@@ -58,14 +58,15 @@ class LRHistory(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("outer_steps", "inner_steps", "batch_size",
-                                             "hidden", "classes"))
+                                             "hidden", "classes", "redraw"))
 def _learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int, inner_steps: int,
-                         batch_size: int, hidden: int, outer_learning_rate: float,
+                         batch_size: int, hidden: int, outer_learning_rate: float, redraw: bool,
                          classes: int = NUM_CLASSES) -> LRHistory:
     x, y = data["x"], data["y"]
 
     def outer(lr, i):
-        params = init(FeedForward, jax.random.fold_in(key, i), sizes=(x.shape[-1], hidden, classes))
+        params = init(FeedForward, jax.random.fold_in(key, i) if redraw else key,
+                      sizes=(x.shape[-1], hidden, classes))
 
         def objective(lr):
             _, losses = inner_sgd(params, lr, x, y, inner_steps, batch_size)
@@ -90,8 +91,9 @@ def _train_with_activation(key, activation, data: dict, steps: int, batch_size: 
     params = init(FeedForward, init_key, sizes=(x.shape[-1], hidden, classes))
     params, losses = inner_rmsprop(params, activation, x, data["y"], steps, batch_size,
                                    noise_key=noise_key, noise_scale=noise_scale)
-    noise = draw_hidden_noise(jax.random.fold_in(noise_key, steps), params, noise_scale)
-    logits = mlp_logits(params, value_and_slope(activation), data["x_test"], noise)
+    noise, function = noisy_call(activation, jax.random.fold_in(noise_key, steps), params,
+                                 noise_scale)
+    logits = mlp_logits(params, function, data["x_test"], noise)
     return losses, accuracy(logits, data["y_test"])
 
 
@@ -225,12 +227,13 @@ def _learn_augmentation(key, args, target: dict, templates, *, outer_steps: int,
 
 def learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int = 50,
                         inner_steps: int = 200, batch_size: int = 50, hidden: int = 50,
-                        outer_learning_rate: float = 0.3) -> LRHistory:
+                        outer_learning_rate: float = 0.3, redraw: bool = False) -> LRHistory:
     """The reference's experiment: an MLP 40-`hidden`-10 (tanh) trained by SGD for
     `inner_steps` steps on cyclic batches of `data["x"]`; the outer loss is the mean inner
-    training loss; the learning rate follows outer SGD on its meta-gradient. Every outer step
-    starts from a fresh initialisation (`fold_in(key, step)`). The whole run is one compiled call.
-    Every argument is checked first (`inputs`).
+    training loss; the learning rate follows outer SGD on its meta-gradient. `redraw=False`
+    (the reference: it initialises its MLP once) starts every outer step from the same initial
+    weights (drawn from `key`); `redraw=True` from fresh ones (`fold_in(key, step)`). The whole
+    run is one compiled call. Every argument is checked first (`checks`).
     """
     classes = data_classes(data)
     check_data(data, ("x", "y"))
@@ -239,7 +242,7 @@ def learn_learning_rate(key, data: dict, learning_rate, *, outer_steps: int = 50
         **check_counts(outer_steps=outer_steps, inner_steps=inner_steps, batch_size=batch_size,
                        hidden=hidden),
         outer_learning_rate=check_learning_rate(outer_learning_rate, "outer_learning_rate"),
-        classes=classes)
+        redraw=bool(redraw), classes=classes)
 
 
 def learn_activation(key, data: dict, *, outer_steps: int = 301, inner_steps: int = 301,

@@ -273,3 +273,18 @@ def test_tsne_checks_its_arguments(kwargs, message):
     x = kwargs.pop("x")
     with pytest.raises((ValueError, TypeError), match=message):
         tsne.tsne(x, **kwargs)
+
+
+def test_kept_neighbours_counts_kept_weights_whose_next_input_is_kept():
+    from mnist1d_jax.lab.experiments.lottery_tickets import kept_neighbours, random_neighbours
+
+    mask = np.zeros((6, 2), bool)
+    mask[[0, 1, 2], 0] = True  # rows 0 and 1 have their next row kept, row 2 not
+    mask[[1, 4], 1] = True  # neither
+    assert kept_neighbours(mask) == pytest.approx(100 * 2 / 5)  # of the 5 kept in rows 0..4
+    rng = np.random.default_rng(0)
+    sparse = rng.random((40, 300)) < 0.1
+    chance = random_neighbours(jax.random.key(0), sparse, count=50)
+    assert chance.shape == (50,) and abs(chance.mean() - 10) < 1  # the density, in percent
+    blocky = np.repeat(rng.random((20, 300)) < 0.1, 2, axis=0)  # kept in adjacent pairs
+    assert kept_neighbours(blocky) > 50 > chance.max()

@@ -146,3 +146,105 @@ def test_train_with_activation_runs_each_key_as_alone(data):
     assert float(losses[0, -1]) < float(losses[0, 0])  # it trains
     learned = meta.ActivationParams(nn.init(nn.FeedForward, jax.random.key(3), sizes=(1, 100, 1)))
     assert meta.train_with_activation(keys, learned, data, steps=5)[1].shape == (2,)
+
+
+@pytest.mark.slow
+def test_hidden_noise_is_added_after_the_activation_in_both_passes():
+    """The reference's notebook: h = act(z) + 0.1 * U(-1, 1), one draw (hidden,) per pass, for
+    the inner MLP and, inside a learned activation, for g's hidden units."""
+    keys = jax.random.split(jax.random.key(6), 5)
+    layers = nn.init(nn.FeedForward, keys[0], sizes=(40, 30, 10))
+    x = jax.random.normal(keys[1], (16, 40))
+    y = jax.random.randint(keys[2], (16,), 0, 10)
+    noise = meta.draw_hidden_noise(keys[3], layers, 0.1)
+    assert [n.shape for n in noise] == [(30,)] and float(jnp.abs(noise[0]).max()) <= 0.1
+    assert float(jnp.abs(noise[0]).max()) > 0.05  # drawn over the whole range
+
+    def noisy_loss(p):
+        (w1, b1), (w2, b2) = meta.layer_arrays(p)
+        return cross_entropy((jnp.tanh(x @ w1 + b1) + noise[0]) @ w2 + b2, y)
+
+    loss, grads = meta.mlp_loss_and_grad(layers, meta.with_slope(jnp.tanh), x, y, noise)
+    want_loss, want = jax.value_and_grad(noisy_loss)(layers)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-6)
+    for got, expected in zip(jax.tree.leaves(grads), jax.tree.leaves(want)):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
+
+    params = meta.ActivationParams(nn.init(nn.FeedForward, keys[4], sizes=(1, 100, 1)))
+    g_noise = meta.draw_hidden_noise(keys[3], params.g, 0.1)[0]
+    z = jnp.linspace(-3, 3, 13)
+
+    def plain(g):  # elu + 0.2 * (w_out . (tanh(z w_in + b_in) + noise) + b_out)
+        (w_in, b_in), (w_out, b_out) = meta.layer_arrays(g)
+        hidden = jnp.tanh(z[:, None] * w_in[0] + b_in) + g_noise
+        return jax.nn.elu(z) + meta.GAIN * (hidden @ w_out[:, 0] + b_out[0])
+
+    value, slope = meta.learned_activation_and_slope(params, z, g_noise)
+    np.testing.assert_allclose(value, plain(params.g), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(slope, meta.learned_activation_and_slope(params, z)[1])
+    got = jax.grad(lambda g: meta.learned_activation_and_slope(
+        meta.ActivationParams(g), z, g_noise)[0].sum())(params.g)
+    for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(jax.grad(lambda g: plain(g).sum())(
+            params.g))):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_inner_rmsprop_starts_its_average_at_ones_as_the_reference():
+    """The notebook's avg_sq_grad = ones: the first update is lr * g / (sqrt(0.4 + 0.6 g^2) + eps)
+    (PyTorch's and optax's default start at zeros would give lr * g / (sqrt(0.6) |g|))."""
+    keys = jax.random.split(jax.random.key(7), 3)
+    layers = nn.init(nn.FeedForward, keys[0], sizes=(40, 8, 10))
+    x = jax.random.normal(keys[1], (20, 40))
+    y = jax.random.randint(keys[2], (20,), 0, 10)
+    after, _ = meta.inner_rmsprop(layers, jnp.tanh, x, y, steps=1, batch_size=20)
+    _, grads = meta.mlp_loss_and_grad(layers, meta.with_slope(jnp.tanh), x, y)
+    for p, g, q in zip(jax.tree.leaves(layers), jax.tree.leaves(grads), jax.tree.leaves(after)):
+        np.testing.assert_allclose(q, p - 1e-2 * g / (jnp.sqrt(0.4 + 0.6 * g * g) + 1e-8),
+                                   rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_the_reference_trains_every_outer_step_from_the_same_draws(data):
+    """`redraw=False` (the reference's notebooks) repeats the initial weights (and the noise) in
+    every outer step: with an outer step too small to move anything, every outer loss is the
+    same; `redraw=True` draws afresh and they differ."""
+    tiny = dict(outer_steps=2, outer_learning_rate=1e-12)
+    for redraw in (False, True):
+        rates = meta.learn_learning_rate(jax.random.key(0), data, 0.5, inner_steps=10,
+                                         redraw=redraw, **tiny)
+        activation = meta.learn_activation(jax.random.key(0), data, inner_steps=10, last=5,
+                                           redraw=redraw, **tiny)
+        for losses in (rates.outer_loss, activation.outer_loss):
+            assert (float(losses[0]) == float(losses[1])) is not redraw
+
+
+@pytest.mark.slow
+def test_recovering_the_arguments_moves_each_scale_towards_the_target():
+    """A target made with every scale 1.6 to 3.3 times from its default, both directions: a
+    short recovery from the defaults moves every scale most of the way to the truth (in
+    logarithms)."""
+    defaults = mnist1d_jax.get_dataset_args()
+    truth = (1.0, 0.08, 0.006, 1.5)
+    target = mnist1d_jax.sample_batch(jax.random.key(1), defaults.replace(
+        **dict(zip(SCALE_FIELDS, truth))), 2000, normalize="none")
+    recovery = meta.recover_arguments(jax.random.key(2), defaults, target, steps=150,
+                                      batch_size=500)
+    assert recovery.scales.shape == (150, 4) and recovery.loss.shape == (150,)
+    np.testing.assert_allclose(recovery.scales[0], defaults.scales, rtol=1e-6)
+    start = np.abs(np.log(np.asarray(defaults.scales) / truth))
+    left = np.abs(np.log(np.asarray(recovery.estimate) / truth))
+    assert (left < 0.5 * start).all(), (recovery.estimate, truth)
+    assert float(recovery.loss[-20:].mean()) < float(recovery.loss[:5].mean())
+
+
+def test_class_mmd_is_zero_for_equal_sets_and_grows_with_a_shift():
+    x = jax.random.normal(jax.random.key(0), (60, 5))
+    labels = jnp.arange(60) % 3
+    widths = jnp.asarray([1.0, 2.0])
+    assert abs(float(meta.class_mmd2(x, labels, x, labels, widths))) < 1e-6
+    near = float(meta.class_mmd2(x, labels, x + 0.3, labels, widths))
+    far = float(meta.class_mmd2(x, labels, x + 1.0, labels, widths))
+    assert 0 < near < far
+    # only same-class pairs count: swapping the labels of a shifted copy changes the distance
+    assert float(meta.class_mmd2(x, labels, x, (labels + 1) % 3, widths)) > near
