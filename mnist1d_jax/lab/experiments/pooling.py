@@ -24,7 +24,7 @@ REFERENCE = {1000: (59.2, 57.4, 78.2, 78.0, 77.2), 2000: (82.0, 81.7, 89.2, 90.0
 """The reference's final test accuracies (%, one run) by training-set size, in `sweeps.POOLING`
 order (none, stride, max, average, l2): its training logs at step 6000."""
 SIZES: dict[str, dict] = {
-    "quick": dict(sizes=[1000, 10000], seeds=2, steps=1500, eval_every=100, chunk=1500),
+    "quick": dict(sizes=[1000, 10000], seeds=2, steps=1000, eval_every=100, chunk=1000),
     "full": dict(sizes=list(REFERENCE), seeds=3, steps=6000, eval_every=100, chunk=1500)}
 
 
