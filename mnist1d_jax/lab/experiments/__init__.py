@@ -24,7 +24,7 @@ from . import self_supervised as _self_supervised
 from .base import Progress, Stages
 from .registry import EXPERIMENTS, Experiment, figure, register
 from .reproduction import REPORT, check_names, plan_changes, reproduce
-from .result import SIZES, Claim, Number, Result
+from .result import SIZES, Claim, Number, Result, Tolerance
 
 paper_table = register(_paper_table.EXPERIMENT)
 learning_rate = register(_learning_rate.EXPERIMENT)
@@ -36,6 +36,6 @@ self_supervised = register(_self_supervised.EXPERIMENT)
 metalearned_data = register(_metalearned_data.EXPERIMENT)
 
 __all__ = ["EXPERIMENTS", "REPORT", "SIZES", "Claim", "Experiment", "Number", "Progress",
-           "Result", "Stages", "activation", "check_names", "double_descent", "figure",
+           "Result", "Stages", "Tolerance", "activation", "check_names", "double_descent", "figure",
            "learning_rate", "lottery_tickets", "metalearned_data", "paper_table", "plan_changes",
            "pooling", "register", "reproduce", "self_supervised"]

@@ -288,3 +288,21 @@ def test_kept_neighbours_counts_kept_weights_whose_next_input_is_kept():
     assert chance.shape == (50,) and abs(chance.mean() - 10) < 1  # the density, in percent
     blocky = np.repeat(rng.random((20, 300)) < 0.1, 2, axis=0)  # kept in adjacent pairs
     assert kept_neighbours(blocky) > 50 > chance.max()
+
+
+def test_a_tolerance_is_the_largest_of_its_floor_spread_and_share():
+    from mnist1d_jax.lab.experiments import Tolerance
+
+    spread = Number("n", [60.0, 64.0], 70.0)  # spread 2
+    assert Tolerance(3.0).of(spread) == 4.0  # twice the spread beats the floor
+    assert Tolerance(5.0).of(spread) == 5.0
+    assert Tolerance(0.0, spreads=0.0, relative=0.25).of(Number("r", [1.0], 0.8, "")) == 0.2
+    judged = Tolerance(3.0).judge([spread, Number("no reference", [1.0]),
+                                   Number("given", [1.0], 2.0, tolerance=0.5)])
+    assert [n.tolerance for n in judged] == [4.0, None, 0.5]
+    assert [n.within for n in judged] == [False, None, False]
+    assert Tolerance(3.0).describe() == "the larger of 3 and 2 times the spread over seeds"
+    assert Tolerance(0.0, spreads=0.0, relative=0.25).describe() == \
+        "the larger of 0 and 25% of the reference's value"
+    with pytest.raises(ValueError, match="Tolerance.floor"):
+        Tolerance(-1.0)
