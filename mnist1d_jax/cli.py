@@ -311,6 +311,7 @@ def _reproduce_command(namespace) -> None:
 
     require("lab", "mnist1d-jax reproduce", "flax", "optax", "filelock")  # before the lab's own
     from .lab.experiments import REPORT, reproduce  # which checks plot, names, folder first
+    from .lab.experiments.result import holding
     from .progress import Bar
 
     start = time.perf_counter()
@@ -320,10 +321,9 @@ def _reproduce_command(namespace) -> None:
                         force=namespace.force,
                         bar=Bar, log=lambda line: print(line, flush=True),
                         check=namespace.interrupts.check)
-    held = sum(c.holds for r in results.values() for c in r.claims)
-    claims = sum(len(r.claims) for r in results.values())
+    claims = [c for r in results.values() for c in r.claims]
     print(f"wrote {os.path.join(namespace.out, REPORT)}: {len(results)} experiments, "
-          f"{held} of {claims} claims hold; this run {time.perf_counter() - start:.0f} s")
+          f"{holding(claims, ' claims hold')}; this run {time.perf_counter() - start:.0f} s")
 
 
 def _setting(text: str) -> tuple:

@@ -14,7 +14,7 @@ from . import markdown
 from .base import versions
 from .markdown import escape
 from .registry import EXPERIMENTS
-from .result import Result
+from .result import Result, holding
 
 __all__ = ["figure_name", "render", "section"]
 
@@ -42,13 +42,6 @@ def _reference_time(experiment, result: Result) -> str:
               f"{experiment.tolerance.describe()} of it.") if any(
         n.tolerance is not None for n in result.numbers) else ""
     return f" The reference: {markdown.seconds(seconds)} ({source}).{judged}"
-
-
-def _claims_holding(result: Result) -> str:
-    held = sum(c.holds for c in result.claims)
-    undecided = sum(c.verdict == "undecided at this size" for c in result.claims)
-    return f"{held} of {len(result.claims)}" + (f" ({undecided} undecided at this size)"
-                                                if undecided else "")
 
 
 def _numbers_within(result: Result) -> str:
@@ -107,16 +100,12 @@ def render(results: dict, kept=(), undrawn: dict | None = None) -> str:
                      else None)
         lines.append(f"| `{result.name}` | {markdown.size(result)} | {escape(result.device)} | "
                      f"{markdown.seconds(result.wall_s)} | {markdown.seconds(reference)} | "
-                     f"{_claims_holding(result)} | {_numbers_within(result)} |")
+                     f"{holding(result.claims)} | {_numbers_within(result)} |")
     total = sum(r.wall_s for r in ordered)
-    held = sum(c.holds for r in ordered for c in r.claims)
-    claims = sum(len(r.claims) for r in ordered)
-    undecided = sum(c.verdict == "undecided at this size" for r in ordered for c in r.claims)
     within = [markdown.judged(r) for r in ordered]
     numbers = (f"{sum(w for w, _ in within)} of {sum(j for _, j in within)}"
                if any(j for _, j in within) else "-")
-    lines += [f"| total | | | {markdown.seconds(total)} | | {held} of {claims}"
-              + (f" ({undecided} undecided at this size)" if undecided else "")
-              + f" | {numbers} |", ""]
+    lines += [f"| total | | | {markdown.seconds(total)} | | "
+              f"{holding([c for r in ordered for c in r.claims])} | {numbers} |", ""]
     lines += [section(result, undrawn.get(result.name, "")) for result in ordered]
     return "\n".join(lines)

@@ -30,7 +30,7 @@ from .base import arrays_problem, key_data
 from .markdown import describe_key, describe_size
 from .registry import EXPERIMENTS, figure
 from .report import figure_name
-from .result import Result, check_size, identity
+from .result import Result, check_size, holding, identity
 from .store import REPORT, Store, open_store
 
 __all__ = ["REPORT", "check_names", "plan_changes", "reproduce"]
@@ -175,9 +175,8 @@ def reproduce(out, names=None, *, seed: int = 0, size: str = "full", changes=Non
                 result = EXPERIMENTS[name](key, size, progress=progress, **planned[name])
             _write_figure(store.folder, result)
             store.put(result)
-            held = sum(c.holds for c in result.claims)
-            log(f"{name}: {result.wall_s:.1f} s on {result.device}; {held} of "
-                f"{len(result.claims)} claims hold")
+            log(f"{name}: {result.wall_s:.1f} s on {result.device}; "
+                f"{holding(result.claims, ' claims hold')}")
         # once more at the end: a run stopped between results.json and report.md left the report
         # behind the results, and a run that skips everything must still bring it up to date
         store.write()

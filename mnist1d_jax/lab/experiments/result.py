@@ -14,7 +14,7 @@ from ...args import MAX_SEED
 from . import schema
 
 __all__ = ["MAX_KEY_WORDS", "MAX_NUMBERS", "SCHEMA", "SIZES", "UNITS", "Claim", "Number", "Result",
-           "Tolerance", "check_size", "identity"]
+           "Tolerance", "check_size", "holding", "identity"]
 
 SIZES = ("quick", "full")
 """`quick`: a small but real version of every experiment, all of them in a few minutes on a
@@ -112,6 +112,15 @@ class Claim:
         if self.holds:
             return "holds"
         return "does not hold" if self.at_size else "undecided at this size"
+
+
+def holding(claims: list, words: str = "") -> str:
+    """How many of `claims` hold: "9 of 15" and `words`, then " (4 undecided at this size)"
+    where some are."""
+    held = sum(c.holds for c in claims)
+    undecided = sum(c.verdict == "undecided at this size" for c in claims)
+    return (f"{held} of {len(claims)}{words}"
+            + (f" ({undecided} undecided at this size)" if undecided else ""))
 
 
 @dataclasses.dataclass(frozen=True)
