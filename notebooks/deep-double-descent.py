@@ -25,7 +25,8 @@ import os
 FAST = os.environ.get("MNIST1D_FAST") == "1"  # the test suite's quick mode
 import jax
 from mnist1d_jax.lab import experiments
-size, changes = ("quick", experiments.double_descent.smoke) if FAST else ("full", {})
+# three seeds a point, one more than the full size's two (which shorten `reproduce`)
+size, changes = ("quick", experiments.double_descent.smoke) if FAST else ("full", {"seeds": 3})
 print(f"on {jax.devices()[0].device_kind}")
 result = experiments.double_descent(jax.random.key(0), size, **changes)
 result

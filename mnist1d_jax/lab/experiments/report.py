@@ -38,8 +38,8 @@ def _reference_time(experiment, result: Result) -> str:
     seconds, source = experiment.reference_time
     if not _comparable(result):
         return " The reference's time is for the full size, so it is not compared."
-    judged = (f" A number reproduces the reference's when within "
-              f"{experiment.tolerance.describe()} of it.") if any(
+    judged = (f" A number reproduces the reference's when it differs from it by at most "
+              f"{experiment.tolerance.describe()}.") if any(
         n.tolerance is not None for n in result.numbers) else ""
     return f" The reference: {markdown.seconds(seconds)} ({source}).{judged}"
 

@@ -151,7 +151,7 @@ class Tolerance:
 
     def describe(self) -> str:
         """The rule in words, as the report states it."""
-        parts = [f"{self.floor:g}"]
+        parts = [f"{self.floor:g}"] if self.floor or not (self.spreads or self.relative) else []
         if self.spreads:
             parts.append(f"{self.spreads:g} times the spread over seeds")
         if self.relative:

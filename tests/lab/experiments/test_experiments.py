@@ -172,8 +172,8 @@ def test_a_researchers_own_experiment_registers_runs_and_draws(monkeypatch):
     values = np.asarray(full.number("a draw").values)
     assert full.number("a draw").tolerance == max(3.0, 2 * values.std())  # the default rule
     text = report.render({"mine": full})
-    assert ("The reference: 60 s (a guess). A number reproduces the reference's when within the "
-            "larger of 3 and 2 times the spread over seeds of it." in text)
+    assert ("The reference: 60 s (a guess). A number reproduces the reference's when it differs "
+            "from it by at most the larger of 3 and 2 times the spread over seeds." in text)
     assert "| within ±3.000 |" in text and "| 1 of 1 | 1 of 1 |" in text
     with pytest.raises(ValueError, match="scale must be a finite number"):
         mine(jax.random.key(1), "quick", scale=float("nan"))
@@ -215,7 +215,7 @@ def test_the_report_judges_each_number_and_names_undecided_claims():
     assert "- undecided at this size: needs more steps (1 &lt; 2)" in text
     assert ("| `learning-rate` | full | CPU, 2 cores | 12 s | 90 s | "
             "1 of 3 (1 undecided at this size) | 1 of 2 |") in text
-    assert "when within the larger of 0.05 and 2 times the spread over seeds of it" in text
+    assert "by at most the larger of 0.05 and 2 times the spread over seeds." in text
     assert Result.from_json(json.loads(json.dumps(full.to_json()))).to_json() == full.to_json()
 
 
@@ -302,7 +302,7 @@ def test_a_tolerance_is_the_largest_of_its_floor_spread_and_share():
     assert [n.tolerance for n in judged] == [4.0, None, 0.5]
     assert [n.within for n in judged] == [False, None, False]
     assert Tolerance(3.0).describe() == "the larger of 3 and 2 times the spread over seeds"
-    assert Tolerance(0.0, spreads=0.0, relative=0.25).describe() == \
-        "the larger of 0 and 25% of the reference's value"
+    assert Tolerance(0.0, spreads=0.0, relative=0.25).describe() == "25% of the reference's value"
+    assert Tolerance(0.5, spreads=0.0).describe() == "0.5"
     with pytest.raises(ValueError, match="Tolerance.floor"):
         Tolerance(-1.0)

@@ -161,14 +161,16 @@ def test_each_result_records_its_versions_and_the_report_says_when_they_mix(tmp_
 
 
 def test_the_committed_full_reproduction_reads_and_fits_its_figures():
-    """Its results were computed before results recorded versions (their `versions` stay
-    empty when a later run rewrites the file) but the paper's table, rerun since: all are read
-    and fit their figures."""
+    """One run of every experiment at the full size, as defined, each recording its versions,
+    every number with a reference judged by its experiment's tolerance: all are read and fit
+    their figures."""
     results, kept = store.read_results(COMMITTED)
     assert list(results) == list(experiments.EXPERIMENTS) and not kept
     for name, result in results.items():
         assert result.size == "full" and result.changes == {}
-        assert set(result.versions) == ({"mnist1d-jax", "jax"} if name == "paper-table" else set())
+        assert set(result.versions) == {"mnist1d-jax", "jax"}
+        assert all(n.tolerance == experiments.EXPERIMENTS[name].tolerance.of(n)
+                   for n in result.numbers if n.reference is not None)
         assert arrays_problem(result.arrays, experiments.EXPERIMENTS[name].figure_arrays) == ""
 
 
