@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "empty, or an earlier reproduction (resumed: results of the same "
                                 "size and seed are kept; one run at a time holds the folder)")
     reproduce.add_argument("--quick", action="store_true",
-                           help="small but real sizes: about 3.5 minutes on a 2-core CPU; claims "
+                           help="small but real sizes: under 4 minutes on a 2-core CPU; claims "
                                 "that so few steps cannot decide say so")
     reproduce.add_argument("--set", action="append", metavar="[NAME.]SETTING=VALUE",
                            help="change a setting of the size (repeatable): in every experiment "
