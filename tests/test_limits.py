@@ -6,6 +6,7 @@ import sys
 
 import jax
 import jax.numpy as jnp
+import pytest
 from flax import nnx
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
@@ -27,6 +28,7 @@ def test_products_convolutions_and_scans_are_counted_by_hand():
     assert scanned == 7 * 2 * 4 ** 3
 
 
+@pytest.mark.slow
 def test_a_models_step_and_forward_pass():
     step, forward = limits.step_and_eval(nn.MLP(rngs=nnx.Rngs(0)), batch=10)
     assert forward == 2 * (40 * 100 + 100 * 100 + 100 * 10)  # the paper's MLP, one example

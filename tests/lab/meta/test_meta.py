@@ -238,6 +238,7 @@ def test_recovering_the_arguments_moves_each_scale_towards_the_target():
     assert float(recovery.loss[-20:].mean()) < float(recovery.loss[:5].mean())
 
 
+@pytest.mark.slow
 def test_class_mmd_is_zero_for_equal_sets_and_grows_with_a_shift():
     x = jax.random.normal(jax.random.key(0), (60, 5))
     labels = jnp.arange(60) % 3
