@@ -33,14 +33,14 @@ RANDOM_MASKS = 1000
 against."""
 
 
-def kept_neighbours(mask) -> float:
-    """Of the kept first-layer weights (mask: (inputs, hidden) bool), the share (%) whose
+def kept_neighbours(mask):
+    """Of the kept first-layer weights (mask: (..., inputs, hidden) bool), the share (%) whose
     neighbour along the input axis (position + 1, same hidden unit) is kept too: the local
-    connectivity of a mask. A mask without spatial structure keeps a neighbour as often as it
-    keeps any weight (its density)."""
+    connectivity of a mask, one per leading index. A mask without spatial structure keeps a
+    neighbour as often as it keeps any weight (its density)."""
     mask = np.asarray(mask, bool)
-    pairs = mask[:-1] & mask[1:]
-    return 100.0 * pairs.sum() / max(1, mask[:-1].sum())
+    pairs = (mask[..., :-1, :] & mask[..., 1:, :]).sum((-2, -1))
+    return 100.0 * pairs / np.maximum(1, mask[..., :-1, :].sum((-2, -1)))
 
 
 def random_neighbours(key, mask, count: int = RANDOM_MASKS) -> np.ndarray:
@@ -49,7 +49,7 @@ def random_neighbours(key, mask, count: int = RANDOM_MASKS) -> np.ndarray:
     mask = np.asarray(mask, bool)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
     shuffled = rng.permuted(np.broadcast_to(mask.ravel(), (count, mask.size)), axis=1)
-    return np.array([kept_neighbours(m.reshape(mask.shape)) for m in shuffled])
+    return kept_neighbours(shuffled.reshape((count,) + mask.shape))
 
 
 def run(key, settings, progress):
@@ -80,7 +80,7 @@ def run(key, settings, progress):
     numbers += [Number(f"{name}'s mask, new initial weights, max test accuracy", fresh[m])
                 for m, name in enumerate(("lottery ticket", "random ticket"))]
     masks = out["first_layer_masks"][0, :, at]  # (trial, inputs, hidden)
-    local = np.array([kept_neighbours(m) for m in masks])
+    local = kept_neighbours(masks)
     chance = np.stack([random_neighbours(jax.random.fold_in(random_key, t), m)
                        for t, m in enumerate(masks)])  # (trial, random mask)
     numbers += [Number("first layer of the lottery ticket: kept weights whose input neighbour "

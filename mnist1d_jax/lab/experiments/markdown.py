@@ -91,7 +91,7 @@ def judged(result: Result) -> tuple:
 
 def _verdict(claim) -> str:
     """The claim's verdict, in bold where it does not hold."""
-    return f"**{claim.verdict}**" if claim.verdict == "does not hold" else claim.verdict
+    return claim.verdict if claim.holds or claim.undecided else f"**{claim.verdict}**"
 
 
 def numbers_and_claims(result: Result, reference: str = "") -> str:

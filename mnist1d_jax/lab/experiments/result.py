@@ -107,18 +107,23 @@ class Claim:
         object.__setattr__(self, "at_size", bool(self.at_size))
 
     @property
+    def undecided(self) -> bool:
+        """It does not hold at a size too small to decide it."""
+        return not self.holds and not self.at_size
+
+    @property
     def verdict(self) -> str:
         """"holds", "does not hold", or "undecided at this size"."""
         if self.holds:
             return "holds"
-        return "does not hold" if self.at_size else "undecided at this size"
+        return "undecided at this size" if self.undecided else "does not hold"
 
 
 def holding(claims: list, words: str = "") -> str:
     """How many of `claims` hold: "9 of 15" and `words`, then " (4 undecided at this size)"
     where some are."""
     held = sum(c.holds for c in claims)
-    undecided = sum(c.verdict == "undecided at this size" for c in claims)
+    undecided = sum(c.undecided for c in claims)
     return (f"{held} of {len(claims)}{words}"
             + (f" ({undecided} undecided at this size)" if undecided else ""))
 

@@ -44,22 +44,18 @@ def _hidden(layers, x):
     return jnp.tanh(x[..., None] * w_in[0] + b_in)
 
 
-def _value_and_slope_of(layers, x, hidden):
-    """f(x) and f'(x) from g's hidden layer at x."""
+@jax.custom_vjp
+def _learned_value_and_slope(layers, x):
     (w_in, _), (w_out, b_out) = layers
+    hidden = _hidden(layers, x)
     g = hidden @ w_out[:, 0] + b_out[0]
     g_slope = (1 - hidden * hidden) @ (w_in[0] * w_out[:, 0])
     elu, elu_slope, _ = _elu_and_slopes(x)
     return elu + GAIN * g, elu_slope + GAIN * g_slope
 
 
-@jax.custom_vjp
-def _learned_value_and_slope(layers, x):
-    return _value_and_slope_of(layers, x, _hidden(layers, x))
-
-
 def _learned_forward(layers, x):
-    return _value_and_slope_of(layers, x, _hidden(layers, x)), (layers, x)
+    return _learned_value_and_slope(layers, x), (layers, x)
 
 
 def _learned_backward(residuals, cotangents):
