@@ -6,7 +6,8 @@ as its parameter state (`nn.init`, `nn.apply`); a mask is a state of the same st
 rewound to 0, stays 0 under Adam. A search round prunes each layer (kernel and bias together, as
 the reference's per-layer parameter vector) to a sparsity by a score, rewinds the survivors to
 their initial values and retrains (`training.fit_steps`); the rounds are a `scan`, and trials x
-methods are `vmap`ped, so a whole search is one program.
+methods are `vmap`ped, so a whole search is one compiled program (on a CPU, one per core, each
+for its share of the runs: `cpu.run_grouped`).
 
 Scores: "magnitude" (the trained weights' absolute values: the lottery ticket) or "random"
 (uniform draws: the random ticket). Shapes: `S` rounds, `E` evaluations per round.
@@ -24,7 +25,7 @@ from flax import nnx
 
 from ..checks import check_integer, check_key, check_real
 from .nn import MLP, apply, init, state_with
-from .parallel import placement
+from .parallel import cpu, placement
 from .training import (
     LoopConfig,
     accuracy,
@@ -136,7 +137,7 @@ def _one_search(method, key, data: dict, sparsities, keep: int, config: TicketCo
 
 def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
            config: TicketConfig = TicketConfig(), keep: int | None = None, mesh=None) -> dict:
-    """The reference's search for every method and trial in one compiled program.
+    """The reference's search for every method and trial, compiled once.
 
     Args:
       key: a JAX key; trial `t` initialises and draws its random scores from `fold_in(key, t)`
@@ -148,7 +149,8 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
         sparsity 0.91, where the reference reports its results).
       mesh: a `jax.sharding.Mesh`: the (method, trial) runs spread over all its devices (padded
         to a multiple of their number; `runs`), data replicated; it may span processes under
-        `jax.distributed`. Default: the default device.
+        `jax.distributed`. Default: the default device; on a CPU the runs are split into one
+        group per core, executed side by side (`cpu.run_grouped`).
 
     Returns:
       dict of NumPy arrays, axes (method, trial, ...): `test_accuracy` (M, T, S, E) after
@@ -177,17 +179,22 @@ def search(key, data: dict, sparsities, *, trials: int = 2, methods=METHODS,
     padded = placement.padded_runs(count, mesh)
     method_ids = np.repeat([METHODS.index(m) for m in methods], trials).astype(np.int32)[padded]
     keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(trials))[padded % trials]
-    out = _search(placement.place(method_ids, mesh), placement.place(keys, mesh),
-                  placement.place(data, mesh, False),
-                  placement.place(sparsities.astype(np.float32), mesh, False), keep,
-                  config, classes)
-    out = jax.tree.map(lambda a: a[:count].reshape((len(methods), trials) + a.shape[1:]),
-                       placement.gather(out))
+    sparsities = sparsities.astype(np.float32)
+    static = dict(keep=keep, classes=classes)
+    if mesh is None:
+        out = cpu.run_grouped(_search, (method_ids, keys), (data, sparsities, config), static)
+    else:
+        out = placement.gather(_search(placement.place(method_ids, mesh),
+                                       placement.place(keys, mesh),
+                                       placement.place(data, mesh, False),
+                                       placement.place(sparsities, mesh, False), config,
+                                       **static))
+    out = jax.tree.map(lambda a: a[:count].reshape((len(methods), trials) + a.shape[1:]), out)
     return {**out, "keep": keep}
 
 
 @functools.partial(jax.jit, static_argnames=("keep", "classes"))
-def _search(method_ids, keys, data, sparsities, keep: int, config: TicketConfig, classes: int):
+def _search(method_ids, keys, data, sparsities, config: TicketConfig, keep: int, classes: int):
     """Every run's search, `vmap`ped over the runs: method_ids (R,), keys (R,)."""
     one = functools.partial(_one_search, keep=keep, config=config, classes=classes)
     return jax.vmap(one, (0, 0, None, None))(method_ids, keys, data, sparsities)
@@ -214,8 +221,9 @@ def retrain_fresh(key, tickets, data: dict, *, config: TicketConfig = TicketConf
     shape = jax.tree.leaves(tickets)[0].shape[:2]
     flat = jax.tree.map(lambda m: jnp.reshape(m, (-1,) + m.shape[2:]), tickets)
     keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(shape[1]))
-    tests = _retrain_fresh(jnp.tile(keys, shape[0]), flat, data, config, classes)
-    return np.asarray(tests).reshape(shape + tests.shape[1:])
+    tests = cpu.run_grouped(_retrain_fresh, (jnp.tile(keys, shape[0]), flat), (data, config),
+                            dict(classes=classes))
+    return tests.reshape(shape + tests.shape[1:])
 
 
 @functools.partial(jax.jit, static_argnames=("classes",))

@@ -7,7 +7,7 @@ docs/benchmarks.md):
   that XLA runs one after another on one thread, so independent runs side by side (Python
   threads; XLA releases the GIL) each keep nearly their own speed. The lab runs independent
   programs (a sweep's buckets, a contrastive run's seeds) on `workers()` threads at once
-  (`run_all`).
+  (`run_all`), and splits a program of vmapped runs into one group per core (`run_grouped`).
 - **YNNPACK's dot kernels lose on small matrices.** XLA hands each dot to YNNPACK by default;
   its own kernels are faster for this package's small models. The lab compiles its sweep and
   contrastive programs with `OPTIONS` where the installed XLA knows them (`compile_lowered`, with
@@ -26,11 +26,12 @@ from collections.abc import Callable, Iterable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ...checks import check_positive_int, platform
 
 __all__ = ["OPTIONS", "Cancelled", "check_stop", "compile_lowered", "compiler_options", "run_all",
-           "workers"]
+           "run_grouped", "workers"]
 
 
 OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
@@ -105,3 +106,35 @@ def check_stop(stop: threading.Event) -> None:
     """Raises `Cancelled` if `stop` (a `run_all` call's) is set: a call's safe point."""
     if stop.is_set():
         raise Cancelled("stopped: another run failed or the caller was interrupted")
+
+
+def run_grouped(jitted, runs: tuple, shared: tuple = (), static: dict | None = None,
+                max_workers: int | None = None):
+    """`jitted(*runs, *shared, **static)` with the runs split into up to `max_workers` (default
+    `workers()`) groups of equal size that execute side by side (`run_all`): one program of R
+    vmapped runs keeps about one core busy, one per core keeps them all.
+
+    `jitted` is a `jax.jit` function whose static arguments are exactly `static`'s keywords; it
+    is compiled once (`compile_lowered`) for a group's shapes. `runs`: a tuple of arrays (typed
+    keys included), each with a leading run axis R; the last group is padded with copies of the
+    last run. `shared`: arguments every group takes whole.
+
+    Returns:
+      `jitted`'s result (a pytree whose leaves have a leading run axis) for the R runs, as NumPy.
+    """
+    static = static or {}
+    count = len(jax.tree.leaves(runs)[0])
+    groups = min(count, workers() if max_workers is None else
+                 check_positive_int(max_workers, "max_workers"))
+    size = -(-count // groups)
+    rows = np.minimum(np.arange(groups * size), count - 1).reshape(groups, size)
+    shared = jax.device_put(shared)
+    program = compile_lowered(jitted.lower(*_take(runs, rows[0]), *shared, **static))
+    results = run_all(lambda group, stop: jax.device_get(program(*_take(runs, group), *shared)),
+                      list(rows), groups)
+    return jax.tree.map(lambda *parts: np.concatenate(parts)[:count], *results)
+
+
+def _take(runs: tuple, rows) -> tuple:
+    """The runs `rows` of every array of `runs`."""
+    return tuple(jax.tree.map(lambda leaf: leaf[rows], runs))

@@ -9,7 +9,7 @@ so that nothing compiles before the first bucket.
 """
 
 from . import host_keys
-from .buckets import buckets
+from .buckets import buckets, spread
 from .driver import MAX_WIDTH, corrupt_labels, label_noise_key, sweep
 from .families import CNN_FAMILY, MLP_FAMILY, OVERHEAD_WIDTH, POOLING, Family, pooling_family
 from .program import METRICS, SweepConfig
@@ -17,5 +17,5 @@ from .program import METRICS, SweepConfig
 __all__ = [
     "CNN_FAMILY", "MAX_WIDTH", "METRICS", "MLP_FAMILY", "OVERHEAD_WIDTH", "POOLING", "Family",
     "SweepConfig", "buckets", "corrupt_labels", "host_keys", "label_noise_key",
-    "pooling_family", "sweep",
+    "pooling_family", "spread", "sweep",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from .families import OVERHEAD_WIDTH
 
-__all__ = ["buckets"]
+__all__ = ["buckets", "spread"]
 
 
 def buckets(widths: Sequence[int], cost: Callable, waste: float = 1.0,
@@ -29,4 +29,17 @@ def buckets(widths: Sequence[int], cost: Callable, waste: float = 1.0,
                 group.append(i)
                 continue
         groups.append([i])
+    return groups
+
+
+def spread(groups: list[list[int]], workers: int) -> list[list[int]]:
+    """`groups` with the largest split in halves until there are at least `workers` groups or
+    every group holds one member: a CPU trains one group per core at once (`cpu.run_all`), so
+    fewer groups than cores would leave cores idle (one group of six equal widths, say)."""
+    groups = [list(group) for group in groups]
+    while len(groups) < workers and max(map(len, groups), default=1) > 1:
+        largest = max(range(len(groups)), key=lambda g: len(groups[g]))
+        group = groups.pop(largest)
+        groups[largest:largest] = [group[:len(group) // 2 + len(group) % 2],
+                                   group[len(group) // 2 + len(group) % 2:]]
     return groups

@@ -34,7 +34,7 @@ from ..nn import Width
 from ..parallel import cpu, placement
 from ..training import check_counts, check_data, check_integers, data_classes
 from . import host_keys
-from .buckets import buckets
+from .buckets import buckets, spread
 from .families import Family
 from .program import (
     METRICS,
@@ -220,7 +220,8 @@ def sweep(family: Family, widths: Sequence[int] | np.ndarray, data: dict, key, *
                            for name in METRICS}
     out["test_error_curve"] = np.zeros((len(widths), len(seed_ids), len(eval_steps)), np.float32)
     plans = []
-    for members in buckets(widths.tolist(), family.cost, waste, family.cost(family.floor)):
+    for members in spread(buckets(widths.tolist(), family.cost, waste,
+                                  family.cost(family.floor)), workers):
         group = np.asarray(members)
         padded = group[placement.padded_runs(len(group), mesh)]  # copies of the last fill the mesh
         max_width = int(widths[group].max())
@@ -236,7 +237,12 @@ def sweep(family: Family, widths: Sequence[int] | np.ndarray, data: dict, key, *
     try:
         labels = compiler.submit(training_labels, key, seed_ids, data["y"], float(label_noise),
                                  classes)
-        programs = [compile_bucket(compiler, graphdef, config, stacked, state, model, mesh)
+        compiled: dict = {}  # one program for buckets of the same shapes (`spread`'s halves)
+        for _, _, _, model, state, graphdef in plans:
+            if _shapes(graphdef, state, model) not in compiled:
+                compiled[_shapes(graphdef, state, model)] = compile_bucket(
+                    compiler, graphdef, config, stacked, state, model, mesh)
+        programs = [compiled[_shapes(graphdef, state, model)]
                     for _, _, _, model, state, graphdef in plans]
 
         def run_bucket(plan_and_programs, stop):
@@ -263,3 +269,10 @@ def sweep(family: Family, widths: Sequence[int] | np.ndarray, data: dict, key, *
     out["eval_steps"] = eval_steps
     out["wall_s"] = time.perf_counter() - start_time
     return out
+
+
+def _shapes(graphdef, state, model) -> tuple:
+    """What a bucket's compiled program depends on: its model's graph definition and the
+    structure, shapes and types of its inputs."""
+    leaves, tree = jax.tree.flatten((state, model))
+    return graphdef, tree, tuple((np.shape(leaf), leaf.dtype) for leaf in leaves)

@@ -1,6 +1,7 @@
 """The lab's CPU helpers: JAX's threefry key derivation restated on the host (bit for bit),
 runs side by side (`cpu.run_all`), and the lab's compiler options."""
 
+import functools
 import os
 import threading
 import time
@@ -106,3 +107,24 @@ def test_compiler_options_compile_and_give_the_same_numbers(monkeypatch):
         assert cpu.compiler_options() == {}
     finally:
         cpu.compiler_options.cache_clear()
+
+
+@functools.partial(jax.jit, static_argnames=("power",))
+def _runs_program(keys, offsets, shift, power: int):
+    """Per run: a draw of its key, raised to `power`, plus its offset and the shared shift."""
+    return {"value": jax.vmap(lambda k, o: jax.random.uniform(k) ** power + o + shift)(
+        keys, offsets), "rows": jnp.full(offsets.shape, offsets.shape[0])}
+
+
+@pytest.mark.parametrize("count, max_workers, size", [(5, 2, 3), (4, 2, 2), (3, 1, 3),
+                                                      (1, 4, 1)])
+def test_run_grouped_splits_the_runs_into_equal_groups_and_joins_them_in_order(count,
+                                                                              max_workers, size):
+    keys = jax.random.split(jax.random.key(3), count)
+    offsets = jnp.arange(count, dtype=jnp.float32) * 10
+    out = cpu.run_grouped(_runs_program, (keys, offsets), (jnp.float32(0.5),), {"power": 2},
+                          max_workers)
+    expected = np.asarray([jax.random.uniform(k) ** 2 for k in keys]) + np.arange(count) * 10
+    np.testing.assert_allclose(out["value"], expected + 0.5, rtol=1e-6)
+    assert isinstance(out["value"], np.ndarray) and out["value"].shape == (count,)
+    np.testing.assert_array_equal(out["rows"], size)  # each group's program saw `size` runs

@@ -83,7 +83,7 @@ def test_padded_units_stay_zero_and_training_follows_the_narrow_model(data):
 @pytest.mark.slow
 def test_a_sweep_equals_separate_runs(data, capsys):
     together = sw.sweep(sw.MLP_FAMILY, [3, 16], data, jax.random.key(0), seeds=2, config=SHORT,
-                        label_noise=0.15, waste=100.0)
+                        label_noise=0.15, waste=100.0, workers=1)  # one bucket: not spread
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[-1].startswith("mlp widths 3-16 (2 x 2 seeds): update 60")
     alone = sw.sweep(sw.MLP_FAMILY, [3], data, jax.random.key(0), seeds=1, config=SHORT,
@@ -142,6 +142,16 @@ def test_buckets_bound_the_padded_compute():
         assert top * len(group) <= 2.0 * sum(costs)
     assert len(groups) < len(widths)
     assert set(range(8)) <= set(groups[-1])  # every width <= 32 in one group: overhead-bound
+
+
+@pytest.mark.parametrize("groups, workers, expected", [
+    ([[0, 1, 2, 3, 4, 5]], 2, [[0, 1, 2], [3, 4, 5]]),
+    ([[0, 1, 2, 3, 4]], 4, [[0], [1], [2], [3, 4]]),
+    ([[4, 2], [0, 1, 3]], 3, [[4, 2], [0, 1], [3]]),
+    ([[0], [1]], 4, [[0], [1]]),
+    ([[0, 1, 2]], 1, [[0, 1, 2]])])
+def test_spread_splits_the_largest_groups_until_every_core_has_one(groups, workers, expected):
+    assert sw.spread(groups, workers) == expected
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -204,6 +214,16 @@ def test_buckets_side_by_side_give_the_results_of_one_at_a_time(data):
                      label_noise=0.15, progress=None, workers=workers) for workers in (1, 3)]
     for name in ("train_error", "test_error", "train_loss", "test_loss", "test_error_curve"):
         np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)
+
+
+@pytest.mark.slow
+def test_one_bucket_spread_over_two_cores_gives_the_results_of_one_program(data):
+    runs = [sw.sweep(sw.MLP_FAMILY, [6] * 4, data, jax.random.key(0), seeds=2, config=SHORT,
+                     n_train=[100, 200, 300, 400], progress=None, workers=workers)
+            for workers in (1, 2)]
+    for name in ("train_error", "test_error", "train_loss", "test_loss", "test_error_curve"):
+        np.testing.assert_array_equal(runs[0][name], runs[1][name], err_msg=name)
+    assert not np.array_equal(runs[0]["train_loss"][0], runs[0]["train_loss"][3])
 
 
 @pytest.mark.slow

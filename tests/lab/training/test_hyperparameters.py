@@ -89,20 +89,20 @@ def test_a_learning_rate_by_width_grid_is_one_call_equal_to_separate_sweeps(data
                             jax.random.key(0), seeds=2,
                             config=SHORT.replace(learning_rate=rates * len(widths),
                                                  momentum=[0.0, 0.5, 0.9] * len(widths)),
-                            label_noise=0.1, progress=None)
+                            label_noise=0.1, progress=None, workers=1)  # one bucket: not spread
     assert counted["_bucket_program"] == 1  # one bucket, one chunk length
     with Compilations() as counted:
         for i, (rate, momentum) in enumerate(zip(rates, [0.0, 0.5, 0.9])):
             alone = sweeps.sweep(sweeps.MLP_FAMILY, widths, data, jax.random.key(0), seeds=2,
                                  config=SHORT.replace(learning_rate=rate, momentum=momentum),
-                                 label_noise=0.2 + i / 10, progress=None)
+                                 label_noise=0.2 + i / 10, progress=None, workers=1)
             if i == 0:
                 first = alone
     assert counted["_bucket_program"] == 1  # for C = 2 configurations
     assert counted["_noisy_labels"] == 0  # the grid's, with its other fraction
     same_noise = sweeps.sweep(sweeps.MLP_FAMILY, widths, data, jax.random.key(0), seeds=2,
                               config=SHORT.replace(learning_rate=rates[0], momentum=0.0),
-                              label_noise=0.1, progress=None)
+                              label_noise=0.1, progress=None, workers=1)
     for name in ("train_loss", "test_error", "test_error_curve"):
         np.testing.assert_array_equal(grid[name][[0, 3]], same_noise[name], err_msg=name)
     assert not np.array_equal(first["train_loss"], same_noise["train_loss"])  # the noise counts
