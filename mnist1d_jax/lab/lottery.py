@@ -218,12 +218,30 @@ def retrain_fresh(key, tickets, data: dict, *, config: TicketConfig = TicketConf
         raise TypeError(f"config must be a lottery.TicketConfig; got {config!r}")
     classes = data_classes(data)
     data = check_data(data)
-    shape = jax.tree.leaves(tickets)[0].shape[:2]
+    shape = _check_tickets(tickets, data["x"].shape[-1], classes, config.hidden)
     flat = jax.tree.map(lambda m: jnp.reshape(m, (-1,) + m.shape[2:]), tickets)
     keys = jax.vmap(lambda t: jax.random.fold_in(key, t))(jnp.arange(shape[1]))
     tests = cpu.run_grouped(_retrain_fresh, (jnp.tile(keys, shape[0]), flat), (data, config),
                             dict(classes=classes))
     return tests.reshape(shape + tests.shape[1:])
+
+
+def _check_tickets(tickets, features: int, classes: int, hidden: int) -> tuple:
+    """The leading (M, T) of `tickets` if they are masks of `MLP(features, classes, hidden)` with
+    two leading axes, else a `ValueError` naming what was expected."""
+    expected = jax.eval_shape(lambda: init(MLP, jax.random.key(0), input_size=features,
+                                           num_classes=classes, hidden_size=hidden))
+    want = jax.tree.structure(expected)
+    leaves = jax.tree.leaves(tickets)
+    shape = tuple(np.shape(leaves[0])[:2]) if leaves else ()
+    if (jax.tree.structure(tickets) != want or len(shape) != 2
+            or any(np.shape(leaf) != shape + e.shape
+                   for leaf, e in zip(leaves, jax.tree.leaves(expected)))):
+        raise ValueError(f"tickets must be search(...)['ticket'] for these data and config: "
+                         f"masks of MLP({features}, {classes}, hidden={hidden}) with leading "
+                         f"(method, trial) axes; got shapes "
+                         f"{[np.shape(leaf) for leaf in leaves]}")
+    return shape
 
 
 @functools.partial(jax.jit, static_argnames=("classes",))

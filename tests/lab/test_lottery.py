@@ -86,3 +86,14 @@ def test_retraining_a_mask_from_new_weights_is_a_round_from_those_weights(data):
         np.testing.assert_allclose(fresh[method, 1], tests, atol=0.2)
     assert not np.array_equal(initial["linear1"]["kernel"][...],
                               out["initial"]["linear1"]["kernel"][0, 1])  # new weights
+
+
+def test_retrain_fresh_refuses_tickets_that_are_not_masks_of_the_model(data):
+    masks = jax.tree.map(jnp.ones_like, nn.init(nn.MLP, jax.random.key(0), input_size=40,
+                                                num_classes=10, hidden_size=SMALL.hidden))
+    one_trial = jax.tree.map(lambda m: m[None, None], masks)  # (method 1, trial 1)
+    wider = jax.tree.map(lambda m: m[None, None], nn.init(
+        nn.MLP, jax.random.key(0), input_size=40, num_classes=10, hidden_size=SMALL.hidden + 1))
+    for tickets in (masks, wider, {"linear1": one_trial["linear1"]}):
+        with pytest.raises(ValueError, match=r"tickets must be search\(\.\.\.\)\['ticket'\]"):
+            lt.retrain_fresh(jax.random.key(1), tickets, data, config=SMALL)
