@@ -111,13 +111,18 @@ def train_round(params, masks, data: dict, config: TicketConfig):
     return trained, tests, losses[-1]
 
 
+def _initial(key, features: int, classes: int, hidden: int) -> nnx.State:
+    """The initial parameters of the ticket's model, `MLP(features, classes, hidden)`, from
+    `key`: a search's and a retraining's alike."""
+    return init(MLP, key, input_size=features, num_classes=classes, hidden_size=hidden)
+
+
 def _one_search(method, key, data: dict, sparsities, keep: int, config: TicketConfig,
                 classes: int):
     """One trial of one method: the rounds as a scan (carry: the last round's trained
     parameters and the masks of round `keep`)."""
     k_init, k_scores = jax.random.split(key)
-    initial = init(MLP, k_init, input_size=data["x"].shape[-1], num_classes=classes,
-                   hidden_size=config.hidden)
+    initial = _initial(k_init, data["x"].shape[-1], classes, config.hidden)
     ones = jax.tree.map(jnp.ones_like, initial)
 
     def one_round(carry, inputs):
@@ -229,8 +234,7 @@ def retrain_fresh(key, tickets, data: dict, *, config: TicketConfig = TicketConf
 def _check_tickets(tickets, features: int, classes: int, hidden: int) -> tuple:
     """The leading (M, T) of `tickets` if they are masks of `MLP(features, classes, hidden)` with
     two leading axes, else a `ValueError` naming what was expected."""
-    expected = jax.eval_shape(lambda: init(MLP, jax.random.key(0), input_size=features,
-                                           num_classes=classes, hidden_size=hidden))
+    expected = jax.eval_shape(lambda: _initial(jax.random.key(0), features, classes, hidden))
     want = jax.tree.structure(expected)
     leaves = jax.tree.leaves(tickets)
     shape = tuple(np.shape(leaves[0])[:2]) if leaves else ()
@@ -247,7 +251,6 @@ def _check_tickets(tickets, features: int, classes: int, hidden: int) -> tuple:
 @functools.partial(jax.jit, static_argnames=("classes",))
 def _retrain_fresh(keys, masks, data, config: TicketConfig, classes: int):
     def one(key, masks):
-        initial = init(MLP, key, input_size=data["x"].shape[-1], num_classes=classes,
-                       hidden_size=config.hidden)
+        initial = _initial(key, data["x"].shape[-1], classes, config.hidden)
         return train_round(initial, masks, data, config)[1]
     return jax.vmap(one)(keys, masks)

@@ -40,6 +40,6 @@ def spread(groups: list[list[int]], workers: int) -> list[list[int]]:
     while len(groups) < workers and max(map(len, groups), default=1) > 1:
         largest = max(range(len(groups)), key=lambda g: len(groups[g]))
         group = groups.pop(largest)
-        groups[largest:largest] = [group[:len(group) // 2 + len(group) % 2],
-                                   group[len(group) // 2 + len(group) % 2:]]
+        half = (len(group) + 1) // 2
+        groups[largest:largest] = [group[:half], group[half:]]
     return groups

@@ -237,13 +237,13 @@ def sweep(family: Family, widths: Sequence[int] | np.ndarray, data: dict, key, *
     try:
         labels = compiler.submit(training_labels, key, seed_ids, data["y"], float(label_noise),
                                  classes)
+        shapes = [_shapes(graphdef, state, model) for _, _, _, model, state, graphdef in plans]
         compiled: dict = {}  # one program for buckets of the same shapes (`spread`'s halves)
-        for _, _, _, model, state, graphdef in plans:
-            if _shapes(graphdef, state, model) not in compiled:
-                compiled[_shapes(graphdef, state, model)] = compile_bucket(
-                    compiler, graphdef, config, stacked, state, model, mesh)
-        programs = [compiled[_shapes(graphdef, state, model)]
-                    for _, _, _, model, state, graphdef in plans]
+        for shape, (_, _, _, model, state, graphdef) in zip(shapes, plans):
+            if shape not in compiled:
+                compiled[shape] = compile_bucket(compiler, graphdef, config, stacked, state,
+                                                 model, mesh)
+        programs = [compiled[shape] for shape in shapes]
 
         def run_bucket(plan_and_programs, stop):
             (group, padded, max_width, model, state, _), compiled = plan_and_programs
