@@ -32,11 +32,11 @@ from .models import (
     PoolingCNN,
     SimCLR,
 )
-from .state import apply, count_params, graphdef, init, state_with
+from .state import apply, count_params, graphdef, in_blocks, init, state_with
 
 __all__ = [
     "CNN", "GRU", "MLP", "MODELS", "POOLING", "Conv1d", "ConvStack", "Dense", "FeedForward",
     "GRUCell", "Linear", "PoolingCNN", "SimCLR", "UnitHash", "Width", "apply", "conv1d",
-    "conv_output_length", "count_params", "graphdef", "gru_gates", "init", "mask_units",
-    "run_gru", "state_with", "torch_uniform", "unit_mask", "unit_uniform",
+    "conv_output_length", "count_params", "graphdef", "gru_gates", "in_blocks", "init",
+    "mask_units", "run_gru", "state_with", "torch_uniform", "unit_mask", "unit_uniform",
 ]

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from ..nn import in_blocks
 from ..parallel import cpu, placement
 from ..training import (
     RunConfig,
@@ -130,8 +131,10 @@ class BucketModels(NamedTuple):
 
 
 def _errors(graphdef, params, width, x, y, valid):
-    """Error (%) and mean cross-entropy over the rows where `valid` is 1."""
-    logits = nnx.merge(graphdef, params, width)(x)
+    """Error (%) and mean cross-entropy over the rows where `valid` is 1 (the model applied in
+    blocks of rows: a training set of 50,000 at once costs more in fresh memory than in
+    arithmetic)."""
+    logits = in_blocks(nnx.merge(graphdef, params, width), x)
     return error(logits, y, valid), cross_entropy(logits, y, valid)
 
 
