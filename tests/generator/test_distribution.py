@@ -10,6 +10,8 @@ import mnist1d_jax
 
 N_REFERENCE, N_OURS = 10_000, 100_000
 
+pytestmark = pytest.mark.slow  # the reference's 10,000 examples take 5 s to build
+
 
 @pytest.fixture(scope="module")
 def samples():
@@ -23,7 +25,6 @@ def _all(data):
     return np.concatenate([data["x"], data["x_test"]]), np.concatenate([data["y"], data["y_test"]])
 
 
-@pytest.mark.slow
 def test_class_balance_in_both_splits(samples):
     _, ours = samples
     for key, size in (("y", 0.8 * N_OURS), ("y_test", 0.2 * N_OURS)):
