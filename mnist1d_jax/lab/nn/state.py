@@ -10,6 +10,8 @@ import functools
 import jax
 from flax import nnx
 
+from ...checks import check_positive_int
+
 __all__ = ["apply", "count_params", "graphdef", "in_blocks", "init", "state_with"]
 
 
@@ -42,7 +44,11 @@ def in_blocks(fn, x, rows: int = 1024):
     model; in blocks it reuses one block's buffers.
 
     x: (n, ...) -> what `fn(x)` returns, (n, ...).
+
+    Raises:
+      TypeError, ValueError: `rows` is not a positive integer.
     """
+    rows = check_positive_int(rows, "rows")
     if x.shape[0] <= rows:
         return fn(x)
     return jax.lax.map(lambda row: jax.tree.map(lambda out: out[0], fn(row[None])), x,

@@ -131,9 +131,8 @@ class BucketModels(NamedTuple):
 
 
 def _errors(graphdef, params, width, x, y, valid):
-    """Error (%) and mean cross-entropy over the rows where `valid` is 1 (the model applied in
-    blocks of rows: a training set of 50,000 at once costs more in fresh memory than in
-    arithmetic)."""
+    """Error (%) and mean cross-entropy over the rows where `valid` is 1, the model applied to
+    x in blocks of rows (`nn.in_blocks`: a training set's evaluation in bounded memory)."""
     logits = in_blocks(nnx.merge(graphdef, params, width), x)
     return error(logits, y, valid), cross_entropy(logits, y, valid)
 

@@ -41,3 +41,9 @@ def test_in_blocks_temporaries_scale_with_the_block_not_the_rows():
     hidden = 20_000 * 512 * 4  # the whole call's (n, 512) hidden layer
     assert whole >= hidden
     assert blocked.memory_analysis().temp_size_in_bytes < hidden / 4
+
+
+@pytest.mark.parametrize("rows, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError)])
+def test_in_blocks_refuses_a_block_that_is_not_a_positive_integer(rows, error):
+    with pytest.raises(error, match="rows must be a positive integer"):
+        nn.in_blocks(layer, jnp.ones((50, 40)), rows)
